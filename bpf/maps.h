@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of sgctl, pinned by name under the pin directory so that
+ * enforcement outlives the loader and every attached program shares them.
+ * Layouts: include/sgctl.h. Roles: docs/design.md.
+ */
+#ifndef SG_BPF_MAPS_H
+#define SG_BPF_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "sgctl.h"
+
+/* Which policy generation is live (one element). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_active);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_active SEC(".maps");
+
+/* Instance settings per generation and slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_MAX_INSTANCES);
+	__type(key, __u32);
+	__type(value, struct sg_inst);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_inst SEC(".maps");
+
+/* Stage 1: remote address -> class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SG_CLASS_MAX_ENTRIES);
+	__type(key, struct sg_class_key);
+	__type(value, struct sg_class_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_class SEC(".maps");
+
+/* Stage 2: (class, protocol, port) -> allow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SG_RULE_MAX_ENTRIES);
+	__type(key, struct sg_rule_key);
+	__type(value, struct sg_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_rule SEC(".maps");
+
+/* Instance addresses, for the source check. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sg_ip_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ip SEC(".maps");
+
+/* Conntrack, all instances; per-instance capacity via sg_ct_count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_CT_MAX_ENTRIES);
+	__type(key, struct sg_ct_key);
+	__type(value, struct sg_ct_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ct SEC(".maps");
+
+/* Tracked flows in use per instance slot (atomic adds). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_MAX_INSTANCES);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ct_count SEC(".maps");
+
+/* First-fragment verdicts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_FRAG_MAX_ENTRIES);
+	__type(key, struct sg_frag_key);
+	__type(value, struct sg_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_frag SEC(".maps");
+
+/* Counters by slot, direction and verdict/reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_STATS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct sg_counter_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_stats SEC(".maps");
+
+/* Loader-only state, pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_ATTACH);
+	__type(key, struct sg_attach_key);
+	__type(value, struct sg_attach_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_attach SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_INSTANCES);
+	__type(key, struct sg_slot_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_BLOB_MAX_CHUNKS);
+	__type(key, __u32);
+	__type(value, struct sg_blob_chunk);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_blob SEC(".maps");
+
+#endif /* SG_BPF_MAPS_H */

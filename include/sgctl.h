@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Structs and constants shared by the BPF datapath (bpf/) and the loader
+ * (loader/). Every map's key and value layout lives here and only here.
+ * See docs/design.md for how the maps fit together.
+ *
+ * Userspace includes <linux/types.h> first; BPF code includes vmlinux.h.
+ */
+#ifndef SGCTL_H
+#define SGCTL_H
+
+/* Limits (compile-time: they size the maps). */
+#define SG_MAX_INSTANCES 4096 /* instance slots */
+#define SG_MAX_ATTACH 1024 /* attached interfaces */
+#define SG_CLASS_MAX_ENTRIES (1 << 20) /* remote prefix -> class entries */
+#define SG_RULE_MAX_ENTRIES (1 << 20) /* (class, proto, port) entries */
+#define SG_CT_MAX_ENTRIES (1 << 20) /* all instances' tracked flows */
+#define SG_FRAG_MAX_ENTRIES 16384
+#define SG_IPV6_MAX_EXT_HDRS 8
+#define SG_ID_LEN 64 /* instance / group id, with NUL */
+#define SG_IFNAME_LEN 16
+#define SG_NETNS_LEN 64
+#define SG_BLOB_CHUNK 65536 /* stored config text, per map value */
+#define SG_BLOB_MAX_CHUNKS 64
+
+/* Directions, seen from the instance. */
+enum sg_dir {
+	SG_DIR_IN = 0,
+	SG_DIR_OUT = 1,
+	SG_NDIR = 2,
+};
+
+/*
+ * Policy generations. Every policy key carries the generation it belongs to;
+ * `load` writes the inactive generation completely, then flips sg_active.gen
+ * with a single 32-bit store, so a new flow sees either the old policy or the
+ * new one, never a mix and never nothing.
+ */
+#define SG_GEN_SHIFT 31
+
+struct sg_active {
+	__u32 gen; /* 0 or 1 */
+	__u32 pad;
+};
+
+/*
+ * Stage 1 of the policy: (policy, direction, family, remote address) ->
+ * class. LPM trie. scope = SG_SCOPE(...) is matched in full (32 bits), then
+ * the address: prefixlen = 32 + address prefix length. IPv4 addresses use
+ * addr[0..3], the rest zero.
+ */
+#define SG_SCOPE(gen, dir, v6, policy)                                      \
+	(((__u32)(gen) << 31) | ((__u32)(dir) << 30) | ((__u32)(v6) << 29) | \
+	 ((__u32)(policy)&0x1fffffff))
+
+struct sg_class_key {
+	__u32 prefixlen;
+	__u32 scope;
+	__u8 addr[16];
+};
+
+struct sg_class_val {
+	__u32 class_id; /* includes the generation bit */
+	__u32 prefixlen; /* matched prefix: an LPM lookup does not return the key */
+};
+
+/*
+ * Stage 2: (class, protocol, destination port) -> allow. LPM trie.
+ * prefixlen 32: all traffic. 48 + k: protocol `proto`, the first k bits of
+ * `port` (network order). ICMP and ICMPv6 use port = type << 8 | code.
+ * pad is always zero.
+ */
+#define SG_RULE_PLEN_ALL 32
+#define SG_RULE_PLEN_PROTO 48
+
+struct sg_rule_key {
+	__u32 prefixlen;
+	__u32 class_id;
+	__u8 proto;
+	__u8 pad;
+	__be16 port;
+};
+
+/* sg_rule_val.flags */
+#define SG_RULE_UNTRACKED (1u << 0) /* SPEC "untracked flows": never tracked */
+
+struct sg_rule_val {
+	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
+	__u32 flags;
+};
+
+/*
+ * Per-instance settings, array indexed by gen * SG_MAX_INSTANCES + slot.
+ * A slot is an instance's stable number across loads; programs attached for
+ * an instance carry their slot in .rodata.
+ */
+#define SG_INST_PRESENT (1u << 0)
+#define SG_INST_SOURCE_CHECK (1u << 1)
+
+struct sg_inst {
+	__u32 flags;
+	__u32 policy; /* SG set id: instances with the same groups share it */
+	__u32 tcp_established; /* idle timeouts, seconds */
+	__u32 udp_stream;
+	__u32 udp;
+	__u32 ct_max; /* this instance's conntrack capacity */
+};
+
+/* Instance addresses for the source check. Hash; value unused (1). */
+struct sg_ip_key {
+	__u32 gen_slot; /* gen << 31 | slot */
+	__u32 family; /* 4 or 6 */
+	__u8 addr[16];
+};
+
+/*
+ * Conntrack: one entry per flow per instance, normalised to the instance's
+ * view: l = the instance's side, r = the remote side. ICMP echo uses the
+ * identifier as lport and rport 0; protocols without ports use 0/0.
+ */
+enum sg_ct_state {
+	SG_CT_TCP_OPENING = 1, /* SYN seen, no reply yet */
+	SG_CT_TCP_ESTABLISHED,
+	SG_CT_TCP_CLOSING, /* FIN both ways, or RST */
+	SG_CT_UDP, /* one direction so far */
+	SG_CT_UDP_STREAM, /* seen both ways */
+	SG_CT_ICMP,
+	SG_CT_OTHER,
+};
+
+/* sg_ct_val.flags */
+#define SG_CT_SEEN_REPLY (1u << 0)
+#define SG_CT_FIN_IN (1u << 1)
+#define SG_CT_FIN_OUT (1u << 2)
+
+/* Timeouts the SPEC fixes (ours where AWS documents none), seconds. */
+#define SG_CT_TIMEOUT_TCP_OPENING 60
+#define SG_CT_TIMEOUT_TCP_CLOSING 10
+#define SG_CT_TIMEOUT_ICMP 30
+#define SG_CT_TIMEOUT_OTHER 600
+
+struct sg_ct_key {
+	__u32 slot;
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+	__be16 lport;
+	__be16 rport;
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct sg_ct_val {
+	__u64 created_ns; /* bpf_ktime_get_ns() clock */
+	__u64 last_seen_ns;
+	__u32 timeout_s; /* idle timeout of the current state */
+	__u8 state; /* enum sg_ct_state */
+	__u8 origin; /* enum sg_dir of the first packet */
+	__u8 flags;
+	__u8 pad;
+	__u64 packets[SG_NDIR];
+	__u64 bytes[SG_NDIR];
+};
+
+/* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
+#define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
+
+struct sg_frag_key {
+	__u32 slot;
+	__u8 proto;
+	__u8 family;
+	__u8 dir;
+	__u8 pad;
+	__u32 id;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct sg_frag_val {
+	__u64 expires_ns;
+	__u32 allow;
+	__u32 pad;
+};
+
+/* Counters: per-CPU array indexed by SG_STATS_INDEX(slot, dir, counter). */
+enum sg_counter {
+	SG_CNT_ACCEPT_NEW, /* new flow allowed by a rule and tracked */
+	SG_CNT_ACCEPT_ESTABLISHED, /* packet of a tracked flow */
+	SG_CNT_ACCEPT_UNTRACKED, /* allowed by a rule, not tracked */
+	SG_CNT_ACCEPT_RELATED, /* ICMP error about a tracked flow */
+	SG_CNT_ACCEPT_FRAGMENT, /* later fragment of an allowed datagram */
+	SG_CNT_PASS_INFRA, /* ARP, ND, DHCP, non-IP: never filtered */
+	SG_CNT_DROP_NO_RULE, /* no group of the instance allows it */
+	SG_CNT_DROP_CT_FULL, /* conntrack_allowance_exceeded */
+	SG_CNT_DROP_MALFORMED, /* truncated or malformed header */
+	SG_CNT_DROP_FRAGMENT, /* later fragment without its first */
+	SG_CNT_DROP_SPOOFED, /* source check on a host-side attachment */
+	SG_CNT_DROP_IPV6_CHAIN, /* more than SG_IPV6_MAX_EXT_HDRS headers */
+	SG_CNT_DROP_NO_INSTANCE, /* slot has no policy (should not happen) */
+	SG_NCOUNTERS,
+};
+
+#define SG_STATS_INDEX(slot, dir, cnt) \
+	(((slot) * SG_NDIR + (dir)) * SG_NCOUNTERS + (cnt))
+#define SG_STATS_ENTRIES (SG_MAX_INSTANCES * SG_NDIR * SG_NCOUNTERS)
+
+struct sg_counter_val {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Expiry timer: armed by the first packet, walks sg_ct every second. */
+#define SG_GC_INTERVAL_NS (1000000000ULL)
+
+/* ---- Loader-only maps (pinned with the rest; no program reads them) ---- */
+
+/* Attachments, so detach/unload/show work after the process has exited. */
+#define SG_ATTACH_HOST_SIDE (1u << 0)
+#define SG_ATTACH_XDP_GENERIC (1u << 1)
+
+struct sg_attach_key {
+	__u64 netns_ino; /* inode of the network namespace */
+	__u32 ifindex;
+	__u32 pad;
+};
+
+struct sg_attach_val {
+	char ifname[SG_IFNAME_LEN];
+	char netns[SG_NETNS_LEN]; /* "" for the caller's namespace */
+	char instance[SG_ID_LEN];
+	__u32 slot;
+	__u32 flags;
+	__u32 xdp_prog_id;
+	__u32 tc_prog_id;
+};
+
+/* Instance id -> slot, stable across loads. */
+struct sg_slot_key {
+	char id[SG_ID_LEN];
+};
+
+/* Global state of the last successful load. */
+struct sg_meta {
+	__u64 config_hash; /* of the stored config text: same file = no-op */
+	__u32 gen;
+	__u32 blob_chunks;
+	__u64 blob_len;
+	__u64 loaded_at; /* unix seconds */
+};
+
+/* The loaded config text (so show/check can rebuild the model). */
+struct sg_blob_chunk {
+	__u32 len;
+	char data[SG_BLOB_CHUNK - 4];
+};
+
+#endif /* SGCTL_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Diagnostics: errors and warnings collected with their place in the input,
+ * printed as "sgctl: FILE:LINE:COL: CODE: message".
+ */
+#ifndef SG_DIAG_H
+#define SG_DIAG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct sg_pos {
+	const char *file; /* owned by the diag (interned), or a literal */
+	int line; /* 1-based; 0 = unknown */
+	int col; /* 1-based; 0 = unknown */
+};
+
+enum sg_severity {
+	SG_ERROR,
+	SG_WARNING,
+};
+
+struct sg_diag_entry {
+	enum sg_severity severity;
+	struct sg_pos pos;
+	char *code; /* "InvalidPermission.Malformed", or NULL */
+	char *message;
+};
+
+struct sg_diag {
+	struct sg_diag_entry *entries;
+	size_t nentries;
+	size_t nerrors;
+	size_t nwarnings;
+	char **files; /* interned file names, freed with the diag */
+	size_t nfiles;
+};
+
+void sg_diag_init(struct sg_diag *d);
+void sg_diag_free(struct sg_diag *d);
+/* Returns a copy of name owned by d, stable until sg_diag_free(). */
+const char *sg_diag_intern(struct sg_diag *d, const char *name);
+
+__attribute__((format(printf, 5, 6))) void
+sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
+	    const char *code, const char *fmt, ...);
+#define sg_error(d, pos, code, ...) sg_diag_add(d, SG_ERROR, pos, code, __VA_ARGS__)
+#define sg_warn(d, pos, ...) sg_diag_add(d, SG_WARNING, pos, NULL, __VA_ARGS__)
+
+/* Prints every entry, in order, one line each. */
+void sg_diag_print(const struct sg_diag *d, FILE *out);
+
+/* Plain errors of the tool itself: "sgctl: message" on stderr. */
+__attribute__((format(printf, 1, 2))) void sg_err(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void sg_warnx(const char *fmt, ...);
+
+#endif /* SG_DIAG_H */
