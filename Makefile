@@ -60,7 +60,7 @@ deps:
 
 $(VMLINUX_H): vmlinux/gen.sh vmlinux/vmlinux_fallback.h | $(BUILD)
 	$(call msg,GEN,$@)
-	$(Q)vmlinux/gen.sh $(BPFTOOL) $@
+	$(Q)SG_VMLINUX_FALLBACK=$(SG_VMLINUX_FALLBACK) vmlinux/gen.sh $(BPFTOOL) $@
 
 $(BPF_OBJ): bpf/sgctl.bpf.c $(VMLINUX_H) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
