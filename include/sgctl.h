@@ -12,8 +12,8 @@
 /* Limits (compile-time: they size the maps). */
 #define SG_MAX_INSTANCES 4096 /* instance slots */
 #define SG_MAX_ATTACH 1024 /* attached interfaces */
-#define SG_CLASS_MAX_ENTRIES (1 << 20) /* remote prefix -> class entries */
-#define SG_RULE_MAX_ENTRIES (1 << 20) /* (class, proto, port) entries */
+#define SG_CLASS_MAX_ENTRIES (1 << 20) /* per generation: remote prefix -> class */
+#define SG_RULE_MAX_ENTRIES (1 << 20) /* per generation: (class, proto, port) */
 #define SG_CT_MAX_ENTRIES (1 << 20) /* all instances' tracked flows */
 #define SG_FRAG_MAX_ENTRIES 16384
 #define SG_IPV6_MAX_EXT_HDRS 8
