@@ -51,6 +51,7 @@ DP_SRCS := $(sort $(wildcard tests/datapath/*.c))
 DP_BINS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(DP_SRCS))
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps test test-unit test-datapath test-ns demo clean format
 
 all: $(SGCTL) $(UNIT_BINS) $(DP_BINS)

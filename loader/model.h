@@ -58,6 +58,9 @@ struct sg_group {
 	struct sg_rule *rules; /* both directions, in file order */
 	size_t nrules;
 	bool implicit; /* the VPC's default group, not written in the file */
+	bool undefined; /* only referenced by rules, never defined: no rules,
+			 * no members (config.c warns); instances cannot
+			 * carry it */
 	struct sg_pos pos;
 };
 

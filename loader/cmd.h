@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The command line: one table of commands (main.c), global options, and
+ * helpers shared by the cmd_*.c files. A command gets argv[0] = its name
+ * and the arguments after it (global options already removed) and returns
+ * the exit status: SG_EXIT_OK, SG_EXIT_ERR or SG_EXIT_USAGE.
+ */
+#ifndef SG_CMD_H
+#define SG_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#ifndef SGCTL_VERSION
+#define SGCTL_VERSION "0.1.0"
+#endif
+
+#define SG_EXIT_OK    0
+#define SG_EXIT_ERR   1
+#define SG_EXIT_USAGE 2
+
+#define SG_LOCK_TIMEOUT_MS 10000
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help; /* "FILE  parse and check only" (usage + summary) */
+};
+
+/* Global options, set by main() before the command runs. */
+struct sg_opts {
+	const char *pin_dir; /* --pin-dir, default SG_DEFAULT_PIN_DIR */
+	bool json;	     /* -j / --json */
+};
+extern struct sg_opts sg_opts;
+
+/* Finds name in a NULL-terminated table: exact match, else the unique
+ * command it abbreviates. NULL when unknown or ambiguous (reported,
+ * *ambiguous set when ambiguous). */
+const struct cmd *sg_cmd_find(const struct cmd *table, const char *name,
+			      bool *ambiguous);
+
+/* "sgctl: CMD: message" + "usage: ..." on stderr; returns SG_EXIT_USAGE. */
+__attribute__((format(printf, 2, 3))) int sg_usage_err(const char *cmd,
+						       const char *fmt, ...);
+/* Prints "usage: sgctl CMD ARGS" for a command of the table to out. */
+void sg_cmd_usage(const char *cmd, FILE *out);
+
+/* 0 when we have root (or CAP_BPF + CAP_NET_ADMIN); else reports
+ * "CMD needs root (CAP_BPF and CAP_NET_ADMIN)" and returns -EPERM. */
+int sg_need_root(const char *cmd);
+
+/* The commands. */
+int cmd_validate(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+#endif /* SG_CMD_H */

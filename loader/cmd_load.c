@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * validate, load, unload.
+ *
+ * load is all-or-nothing: everything that can fail without touching the
+ * kernel (parse, validate, compile, size checks, attached instances still
+ * present) is done first; the policy is then written as the inactive
+ * generation and made live by one flip (maps.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sgctl.skel.h"
+
+#include "attach.h"
+#include "cmd.h"
+#include "compile.h"
+#include "diag.h"
+#include "json.h"
+#include "maps.h"
+#include "model.h"
+
+#define SG_READ_MAX (64u << 20)
+
+static size_t count_rules(const struct sg_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		n += cfg->groups[i].nrules;
+	return n;
+}
+
+/* Reads FILE ("-" = stdin) whole. */
+static int read_text(const char *path, char **text, size_t *len)
+{
+	bool use_stdin = !strcmp(path, "-");
+	FILE *f = use_stdin ? stdin : fopen(path, "rb");
+	size_t n = 0, cap = 0;
+	struct stat sb;
+	char *buf = NULL;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 65536;
+			if (cap > SG_READ_MAX) {
+				err = -EFBIG;
+				goto out;
+			}
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				err = errno ? -errno : -EIO;
+			break;
+		}
+	}
+out:
+	if (!use_stdin)
+		fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	if (!buf)
+		buf = calloc(1, 1);
+	else
+		buf[n] = '\0';
+	if (!buf)
+		return -ENOMEM;
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+static int one_file_arg(int argc, char **argv, const char **file)
+{
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
+			return sg_usage_err(argv[0], "unknown option '%s'",
+					    argv[i]);
+	}
+	int first = (argc > 1 && !strcmp(argv[1], "--")) ? 2 : 1;
+
+	if (argc - first < 1)
+		return sg_usage_err(argv[0], "missing FILE");
+	if (argc - first > 1)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[first + 1]);
+	*file = argv[first];
+	return SG_EXIT_OK;
+}
+
+/*
+ * Reads, parses, validates and compiles FILE; prints every diagnostic to
+ * stderr. Returns 0 with *cfg and *c filled (and *text when wanted), or
+ * an exit status.
+ */
+static int prepare(const char *file, struct sg_config *cfg,
+		   struct sg_compiled *c, char **text, size_t *len)
+{
+	struct sg_diag diag;
+	char *buf = NULL;
+	size_t n = 0;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(c, 0, sizeof(*c));
+	err = read_text(file, &buf, &n);
+	if (err) {
+		sg_err("%s: %s", file,
+		       err == -EFBIG ? "file too large" : strerror(-err));
+		return SG_EXIT_ERR;
+	}
+	sg_diag_init(&diag);
+	err = sg_config_parse_string(
+		sg_diag_intern(&diag, !strcmp(file, "-") ? "<stdin>" : file),
+		buf, n, cfg, &diag);
+	if (!err && !diag.nerrors)
+		err = sg_compile(cfg, c, &diag);
+	sg_diag_print(&diag, stderr);
+	if (err || diag.nerrors) {
+		if (!diag.nerrors)
+			sg_err("%s: %s", file, strerror(-err));
+		sg_diag_free(&diag);
+		sg_compiled_free(c);
+		sg_config_free(cfg);
+		free(buf);
+		return SG_EXIT_ERR;
+	}
+	sg_diag_free(&diag);
+	if (text) {
+		*text = buf;
+		*len = n;
+	} else {
+		free(buf);
+	}
+	return SG_EXIT_OK;
+}
+
+/* ------------------------------------------------------------- validate */
+
+int cmd_validate(int argc, char **argv)
+{
+	struct sg_config cfg;
+	struct sg_compiled c;
+	const char *file;
+	int rc;
+
+	rc = one_file_arg(argc, argv, &file);
+	if (rc)
+		return rc;
+	rc = prepare(file, &cfg, &c, NULL, NULL);
+	if (sg_opts.json) {
+		struct sg_json *j = sg_json_new(stdout, true);
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "file", file);
+		sg_json_kv_bool(j, "valid", rc == SG_EXIT_OK);
+		if (rc == SG_EXIT_OK) {
+			sg_json_kv_uint(j, "groups", cfg.ngroups);
+			sg_json_kv_uint(j, "rules", count_rules(&cfg));
+			sg_json_kv_uint(j, "instances", cfg.ninstances);
+			sg_json_kv_uint(j, "prefix_lists", cfg.nprefix_lists);
+		}
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+	} else if (rc == SG_EXIT_OK) {
+		printf("%s: valid: %zu security groups, %zu rules, %zu "
+		       "instances\n",
+		       file, cfg.ngroups, count_rules(&cfg), cfg.ninstances);
+	}
+	if (rc == SG_EXIT_OK) {
+		sg_compiled_free(&c);
+		sg_config_free(&cfg);
+	}
+	return rc;
+}
+
+/* ----------------------------------------------------------------- load */
+
+static void print_load(const char *file, const char *status,
+		       const struct sg_config *cfg, const struct sg_compiled *c,
+		       const struct sg_meta *m)
+{
+	if (sg_opts.json) {
+		struct sg_json *j = sg_json_new(stdout, true);
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "file", file);
+		sg_json_kv_string(j, "status", status);
+		sg_json_kv_uint(j, "generation", m->gen);
+		sg_json_kv_uint(j, "groups", cfg->ngroups);
+		sg_json_kv_uint(j, "rules", count_rules(cfg));
+		sg_json_kv_uint(j, "instances", cfg->ninstances);
+		sg_json_kv_uint(j, "policies", c->npolicies);
+		sg_json_kv_uint(j, "classes", c->nclasses);
+		sg_json_kv_uint(j, "class_entries", c->nclasses_entries);
+		sg_json_kv_uint(j, "rule_entries", c->nrules_entries);
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+		return;
+	}
+	if (!strcmp(status, "unchanged")) {
+		printf("%s: unchanged (already loaded)\n", file);
+		return;
+	}
+	printf("loaded %s: %zu security groups, %zu rules, %zu instances "
+	       "(generation %u: %zu policies, %zu classes, %zu + %zu map "
+	       "entries)\n",
+	       file, cfg->ngroups, count_rules(cfg), cfg->ninstances, m->gen,
+	       c->npolicies, c->nclasses, c->nclasses_entries,
+	       c->nrules_entries);
+}
+
+/* Attached instances must stay in the config. */
+static int check_attached(struct sg_state *st, const struct sg_config *cfg)
+{
+	struct sg_attach_key *keys;
+	struct sg_attach_val *vals;
+	size_t n;
+	int err, bad = 0;
+
+	err = sg_attach_list(st, &keys, &vals, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (sg_config_find_instance(cfg, vals[i].instance) >= 0)
+			continue;
+		sg_err("instance %s is attached to %s%s%s; detach it first",
+		       vals[i].instance, vals[i].ifname,
+		       vals[i].netns[0] ? " in netns " : "", vals[i].netns);
+		bad++;
+	}
+	free(keys);
+	free(vals);
+	return bad ? -EBUSY : 0;
+}
+
+/* Slots of instances no longer in the config: released before the new
+ * ones are allocated (so they can be reused), restored if the load fails. */
+struct stale {
+	char *ids; /* SG_ID_LEN each */
+	__u32 *slots;
+	size_t n;
+};
+
+static int release_stale(struct sg_state *st, const struct sg_config *cfg,
+			 struct stale *out)
+{
+	__u32 *slots;
+	size_t n;
+	char *ids;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = sg_slot_list(st, &ids, &slots, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = ids + i * SG_ID_LEN;
+
+		if (sg_config_find_instance(cfg, id) >= 0)
+			continue;
+		err = sg_slot_release(st, id);
+		if (err < 0 && err != -ENOENT)
+			break;
+		err = 0;
+		memmove(ids + out->n * SG_ID_LEN, id, SG_ID_LEN);
+		slots[out->n++] = slots[i];
+	}
+	out->ids = ids;
+	out->slots = slots;
+	return err;
+}
+
+static int forget_slots(struct sg_state *st, const struct stale *s,
+			const int *slots, const bool *fresh, size_t n)
+{
+	__u32 *all = calloc(s->n + n + 1, sizeof(*all));
+	size_t m = 0;
+	int err;
+
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		all[m++] = s->slots[i];
+	for (size_t i = 0; i < n; i++)
+		if (fresh[i])
+			all[m++] = (__u32)slots[i];
+	err = sg_state_forget_slots(st, all, m);
+	free(all);
+	return err;
+}
+
+/* The highest slot no instance uses (for the timer's dummy frame: new
+ * instances take the lowest free slots, and a fresh slot starts clean). */
+static __u32 free_slot(const int *slots, size_t n)
+{
+	static unsigned char used[SG_MAX_INSTANCES];
+
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < n; i++)
+		if (slots[i] >= 0 && slots[i] < SG_MAX_INSTANCES)
+			used[slots[i]] = 1;
+	for (__u32 s = SG_MAX_INSTANCES; s-- > 0;)
+		if (!used[s])
+			return s;
+	return SG_MAX_INSTANCES - 1;
+}
+
+static void restore_stale(struct sg_state *st, const struct stale *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		sg_slot_set(st, s->ids + i * SG_ID_LEN, s->slots[i]);
+}
+
+int cmd_load(int argc, char **argv)
+{
+	struct sg_config cfg;
+	struct sg_compiled c;
+	struct sg_state st = {};
+	struct sg_meta meta;
+	struct stale stale = {};
+	const char *file;
+	bool existed, first;
+	int *slots = NULL;
+	bool *fresh = NULL;
+	char *text = NULL;
+	size_t len;
+	__u64 hash;
+	int rc, err, lock;
+
+	rc = one_file_arg(argc, argv, &file);
+	if (rc)
+		return rc;
+	if (sg_need_root("load"))
+		return SG_EXIT_ERR;
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0)
+		return SG_EXIT_ERR;
+
+	/* Everything that needs no kernel first. */
+	rc = prepare(file, &cfg, &c, &text, &len);
+	if (rc) {
+		close(lock);
+		return rc;
+	}
+	rc = SG_EXIT_ERR;
+	if (len > (size_t)SG_BLOB_MAX_CHUNKS * (SG_BLOB_CHUNK - 4)) {
+		sg_err("%s: too large to store (%zu bytes, at most %zu)", file,
+		       len, (size_t)SG_BLOB_MAX_CHUNKS * (SG_BLOB_CHUNK - 4));
+		goto out;
+	}
+	hash = sg_hash64(text, len);
+
+	existed = sg_state_exists(sg_opts.pin_dir);
+	err = sg_state_open(&st, sg_opts.pin_dir, -1, false);
+	if (err) {
+		if (!existed)
+			sg_state_remove(sg_opts.pin_dir);
+		goto out;
+	}
+	err = sg_meta_read(&st, &meta);
+	if (err)
+		goto out_state;
+	first = !meta.loaded_at;
+	if (meta.loaded_at && meta.config_hash == hash &&
+	    meta.blob_len == len) {
+		print_load(file, "unchanged", &cfg, &c, &meta);
+		rc = SG_EXIT_OK;
+		goto out_state;
+	}
+	err = check_attached(&st, &cfg);
+	if (err)
+		goto out_state;
+	err = release_stale(&st, &cfg, &stale);
+	if (err) {
+		restore_stale(&st, &stale);
+		goto out_state;
+	}
+
+	/* Slots: stable across loads; new instances get the lowest free. */
+	slots = calloc(cfg.ninstances ? cfg.ninstances : 1, sizeof(*slots));
+	fresh = calloc(cfg.ninstances ? cfg.ninstances : 1, sizeof(*fresh));
+	if (!slots || !fresh) {
+		sg_err("out of memory");
+		goto out_state;
+	}
+	for (size_t i = 0; i < cfg.ninstances; i++) {
+		const char *id = cfg.instances[i].id;
+
+		slots[i] = sg_slot_get(&st, id, false);
+		if (slots[i] == -ENOENT) {
+			slots[i] = sg_slot_get(&st, id, true);
+			fresh[i] = slots[i] >= 0;
+		}
+		if (slots[i] < 0)
+			goto undo_slots;
+	}
+
+	err = sg_state_apply(&st, &c, slots, cfg.ninstances);
+	if (err)
+		goto undo_slots;
+
+	/* Live. Now the bookkeeping. */
+	err = sg_blob_store(&st, text, len);
+	if (!err)
+		err = sg_meta_read(&st, &meta);
+	if (!err) {
+		__u32 gen = 0;
+
+		sg_active_gen(&st, &gen);
+		meta.config_hash = hash;
+		meta.gen = gen;
+		meta.loaded_at = (__u64)time(NULL);
+		err = sg_meta_write(&st, &meta);
+	}
+	/* Nothing runs with a stale or fresh slot (attached instances stay,
+	 * new ones are not attached yet): forget what the datapath kept for
+	 * it, so a reused slot starts clean. */
+	if (!err)
+		err = forget_slots(&st, &stale, slots, fresh, cfg.ninstances);
+	if (err) {
+		sg_err("the new policy is live but its bookkeeping failed; "
+		       "load the file again");
+		goto out_state;
+	}
+	/* The expiry timer lives in the pinned maps: once per state. An
+	 * attached program also arms it with its first packet. */
+	if (first && sg_state_arm_timer(&st, free_slot(slots, cfg.ninstances)))
+		sg_warnx("conntrack entries will expire once traffic arrives");
+	print_load(file, "loaded", &cfg, &c, &meta);
+	rc = SG_EXIT_OK;
+	goto out_state;
+
+undo_slots:
+	for (size_t i = 0; i < cfg.ninstances; i++)
+		if (fresh[i])
+			sg_slot_release(&st, cfg.instances[i].id);
+	restore_stale(&st, &stale);
+out_state:
+	sg_state_close(&st);
+	/* A failed first load leaves no trace. */
+	if (rc && !existed)
+		sg_state_remove(sg_opts.pin_dir);
+out:
+	free(stale.ids);
+	free(stale.slots);
+	free(slots);
+	free(fresh);
+	free(text);
+	sg_compiled_free(&c);
+	sg_config_free(&cfg);
+	close(lock);
+	return rc;
+}
+
+/* --------------------------------------------------------------- unload */
+
+static void print_unload(bool unloaded, size_t detached)
+{
+	struct sg_json *j = sg_json_new(stdout, true);
+
+	sg_json_begin_object(j);
+	sg_json_kv_bool(j, "unloaded", unloaded);
+	sg_json_kv_uint(j, "detached", detached);
+	sg_json_kv_string(j, "pin_dir", sg_opts.pin_dir);
+	sg_json_end_object(j);
+	sg_json_destroy(j);
+}
+
+int cmd_unload(int argc, char **argv)
+{
+	struct sg_attach_key *keys = NULL;
+	struct sg_attach_val *vals = NULL;
+	size_t n = 0, detached = 0;
+	int err, lock, fd = -1, rc = SG_EXIT_OK;
+	char path[512];
+
+	if (argc > 1)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[1]);
+	if (sg_need_root("unload"))
+		return SG_EXIT_ERR;
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0)
+		return SG_EXIT_ERR;
+	if (!sg_state_exists(sg_opts.pin_dir)) {
+		rmdir(sg_opts.pin_dir); /* an empty leftover, if any */
+		if (sg_opts.json)
+			print_unload(false, 0);
+		else
+			printf("nothing loaded (no state in %s)\n",
+			       sg_opts.pin_dir);
+		close(lock);
+		return SG_EXIT_OK;
+	}
+	/* Only sg_attach is needed: its pin, opened directly, works even
+	 * when the object would no longer load over these pins. */
+	snprintf(path, sizeof(path), "%s/sg_attach", sg_opts.pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 && errno != ENOENT)
+		sg_warnx("cannot read %s: %s; removing the pins anyway", path,
+			 strerror(errno));
+	err = fd >= 0 ? sg_attach_list_fd(fd, &keys, &vals, &n) : 0;
+	for (size_t i = 0; !err && i < n; i++) {
+		if (sg_detach_record(fd, &keys[i], &vals[i]))
+			rc = SG_EXIT_ERR;
+		else
+			detached++;
+	}
+	if (err)
+		rc = SG_EXIT_ERR;
+	if (fd >= 0)
+		close(fd);
+	free(keys);
+	free(vals);
+	if (rc) {
+		sg_err("some interfaces could not be detached; state kept in "
+		       "%s",
+		       sg_opts.pin_dir);
+		close(lock);
+		return rc;
+	}
+	if (sg_state_remove(sg_opts.pin_dir))
+		rc = SG_EXIT_ERR;
+	if (sg_opts.json)
+		print_unload(!rc, detached);
+	else if (!rc)
+		printf("unloaded: detached %zu interface%s, removed %s\n",
+		       detached, detached == 1 ? "" : "s", sg_opts.pin_dir);
+	close(lock);
+	return rc;
+}
