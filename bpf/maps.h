@@ -33,7 +33,7 @@ struct {
 /* Stage 1: remote address -> class. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, SG_CLASS_MAX_ENTRIES);
+	__uint(max_entries, 2 * SG_CLASS_MAX_ENTRIES); /* two generations */
 	__type(key, struct sg_class_key);
 	__type(value, struct sg_class_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -43,7 +43,7 @@ struct {
 /* Stage 2: (class, protocol, port) -> allow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, SG_RULE_MAX_ENTRIES);
+	__uint(max_entries, 2 * SG_RULE_MAX_ENTRIES); /* two generations */
 	__type(key, struct sg_rule_key);
 	__type(value, struct sg_rule_val);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -96,6 +96,34 @@ struct {
 	__type(value, struct sg_counter_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_stats SEC(".maps");
+
+/* Flow logs: rejected packets per flow, written on the no-rule drop path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_REJECT_MAX_ENTRIES);
+	__type(key, struct sg_reject_key);
+	__type(value, struct sg_reject_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_reject SEC(".maps");
+
+/*
+ * Conntrack expiry without a daemon: a timer armed by the datapath whose
+ * callback walks sg_ct. Pinned so it outlives the loader; it holds the
+ * arming program alive until the map goes away.
+ */
+struct sg_gc {
+	struct bpf_timer timer;
+	__u32 armed;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_gc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_gc SEC(".maps");
 
 /* Loader-only state, pinned with the rest. */
 struct {

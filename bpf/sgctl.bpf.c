@@ -1,23 +1,316 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* STUB: replaced by the datapath. Declares the maps so the skeleton exists. */
+/*
+ * The sgctl datapath: security groups enforced on one instance's interface.
+ * XDP sees frames arriving on the interface, TC egress frames leaving it;
+ * which of them is the instance's inbound depends on sg_host_side. Both run
+ * the same decision, sg_decide(), against the pinned maps (maps.h).
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "maps.h"
+#include "parse.h"
+#include "counters.h"
+#include "policy.h"
+#include "conntrack.h"
+#include "gc.h"
 
+#define SG_TC_ACT_OK   0
+#define SG_TC_ACT_SHOT 2
+/* Linear bytes TC makes sure of: any sane header stack fits. */
+#define SG_PULL_LEN 512
+
+/* Set by the loader per attachment, before load. */
 const volatile __u32 sg_slot = 0;
 const volatile __u32 sg_host_side = 0;
+/* sgctl check: decide, write no map, leave the verdict in sg_dry_result. */
+const volatile __u32 sg_dry_run = 0;
+
+struct sg_dry_result sg_dry_result = {};
+
+/* ARP-like traffic SGs never filter: DHCP, and IPv6 RS/RA/NS/NA/redirect. */
+static __always_inline int sg_is_infra(const struct sg_pkt *p)
+{
+	__u16 s = bpf_ntohs(p->sport), d = bpf_ntohs(p->dport);
+
+	/* Both ports must be DHCP's, or "sport 68" would open every port. */
+	if (p->proto == SG_PROTO_UDP) {
+		if (p->family == 4)
+			return (s == 67 || s == 68) && (d == 67 || d == 68);
+		return (s == 546 || s == 547) && (d == 546 || d == 547);
+	}
+	if (p->icmp && p->family == 6)
+		return p->icmp_type >= 133 && p->icmp_type <= 137;
+	return 0;
+}
+
+static __always_inline int sg_addr_eq(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* What the parse stage hands to the policy stage: data only. */
+struct sg_parsed {
+	struct sg_pkt p;
+	struct sg_pkt q; /* the packet an ICMP error quotes, when quoted */
+	__u32 quoted;
+	__u32 pkt_len;
+};
+
+/*
+ * An ICMP error about a live tracked flow. The quoted packet travelled the
+ * other way, so its key is built for the opposite direction; the instance's
+ * address must be the same in the error and in the quote.
+ */
+static __always_inline int sg_related(const struct sg_parsed *m, __u32 slot,
+				      __u32 dir, __u64 now)
+{
+	const struct sg_pkt *p = &m->p, *q = &m->q;
+	struct sg_ct_key k = {};
+	struct sg_ct_val *v;
+	__u32 qdir = dir ^ 1;
+
+	if (!m->quoted)
+		return 0;
+	if (!sg_addr_eq(dir == SG_DIR_IN ? p->daddr : p->saddr,
+			qdir == SG_DIR_IN ? q->daddr : q->saddr))
+		return 0;
+	sg_ct_key_of(&k, q, slot, qdir);
+	v = bpf_map_lookup_elem(&sg_ct, &k);
+	return v && !sg_ct_expired(v, now);
+}
+
+/* The policy stage; returns the verdict's counter. */
+static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
+				    __u32 slot, __u64 *now,
+				    const struct sg_rule_val **rulep)
+{
+	const struct sg_pkt *p = &m->p;
+	const struct sg_rule_val *rule;
+	struct sg_ct_key k = {};
+	struct sg_active *act;
+	struct sg_inst *inst;
+	struct sg_ct_val *v;
+	__u32 zero = 0, gen, idx;
+	int stale = 0;
+
+	if (p->frag != SG_FRAG_LATER && sg_is_infra(p))
+		return SG_CNT_PASS_INFRA;
+
+	act = bpf_map_lookup_elem(&sg_active, &zero);
+	if (!act)
+		return SG_CNT_DROP_NO_INSTANCE;
+	gen = act->gen & 1;
+	idx = gen * SG_MAX_INSTANCES + slot;
+	inst = bpf_map_lookup_elem(&sg_inst, &idx);
+	if (!inst || !(inst->flags & SG_INST_PRESENT))
+		return SG_CNT_DROP_NO_INSTANCE;
+
+	if (sg_host_side && dir == SG_DIR_OUT &&
+	    (inst->flags & SG_INST_SOURCE_CHECK) && !sg_source_ok(gen, slot, p))
+		return SG_CNT_DROP_SPOOFED;
+
+	*now = bpf_ktime_get_coarse_ns();
+	if (p->frag == SG_FRAG_LATER)
+		return sg_frag_follow(p, slot, dir, *now);
+
+	if (sg_ct_trackable(p)) {
+		sg_ct_key_of(&k, p, slot, dir);
+		v = bpf_map_lookup_elem(&sg_ct, &k);
+		if (v) {
+			if (!sg_ct_expired(v, *now) &&
+			    sg_ct_matches(v, p, dir)) {
+				if (!sg_dry_run)
+					sg_ct_refresh(v, p, dir, inst, *now,
+						      m->pkt_len);
+				return SG_CNT_ACCEPT_ESTABLISHED;
+			}
+			/* Dead or superseded: a new flow may take it over. */
+			stale = 1;
+		}
+	}
+
+	if (sg_related(m, slot, dir, *now))
+		return SG_CNT_ACCEPT_RELATED;
+
+	rule = sg_policy_lookup(gen, dir, inst, p);
+	if (!rule)
+		return SG_CNT_DROP_NO_RULE;
+	*rulep = rule;
+	if (!sg_ct_trackable(p))
+		return SG_CNT_ACCEPT_UNTRACKED;
+	if ((rule->flags & SG_RULE_UNTRACKED) &&
+	    (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP))
+		return SG_CNT_ACCEPT_UNTRACKED;
+	return sg_ct_create(&k, p, dir, inst, *now, m->pkt_len, stale,
+			    sg_dry_run);
+}
+
+/* Flow logs: one record per rejected flow (ports 0 without ports). */
+static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
+					  __u32 dir, __u32 len, __u64 now)
+{
+	struct sg_reject_key k = {};
+	struct sg_reject_val *v, nv = {};
+
+	k.slot = slot;
+	k.dir = dir;
+	k.family = p->family;
+	k.proto = p->proto;
+	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
+		k.sport = p->sport;
+		k.dport = p->dport;
+	}
+	__builtin_memcpy(k.saddr, p->saddr, 16);
+	__builtin_memcpy(k.daddr, p->daddr, 16);
+	v = bpf_map_lookup_elem(&sg_reject, &k);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+		v->last_ns = now;
+		return;
+	}
+	nv.packets = 1;
+	nv.bytes = len;
+	nv.first_ns = now;
+	nv.last_ns = now;
+	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
+}
+
+/*
+ * A global function, so the verifier checks it once rather than once per
+ * path through the parsers. Counts the verdict; returns 1 pass, 0 drop.
+ */
+__noinline int sg_policy_stage(const struct sg_parsed *m, __u32 dir)
+{
+	const struct sg_rule_val *rule = NULL;
+	__u32 slot = sg_slot;
+	__u64 now = 0;
+	int cnt, pass;
+
+	if (!m)
+		return 0;
+	dir &= 1;
+	cnt = sg_judge(m, dir, slot, &now, &rule);
+	pass = sg_counter_passes(cnt);
+	if (sg_dry_run) {
+		sg_dry_result.counter = cnt;
+		if (rule) {
+			sg_dry_result.matched = 1;
+			sg_dry_result.rule_ref = rule->rule_ref;
+			sg_dry_result.rule_flags = rule->flags;
+		}
+		sg_dry_result.done = 1;
+		return pass;
+	}
+	/* Later fragments of this datagram will follow a pass. */
+	if (pass && m->p.frag == SG_FRAG_FIRST) {
+		if (!now)
+			now = bpf_ktime_get_coarse_ns();
+		sg_frag_remember(&m->p, slot, dir, now);
+	}
+	if (cnt == SG_CNT_DROP_NO_RULE)
+		sg_log_reject(&m->p, slot, dir, m->pkt_len, now);
+	sg_count(slot, dir, cnt, m->pkt_len);
+	return pass;
+}
+
+/* The parse stage: headers into struct sg_parsed, or an early verdict. */
+static __always_inline int sg_parse(void *data, void *data_end,
+				    struct sg_parsed *m)
+{
+	struct sg_pkt *p = &m->p;
+	void *pos = data, *l4 = NULL;
+	__be16 eth_proto;
+	__u32 l3_avail;
+	int ret;
+
+	eth_proto = sg_parse_eth(&pos, data_end);
+	if (!eth_proto)
+		return SG_CNT_DROP_MALFORMED;
+	l3_avail = m->pkt_len - (__u32)(pos - data);
+	if (eth_proto == bpf_htons(SG_ETH_P_IP))
+		ret = sg_parse_ipv4(pos, data_end, l3_avail, p, &l4);
+	else if (eth_proto == bpf_htons(SG_ETH_P_IPV6))
+		ret = sg_parse_ipv6(pos, data_end, l3_avail, p, &l4);
+	else
+		return SG_CNT_PASS_INFRA; /* SGs filter IP only */
+	if (ret != SG_CONTINUE || p->frag == SG_FRAG_LATER)
+		return ret;
+	ret = sg_parse_l4(l4, data_end, p);
+	if (ret != SG_CONTINUE)
+		return ret;
+	if (p->icmp && sg_is_icmp_error(p))
+		m->quoted = !sg_parse_quoted(p, l4, data_end, &m->q);
+	return SG_CONTINUE;
+}
+
+/* The one policy path of both programs. Returns 1 to pass, 0 to drop. */
+static __always_inline int sg_decide(void *data, void *data_end, __u32 pkt_len,
+				     __u32 dir)
+{
+	struct sg_parsed m = {.pkt_len = pkt_len};
+	int cnt;
+
+	cnt = sg_parse(data, data_end, &m);
+	if (cnt == SG_CONTINUE)
+		return sg_policy_stage(&m, dir);
+	if (sg_dry_run) {
+		sg_dry_result.counter = cnt;
+		sg_dry_result.done = 1;
+	} else {
+		sg_count(sg_slot, dir, cnt, pkt_len);
+	}
+	return sg_counter_passes(cnt);
+}
 
 SEC("xdp")
 int sg_xdp(struct xdp_md *ctx)
 {
-	return XDP_PASS;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 dir = sg_host_side ? SG_DIR_OUT : SG_DIR_IN;
+
+	return sg_decide(data, data_end, (__u32)(data_end - data), dir)
+		       ? XDP_PASS
+		       : XDP_DROP;
 }
+
+/*
+ * Reads skb->data / data_end with one load from the unmodified ctx
+ * pointer: clang otherwise hoists ctx + offset out of the reads around the
+ * pull, and the verifier refuses a modified ctx pointer.
+ */
+#define SG_SKB_PTR(skb, field)                                                 \
+	({                                                                     \
+		void *__p;                                                     \
+		asm volatile("%0 = *(u32 *)(%1 + %2)"                          \
+			     : "=r"(__p)                                       \
+			     : "r"(skb), "i"(__builtin_offsetof(               \
+						 struct __sk_buff, field)));   \
+		__p;                                                           \
+	})
 
 SEC("tc")
 int sg_tc(struct __sk_buff *skb)
 {
-	return 0;
+	__u32 dir = sg_host_side ? SG_DIR_IN : SG_DIR_OUT;
+	__u32 len = skb->len;
+	__u32 want = len < SG_PULL_LEN ? len : SG_PULL_LEN;
+	void *data = SG_SKB_PTR(skb, data);
+	void *data_end = SG_SKB_PTR(skb, data_end);
+
+	/* Headers may sit in paged data; the parsers need them linear. */
+	if (data + want > data_end) {
+		bpf_skb_pull_data(skb, want);
+		data = SG_SKB_PTR(skb, data);
+		data_end = SG_SKB_PTR(skb, data_end);
+	}
+	return sg_decide(data, data_end, len, dir) ? SG_TC_ACT_OK
+						   : SG_TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -212,6 +212,51 @@ struct sg_counter_val {
 /* Expiry timer: armed by the first packet, walks sg_ct every second. */
 #define SG_GC_INTERVAL_NS (1000000000ULL)
 
+/*
+ * Flow logs: rejected packets aggregated per flow, for `sgctl flowlog`.
+ * LRU hash written only on the drop path (SG_CNT_DROP_NO_RULE), so it
+ * costs nothing to accepted and established traffic and nothing when
+ * nobody reads it; under a flood of distinct flows the oldest are evicted.
+ * Addresses and ports as the packet travelled; ports are 0 for protocols
+ * without them, ICMP included (as in AWS flow logs). Accepted flows are
+ * logged from their conntrack entries' per-direction counters.
+ */
+#define SG_REJECT_MAX_ENTRIES 16384
+
+struct sg_reject_key {
+	__u32 slot;
+	__u8 dir; /* enum sg_dir */
+	__u8 family; /* 4 or 6 */
+	__u8 proto;
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct sg_reject_val {
+	__u64 packets;
+	__u64 bytes;
+	__u64 first_ns; /* bpf_ktime_get_ns() clock */
+	__u64 last_ns;
+};
+
+/*
+ * `sgctl check`: the programs loaded with sg_dry_run set decide a
+ * synthesised packet against the live maps and write nothing to them
+ * (no conntrack, counter, fragment, flow-log or timer update); the
+ * decision is left in this .bss variable for the loader to read.
+ */
+struct sg_dry_result {
+	__u32 done; /* 1 once the program decided */
+	__u32 counter; /* enum sg_counter of the verdict */
+	__u32 matched; /* a stage-2 rule entry was found */
+	__u32 rule_ref; /* its rule_ref */
+	__u32 rule_flags;
+	__u32 pad;
+};
+
 /* ---- Loader-only maps (pinned with the rest; no program reads them) ---- */
 
 /* Attachments, so detach/unload/show work after the process has exited. */

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Conntrack expiry with no daemon: the first flow the datapath tracks arms a
+ * bpf_timer; every SG_GC_INTERVAL_NS its callback walks sg_ct, deletes idle
+ * entries and gives their room back to the instance, then re-arms.
+ */
+#ifndef SG_BPF_GC_H
+#define SG_BPF_GC_H
+
+#include "maps.h"
+
+#define SG_CLOCK_MONOTONIC 1
+#define SG_NS		   1000000000ULL
+
+static __always_inline int sg_ct_expired(const struct sg_ct_val *v, __u64 now)
+{
+	return now > v->last_seen_ns + (__u64)v->timeout_s * SG_NS;
+}
+
+struct sg_gc_walk {
+	__u64 now;
+};
+
+static long sg_gc_one(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
+		      struct sg_gc_walk *w)
+{
+	__u32 slot;
+	__s64 *cnt;
+
+	if (!sg_ct_expired(val, w->now))
+		return 0;
+	/* Only the deleter gives the room back, so a race cannot double count.
+	 */
+	if (bpf_map_delete_elem(&sg_ct, key))
+		return 0;
+	slot = key->slot;
+	cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
+	if (cnt)
+		__sync_fetch_and_add(cnt, -1);
+	return 0;
+}
+
+static int sg_gc_fire(void *map, __u32 *key, struct sg_gc *gc)
+{
+	struct sg_gc_walk w = {.now = bpf_ktime_get_ns()};
+
+	bpf_for_each_map_elem(&sg_ct, sg_gc_one, &w, 0);
+	bpf_timer_start(&gc->timer, SG_GC_INTERVAL_NS, 0);
+	return 0;
+}
+
+/* Cheap when armed: one array lookup and a load. */
+static __always_inline void sg_gc_arm(void)
+{
+	__u32 zero = 0;
+	struct sg_gc *gc;
+
+	gc = bpf_map_lookup_elem(&sg_gc, &zero);
+	if (!gc || gc->armed)
+		return;
+	/* -EBUSY when another CPU or program got there first: still fine. */
+	bpf_timer_init(&gc->timer, &sg_gc, SG_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&gc->timer, sg_gc_fire);
+	if (!bpf_timer_start(&gc->timer, SG_GC_INTERVAL_NS, 0))
+		gc->armed = 1;
+}
+
+#endif /* SG_BPF_GC_H */
