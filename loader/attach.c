@@ -24,7 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "sgctl.skel.h"
+#include "skel.h"
 
 #include "attach.h"
 #include "diag.h"

@@ -9,7 +9,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "sgctl.skel.h"
+#include "skel.h"
 
 #include "attach.h"
 #include "cmd.h"

@@ -18,7 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "sgctl.skel.h"
+#include "skel.h"
 
 #include "attach.h"
 #include "cmd.h"

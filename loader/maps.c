@@ -22,7 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "sgctl.skel.h"
+#include "skel.h"
 
 #include "diag.h"
 #include "maps.h"
