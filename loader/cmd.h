@@ -46,8 +46,9 @@ __attribute__((format(printf, 2, 3))) int sg_usage_err(const char *cmd,
 /* Prints "usage: sgctl CMD ARGS" for a command of the table to out. */
 void sg_cmd_usage(const char *cmd, FILE *out);
 
-/* 0 when we have root (or CAP_BPF + CAP_NET_ADMIN); else reports
- * "CMD needs root (CAP_BPF and CAP_NET_ADMIN)" and returns -EPERM. */
+/* 0 when the effective capabilities suffice (CAP_NET_ADMIN, and CAP_BPF +
+ * CAP_PERFMON or CAP_SYS_ADMIN), whatever the uid; else reports "CMD needs
+ * root (...)" and returns -EPERM. */
 int sg_need_root(const char *cmd);
 
 /* The commands. */

@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "cmd.h"
 #include "diag.h"
+#include "inputs.h"
 #include "json.h"
 #include "maps.h"
 #include "model.h"
@@ -56,7 +57,7 @@ static int stored_config(struct sg_state *st, struct sg_config *cfg)
 		return err;
 	}
 	sg_diag_init(&diag);
-	err = sg_config_parse_string("(loaded config)", text, len, cfg, &diag);
+	err = sg_config_parse_blob(text, len, cfg, &diag);
 	if (err || diag.nerrors) {
 		sg_diag_print(&diag, stderr);
 		sg_err("the stored config no longer parses; load it again");
@@ -67,7 +68,111 @@ static int stored_config(struct sg_state *st, struct sg_config *cfg)
 	return err;
 }
 
-enum { OPT_HOST_SIDE = 0x100, OPT_XDP_MODE };
+enum { OPT_HOST_SIDE = 0x100, OPT_XDP_MODE, OPT_ALL };
+
+/*
+ * attach --all: every instance of the loaded config that names its
+ * interface, in the current network namespace (or --netns), with the same
+ * mode for all. What sgctl.service runs at boot.
+ */
+static int attach_all(const char *netns, bool host_side, bool generic)
+{
+	struct sg_config cfg = {};
+	struct sg_state st = {};
+	struct sg_json *j = NULL;
+	size_t n = 0, failed = 0;
+	int lock, slot, rc = SG_EXIT_ERR;
+
+	if (sg_need_root("attach"))
+		return SG_EXIT_ERR;
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0)
+		return SG_EXIT_ERR;
+	if (open_loaded(&st))
+		goto out;
+	if (stored_config(&st, &cfg))
+		goto out;
+	sg_state_close(&st);
+	if (sg_opts.json) {
+		j = sg_json_new(stdout, true);
+		sg_json_begin_object(j);
+		sg_json_key(j, "attached");
+		sg_json_begin_array(j);
+	}
+	for (size_t i = 0; i < cfg.ninstances; i++) {
+		const struct sg_instance *in = &cfg.instances[i];
+		struct sg_attach_req req = {};
+		int err;
+
+		if (!in->interface)
+			continue;
+		n++;
+		if (sg_state_open(&st, sg_opts.pin_dir, -1, false)) {
+			failed++;
+			continue;
+		}
+		slot = sg_slot_get(&st, in->id, false);
+		sg_state_close(&st);
+		if (slot < 0) {
+			if (slot == -ENOENT)
+				sg_err("instance %s has no slot; load the "
+				       "config again",
+				       in->id);
+			failed++;
+			continue;
+		}
+		if (sg_state_open(&st, sg_opts.pin_dir, slot, host_side)) {
+			failed++;
+			continue;
+		}
+		req.ifname = in->interface;
+		req.netns = netns;
+		req.instance = in->id;
+		req.slot = (__u32)slot;
+		req.host_side = host_side;
+		req.xdp_generic = generic;
+		err = sg_attach(&st, &req);
+		sg_state_close(&st);
+		if (err) {
+			failed++;
+			continue;
+		}
+		if (j) {
+			sg_json_begin_object(j);
+			sg_json_kv_string(j, "interface", in->interface);
+			sg_json_kv_string(j, "netns", netns ? netns : "");
+			sg_json_kv_string(j, "instance", in->id);
+			sg_json_kv_uint(j, "slot", (unsigned)slot);
+			sg_json_kv_string(j, "mode",
+					  host_side ? "host-side" : "nic");
+			sg_json_kv_string(j, "xdp_mode",
+					  generic ? "generic" : "native");
+			sg_json_end_object(j);
+		} else {
+			printf("attached %s%s%s: instance %s (slot %d), %s "
+			       "mode, XDP %s\n",
+			       in->interface, netns ? " in netns " : "",
+			       netns ? netns : "", in->id, slot,
+			       host_side ? "host-side" : "nic",
+			       generic ? "generic" : "native");
+		}
+	}
+	if (j) {
+		sg_json_end_array(j);
+		sg_json_kv_uint(j, "failed", failed);
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+	}
+	if (!n)
+		sg_warnx("no instance of the loaded config names an "
+			 "interface: nothing to attach");
+	rc = failed ? SG_EXIT_ERR : SG_EXIT_OK;
+out:
+	sg_state_close(&st);
+	sg_config_free(&cfg);
+	close(lock);
+	return rc;
+}
 
 int cmd_attach(int argc, char **argv)
 {
@@ -76,10 +181,11 @@ int cmd_attach(int argc, char **argv)
 		{"netns", required_argument, NULL, 'n'},
 		{"host-side", no_argument, NULL, OPT_HOST_SIDE},
 		{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
+		{"all", no_argument, NULL, OPT_ALL},
 		{NULL, 0, NULL, 0},
 	};
 	const char *instance = NULL, *netns = NULL, *ifname;
-	bool host_side = false, generic = false;
+	bool host_side = false, generic = false, all = false;
 	struct sg_attach_req req = {};
 	struct sg_config cfg = {};
 	struct sg_state st = {};
@@ -97,6 +203,9 @@ int cmd_attach(int argc, char **argv)
 			break;
 		case OPT_HOST_SIDE:
 			host_side = true;
+			break;
+		case OPT_ALL:
+			all = true;
 			break;
 		case OPT_XDP_MODE:
 			if (!strcmp(optarg, "native") || !strcmp(optarg, "drv"))
@@ -119,6 +228,11 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	ifname = optind < argc ? argv[optind] : NULL;
+	if (all && (ifname || instance))
+		return sg_usage_err(argv[0], "--all takes no IFACE and no "
+					     "--instance");
+	if (all)
+		return attach_all(netns, host_side, generic);
 	if (optind + 1 < argc)
 		return sg_usage_err(argv[0], "unexpected argument '%s'",
 				    argv[optind + 1]);

@@ -24,11 +24,10 @@
 #include "cmd.h"
 #include "compile.h"
 #include "diag.h"
+#include "inputs.h"
 #include "json.h"
 #include "maps.h"
 #include "model.h"
-
-#define SG_READ_MAX (64u << 20)
 
 static size_t count_rules(const struct sg_config *cfg)
 {
@@ -39,128 +38,91 @@ static size_t count_rules(const struct sg_config *cfg)
 	return n;
 }
 
-/* Reads FILE ("-" = stdin) whole. */
-static int read_text(const char *path, char **text, size_t *len)
+/* FILE...: the positional arguments (after an optional "--"). */
+static int files_arg(int argc, char **argv, const char ***files, size_t *n)
 {
-	bool use_stdin = !strcmp(path, "-");
-	FILE *f = use_stdin ? stdin : fopen(path, "rb");
-	size_t n = 0, cap = 0;
-	struct stat sb;
-	char *buf = NULL;
-	int err = 0;
+	int first = 1;
 
-	if (!f)
-		return -errno;
-	if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
-		err = -EISDIR;
-		goto out;
-	}
-	for (;;) {
-		size_t got;
-
-		if (n == cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 65536;
-			if (cap > SG_READ_MAX) {
-				err = -EFBIG;
-				goto out;
-			}
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f))
-				err = errno ? -errno : -EIO;
-			break;
-		}
-	}
-out:
-	if (!use_stdin)
-		fclose(f);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	if (!buf)
-		buf = calloc(1, 1);
-	else
-		buf[n] = '\0';
-	if (!buf)
-		return -ENOMEM;
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
-static int one_file_arg(int argc, char **argv, const char **file)
-{
 	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (argv[i][0] == '-' && argv[i][1])
 			return sg_usage_err(argv[0], "unknown option '%s'",
 					    argv[i]);
 	}
-	int first = (argc > 1 && !strcmp(argv[1], "--")) ? 2 : 1;
-
+	if (argc > 1 && !strcmp(argv[1], "--"))
+		first = 2;
 	if (argc - first < 1)
 		return sg_usage_err(argv[0], "missing FILE");
-	if (argc - first > 1)
-		return sg_usage_err(argv[0], "unexpected argument '%s'",
-				    argv[first + 1]);
-	*file = argv[first];
+	*files = (const char **)(argv + first);
+	*n = (size_t)(argc - first);
 	return SG_EXIT_OK;
 }
 
+/* "a.yaml" or "a.yaml + sgs.json + ..." for messages. */
+static char *files_label(const char **files, size_t n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(files[i]) + 3;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " + ");
+		strcat(s, files[i]);
+	}
+	return s;
+}
+
+static void json_files(struct sg_json *j, const char *label, const char **files,
+		       size_t n)
+{
+	sg_json_kv_string(j, "file", label);
+	sg_json_key(j, "files");
+	sg_json_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		sg_json_string(j, files[i]);
+	sg_json_end_array(j);
+}
+
 /*
- * Reads, parses, validates and compiles FILE; prints every diagnostic to
- * stderr. Returns 0 with *cfg and *c filled (and *text when wanted), or
- * an exit status.
+ * Reads, parses (YAML and AWS JSON, merged), validates and compiles the
+ * FILEs; prints every diagnostic to stderr. Returns 0 with *cfg and *c
+ * filled (and *text, the form sg_blob stores, when wanted), or an exit
+ * status.
  */
-static int prepare(const char *file, struct sg_config *cfg,
+static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 		   struct sg_compiled *c, char **text, size_t *len)
 {
+	struct sg_inputs in = {};
 	struct sg_diag diag;
-	char *buf = NULL;
-	size_t n = 0;
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(c, 0, sizeof(*c));
-	err = read_text(file, &buf, &n);
-	if (err) {
-		sg_err("%s: %s", file,
-		       err == -EFBIG ? "file too large" : strerror(-err));
-		return SG_EXIT_ERR;
-	}
 	sg_diag_init(&diag);
-	err = sg_config_parse_string(
-		sg_diag_intern(&diag, !strcmp(file, "-") ? "<stdin>" : file),
-		buf, n, cfg, &diag);
+	err = sg_inputs_read(files, nfiles, &in, &diag);
+	if (!err)
+		err = sg_inputs_parse(&in, cfg, &diag);
 	if (!err && !diag.nerrors)
 		err = sg_compile(cfg, c, &diag);
+	if (!err && !diag.nerrors && text)
+		err = sg_inputs_pack(&in, text, len);
+	sg_inputs_free(&in);
 	sg_diag_print(&diag, stderr);
 	if (err || diag.nerrors) {
 		if (!diag.nerrors)
-			sg_err("%s: %s", file, strerror(-err));
+			sg_err("%s", strerror(-err));
 		sg_diag_free(&diag);
 		sg_compiled_free(c);
 		sg_config_free(cfg);
-		free(buf);
 		return SG_EXIT_ERR;
 	}
 	sg_diag_free(&diag);
-	if (text) {
-		*text = buf;
-		*len = n;
-	} else {
-		free(buf);
-	}
 	return SG_EXIT_OK;
 }
 
@@ -170,18 +132,25 @@ int cmd_validate(int argc, char **argv)
 {
 	struct sg_config cfg;
 	struct sg_compiled c;
-	const char *file;
+	const char **files;
+	char *file;
+	size_t nfiles;
 	int rc;
 
-	rc = one_file_arg(argc, argv, &file);
+	rc = files_arg(argc, argv, &files, &nfiles);
 	if (rc)
 		return rc;
-	rc = prepare(file, &cfg, &c, NULL, NULL);
+	file = files_label(files, nfiles);
+	if (!file) {
+		sg_err("out of memory");
+		return SG_EXIT_ERR;
+	}
+	rc = prepare(files, nfiles, &cfg, &c, NULL, NULL);
 	if (sg_opts.json) {
 		struct sg_json *j = sg_json_new(stdout, true);
 
 		sg_json_begin_object(j);
-		sg_json_kv_string(j, "file", file);
+		json_files(j, file, files, nfiles);
 		sg_json_kv_bool(j, "valid", rc == SG_EXIT_OK);
 		if (rc == SG_EXIT_OK) {
 			sg_json_kv_uint(j, "groups", cfg.ngroups);
@@ -200,20 +169,21 @@ int cmd_validate(int argc, char **argv)
 		sg_compiled_free(&c);
 		sg_config_free(&cfg);
 	}
+	free(file);
 	return rc;
 }
 
 /* ----------------------------------------------------------------- load */
 
-static void print_load(const char *file, const char *status,
-		       const struct sg_config *cfg, const struct sg_compiled *c,
-		       const struct sg_meta *m)
+static void print_load(const char *file, const char **files, size_t nfiles,
+		       const char *status, const struct sg_config *cfg,
+		       const struct sg_compiled *c, const struct sg_meta *m)
 {
 	if (sg_opts.json) {
 		struct sg_json *j = sg_json_new(stdout, true);
 
 		sg_json_begin_object(j);
-		sg_json_kv_string(j, "file", file);
+		json_files(j, file, files, nfiles);
 		sg_json_kv_string(j, "status", status);
 		sg_json_kv_uint(j, "generation", m->gen);
 		sg_json_kv_uint(j, "groups", cfg->ngroups);
@@ -348,7 +318,9 @@ int cmd_load(int argc, char **argv)
 	struct sg_state st = {};
 	struct sg_meta meta;
 	struct stale stale = {};
-	const char *file;
+	const char **files;
+	char *file = NULL;
+	size_t nfiles;
 	bool existed, first;
 	int *slots = NULL;
 	bool *fresh = NULL;
@@ -357,18 +329,26 @@ int cmd_load(int argc, char **argv)
 	__u64 hash;
 	int rc, err, lock;
 
-	rc = one_file_arg(argc, argv, &file);
+	rc = files_arg(argc, argv, &files, &nfiles);
 	if (rc)
 		return rc;
 	if (sg_need_root("load"))
 		return SG_EXIT_ERR;
-	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
-	if (lock < 0)
+	file = files_label(files, nfiles);
+	if (!file) {
+		sg_err("out of memory");
 		return SG_EXIT_ERR;
+	}
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0) {
+		free(file);
+		return SG_EXIT_ERR;
+	}
 
 	/* Everything that needs no kernel first. */
-	rc = prepare(file, &cfg, &c, &text, &len);
+	rc = prepare(files, nfiles, &cfg, &c, &text, &len);
 	if (rc) {
+		free(file);
 		close(lock);
 		return rc;
 	}
@@ -393,7 +373,7 @@ int cmd_load(int argc, char **argv)
 	first = !meta.loaded_at;
 	if (meta.loaded_at && meta.config_hash == hash &&
 	    meta.blob_len == len) {
-		print_load(file, "unchanged", &cfg, &c, &meta);
+		print_load(file, files, nfiles, "unchanged", &cfg, &c, &meta);
 		rc = SG_EXIT_OK;
 		goto out_state;
 	}
@@ -456,7 +436,7 @@ int cmd_load(int argc, char **argv)
 	 * attached program also arms it with its first packet. */
 	if (first && sg_state_arm_timer(&st, free_slot(slots, cfg.ninstances)))
 		sg_warnx("conntrack entries will expire once traffic arrives");
-	print_load(file, "loaded", &cfg, &c, &meta);
+	print_load(file, files, nfiles, "loaded", &cfg, &c, &meta);
 	rc = SG_EXIT_OK;
 	goto out_state;
 
@@ -476,6 +456,7 @@ out:
 	free(slots);
 	free(fresh);
 	free(text);
+	free(file);
 	sg_compiled_free(&c);
 	sg_config_free(&cfg);
 	close(lock);

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "diag.h"
+#include "inputs.h"
 #include "json.h"
 #include "maps.h"
 #include "model.h"
@@ -390,8 +391,7 @@ int cmd_show(int argc, char **argv)
 	if (err)
 		goto out;
 	sg_diag_init(&diag);
-	err = sg_config_parse_string("(loaded config)", text, len, &x.cfg,
-				     &diag);
+	err = sg_config_parse_blob(text, len, &x.cfg, &diag);
 	if (err || diag.nerrors) {
 		sg_diag_print(&diag, stderr);
 		sg_err("the stored config no longer parses; load it again");

@@ -35,6 +35,7 @@ struct cls {
 	__u32 len;
 	__u32 hash;
 	__u8 ctx; /* 0, or the family whose untracked flags it carries */
+	__u8 xfam; /* 0, or the family of its cross-family ICMP rules */
 };
 
 /* Stack frame of the trie walk: a prefix and its covering set in scratch. */
@@ -434,8 +435,19 @@ static void rule_ports(const struct sg_rule *r, __u32 *lo, __u32 *hi)
  * which also covers ICMP and ICMP must stay tracked, so that entry keeps no
  * flag and explicit TCP and UDP entries (more specific) carry it instead.
  */
+/*
+ * An ICMP rule meeting the other family's packets: protocol 1 in IPv6 or
+ * 58 in IPv4 is only a protocol number there (the datapath reads no type
+ * or code: it looks up port 0), so its type and code do not apply, as in
+ * the reference model. Such classes are built per family (cls.xfam).
+ */
+static bool icmp_cross(const struct sg_rule *r, __u8 fam)
+{
+	return (r->proto == 1 && fam == 6) || (r->proto == 58 && fam == 4);
+}
+
 static int rule_keys(struct cc *cc, const struct sg_rule *r, __u32 ref,
-		     bool all_untracked)
+		     bool all_untracked, __u8 xfam)
 {
 	__u16 values[32];
 	__u8 bits[32];
@@ -466,7 +478,8 @@ static int rule_keys(struct cc *cc, const struct sg_rule *r, __u32 ref,
 		return 0;
 	case 1:
 	case 58:
-		if (r->icmp_type < 0 || r->icmp_type > 255)
+		if (r->icmp_type < 0 || r->icmp_type > 255 ||
+		    icmp_cross(r, xfam))
 			return push_key(cc, ref, SG_RULE_PLEN_PROTO, r->proto,
 					0);
 		if (r->icmp_code < 0 || r->icmp_code > 255)
@@ -523,8 +536,8 @@ static bool covers(const struct sg_rule *r, const struct sg_rule_key *k)
  * covers it entirely: the LPM then picks it (or a more specific entry, also
  * covered) for every port that rule allows.
  */
-static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, const __u32 *set,
-		      size_t n, struct sg_pos pos)
+static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, __u8 xfam,
+		      const __u32 *set, size_t n, struct sg_pos pos)
 {
 	struct sg_compiled *out = cc->out;
 	__u8 fbit = ctx == 6 ? 2 : 1;
@@ -541,7 +554,7 @@ static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, const __u32 *set,
 		if (elig)
 			cc->elig[nelig++] = set[i];
 		err = rule_keys(cc, r, set[i],
-				elig && r->proto == SG_PROTO_ALL);
+				elig && r->proto == SG_PROTO_ALL, xfam);
 		if (err)
 			return err;
 	}
@@ -604,10 +617,10 @@ static int ctab_grow(struct cc *cc)
 }
 
 /* The class id of (ctx, set), made (with its stage-2 entries) if new. */
-static int class_get(struct cc *cc, __u8 ctx, const __u32 *set, size_t n,
-		     struct sg_pos pos, __u32 *id)
+static int class_get(struct cc *cc, __u8 ctx, __u8 xfam, const __u32 *set,
+		     size_t n, struct sg_pos pos, __u32 *id)
 {
-	__u32 h = hash_words(ctx, set, n);
+	__u32 h = hash_words(ctx | (__u64)xfam << 8, set, n);
 	struct cls *c;
 	size_t s;
 	int err;
@@ -617,7 +630,8 @@ static int class_get(struct cc *cc, __u8 ctx, const __u32 *set, size_t n,
 
 		for (s = h & mask; cc->ctab[s]; s = (s + 1) & mask) {
 			c = &cc->cls[cc->ctab[s] - 1];
-			if (c->hash == h && c->ctx == ctx && c->len == n &&
+			if (c->hash == h && c->ctx == ctx && c->xfam == xfam &&
+			    c->len == n &&
 			    !memcmp(cc->pool + c->off, set, n * sizeof(*set))) {
 				*id = cc->ctab[s];
 				return 0;
@@ -634,12 +648,13 @@ static int class_get(struct cc *cc, __u8 ctx, const __u32 *set, size_t n,
 	c->len = (__u32)n;
 	c->hash = h;
 	c->ctx = ctx;
+	c->xfam = xfam;
 	memcpy(cc->pool + cc->npool, set, n * sizeof(*set));
 	cc->npool += n;
 	ctab_insert(cc, (__u32)cc->ncls);
 	cc->ncls++;
 	*id = (__u32)cc->ncls; /* ids start at 1 */
-	return emit_rules(cc, *id, ctx, set, n, pos);
+	return emit_rules(cc, *id, ctx, xfam, set, n, pos);
 }
 
 /* ---- Stage 1 ---- */
@@ -752,7 +767,7 @@ static int compile_scope(struct cc *cc, size_t p, int d, int f)
 		const struct pitem *it = &cc->items[i];
 		size_t pn = 0, nown = 0, a, b, n = 0;
 		__u32 *pset, *own, *set, id;
-		__u8 ctx = 0;
+		__u8 ctx = 0, xfam;
 
 		for (j = i + 1; j < cc->nitems && cc->items[j].len == it->len &&
 				!memcmp(cc->items[j].addr, it->addr, 16);
@@ -794,7 +809,14 @@ static int compile_scope(struct cc *cc, size_t p, int d, int f)
 			for (k = 0; k < n && !ctx; k++)
 				if (cc->ref_elig[set[k]] & fbit)
 					ctx = f ? 6 : 4;
-		err = class_get(cc, ctx, set, n, pos, &id);
+		xfam = 0;
+		for (k = 0; k < n && !xfam; k++) {
+			const struct sg_rule *r = ref_rule(cc, set[k]);
+
+			if (r->icmp_type >= 0 && icmp_cross(r, f ? 6 : 4))
+				xfam = f ? 6 : 4;
+		}
+		err = class_get(cc, ctx, xfam, set, n, pos, &id);
 		if (err)
 			return err;
 

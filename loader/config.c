@@ -21,6 +21,8 @@
 #include <yaml.h>
 
 #include "sgctl.h"
+#include "config_internal.h"
+#include "inputs.h"
 #include "model.h"
 #include "prefix.h"
 
@@ -120,6 +122,8 @@ struct ipref {
 struct ctx {
 	struct sg_diag *diag;
 	const char *file;
+	/* A composed document (inputs.c): where each node was written. */
+	const struct sg_doc_origin *origin;
 	const unsigned char *text;
 	size_t len;
 	struct sg_config *cfg;
@@ -206,6 +210,8 @@ static struct sg_pos npos(struct ctx *c, const yaml_node_t *n)
 {
 	struct sg_pos p = {c->file, 0, 0};
 
+	if (n && c->origin)
+		return c->origin->pos(c->origin->arg, n);
 	if (n) {
 		p.line = (int)n->start_mark.line + 1;
 		p.col = (int)n->start_mark.column + 1;
@@ -213,10 +219,25 @@ static struct sg_pos npos(struct ctx *c, const yaml_node_t *n)
 	return p;
 }
 
-static int nline(const yaml_node_t *n)
+/*
+ * How a message at "at" names the earlier place "ref": "line 4" in the same
+ * file, "other.yaml:4" in another, "sgs.json: SecurityGroups[0].GroupId"
+ * for JSON (no lines).
+ */
+static const char *where(struct sg_pos at, struct sg_pos ref, char *buf,
+			 size_t len)
 {
-	return (int)n->start_mark.line + 1;
+	if (ref.line > 0 &&
+	    (!at.file || !ref.file || !strcmp(at.file, ref.file)))
+		snprintf(buf, len, "line %d", ref.line);
+	else if (ref.line > 0)
+		snprintf(buf, len, "%s:%d", ref.file, ref.line);
+	else
+		snprintf(buf, len, "%s", ref.file ? ref.file : "?");
+	return buf;
 }
+
+#define WHERE_LEN 600
 
 #define ERR(c, n, code, ...) sg_error((c)->diag, npos(c, n), code, __VA_ARGS__)
 
@@ -401,6 +422,7 @@ static size_t map_items(struct ctx *c, yaml_node_t *m, const char *what,
 	size_t n = 0, cap = 0, i, j, first;
 	yaml_node_pair_t *p;
 	bool *drop = NULL;
+	char wb[WHERE_LEN];
 
 	*out = NULL;
 	for (p = m->data.mapping.pairs.start;
@@ -444,9 +466,10 @@ static size_t map_items(struct ctx *c, yaml_node_t *m, const char *what,
 			continue;
 		}
 		drop[s[i].i] = true;
-		ERR(c, kv[s[i].i].k, dupcode,
-		    "duplicate %s '%s' (first at line %d)", what, s[i].s,
-		    nline(kv[s[first].i].k));
+		ERR(c, kv[s[i].i].k, dupcode, "duplicate %s '%s' (first at %s)",
+		    what, s[i].s,
+		    where(npos(c, kv[s[i].i].k), npos(c, kv[s[first].i].k), wb,
+			  sizeof(wb)));
 	}
 	for (i = j = 0; i < n; i++)
 		if (!drop[i])
@@ -684,6 +707,7 @@ static void settle_names(struct ctx *c)
 {
 	struct sg_config *cfg = c->cfg;
 	size_t i, n = 0, first;
+	char wb[WHERE_LEN];
 	struct ix *s;
 
 	for (i = 0; i < cfg->ngroups; i++) {
@@ -720,17 +744,16 @@ static void settle_names(struct ctx *c)
 		}
 		a = &cfg->groups[s[first].i];
 		b = &cfg->groups[s[i].i];
+		where(b->pos, a->pos, wb, sizeof(wb));
 		if (!strcmp(b->name, "default"))
-			sg_error(
-				c->diag, b->pos, E_GDUP,
-				"the VPC already has a default group (%s, line "
-				"%d); only one group may be named default",
-				a->id, a->pos.line);
+			sg_error(c->diag, b->pos, E_GDUP,
+				 "the VPC already has a default group (%s, "
+				 "%s); only one group may be named default",
+				 a->id, wb);
 		else
 			sg_error(c->diag, b->pos, E_GDUP,
-				 "group name '%s' is already used by %s (line "
-				 "%d)",
-				 b->name, a->id, a->pos.line);
+				 "group name '%s' is already used by %s (%s)",
+				 b->name, a->id, wb);
 	}
 	c->gnames = s;
 	c->ngnames = n;
@@ -1300,6 +1323,7 @@ static void check_duplicates(struct ctx *c, struct sg_group *g,
 			     struct gbuild *gb)
 {
 	size_t *ix, i, first;
+	char wb[WHERE_LEN];
 
 	if (g->nrules < 2)
 		return;
@@ -1317,8 +1341,10 @@ static void check_duplicates(struct ctx *c, struct sg_group *g,
 			continue;
 		}
 		sg_error(c->diag, gb->ppos[ix[i]], E_DUPRULE,
-			 "%s already has this rule: %s (line %d)", g->id,
-			 g->rules[ix[first]].text, gb->ppos[ix[first]].line);
+			 "%s already has this rule: %s (%s)", g->id,
+			 g->rules[ix[first]].text,
+			 where(gb->ppos[ix[i]], gb->ppos[ix[first]], wb,
+			       sizeof(wb)));
 	}
 	free(ix);
 }
@@ -1732,7 +1758,7 @@ static void check_addresses(struct ctx *c)
 {
 	struct sg_config *cfg = c->cfg;
 	size_t i, first;
-	char buf[64];
+	char buf[64], wb[WHERE_LEN];
 
 	if (c->nips < 2)
 		return;
@@ -1754,8 +1780,9 @@ static void check_addresses(struct ctx *c)
 				 cfg->instances[b->inst].id, buf);
 		else
 			sg_error(c->diag, b->pos, E_PARAM,
-				 "address %s is already used by %s (line %d)",
-				 buf, cfg->instances[a->inst].id, a->pos.line);
+				 "address %s is already used by %s (%s)", buf,
+				 cfg->instances[a->inst].id,
+				 where(b->pos, a->pos, wb, sizeof(wb)));
 	}
 }
 
@@ -1764,6 +1791,7 @@ static void check_interfaces(struct ctx *c)
 {
 	struct sg_config *cfg = c->cfg;
 	size_t i, n = 0, first;
+	char wb[WHERE_LEN];
 	struct ix *s = calloc(cfg->ninstances + 1, sizeof(*s));
 
 	if (!s) {
@@ -1786,8 +1814,9 @@ static void check_interfaces(struct ctx *c)
 		a = &cfg->instances[s[first].i];
 		b = &cfg->instances[s[i].i];
 		sg_error(c->diag, b->pos, E_PARAM,
-			 "interface %s is already used by %s (line %d)",
-			 b->interface, a->id, a->pos.line);
+			 "interface %s is already used by %s (%s)",
+			 b->interface, a->id,
+			 where(b->pos, a->pos, wb, sizeof(wb)));
 	}
 	free(s);
 }
@@ -2102,59 +2131,65 @@ static void sort_entries(struct sg_diag *d, size_t start, size_t n)
 	free(tmp);
 }
 
-int sg_config_parse_string(const char *name, const char *text, size_t len,
-			   struct sg_config *cfg, struct sg_diag *diag)
+/* The context of one parse; cfg gets its defaults. */
+static void ctx_init(struct ctx *c, const char *name, const char *text,
+		     size_t len, struct sg_config *cfg, struct sg_diag *diag)
 {
-	size_t start = diag->nentries, errors = diag->nerrors;
-	yaml_document_t doc, extra;
+	memset(cfg, 0, sizeof(*cfg));
+	memset(c, 0, sizeof(*c));
+	c->diag = diag;
+	c->cfg = cfg;
+	c->file = sg_diag_intern(diag, name ? name : "<config>");
+	c->text = (const unsigned char *)(text ? text : "");
+	c->len = text ? len : 0;
+	c->default_group = -1;
+
+	cfg->vpc = xstrdup(c, "vpc-default");
+	cfg->region = xstrdup(c, "local");
+	cfg->account = xstrdup(c, "000000000000");
+}
+
+/*
+ * c->text into doc. Returns 0 when doc holds the document (errors, such as
+ * a second document, may still be in the diag), else -EINVAL or -ENOMEM
+ * with doc untouched.
+ */
+static int yaml_load(struct ctx *c, yaml_document_t *doc)
+{
+	yaml_document_t extra;
 	yaml_parser_t parser;
-	yaml_node_t *root, *root2;
-	struct ctx c;
+	yaml_node_t *root2;
 	int rc = 0;
 
-	memset(cfg, 0, sizeof(*cfg));
-	memset(&c, 0, sizeof(c));
-	c.diag = diag;
-	c.cfg = cfg;
-	c.file = sg_diag_intern(diag, name ? name : "<config>");
-	c.text = (const unsigned char *)(text ? text : "");
-	c.len = text ? len : 0;
-	c.default_group = -1;
-
-	cfg->vpc = xstrdup(&c, "vpc-default");
-	cfg->region = xstrdup(&c, "local");
-	cfg->account = xstrdup(&c, "000000000000");
-
-	if (c.len > SG_CONFIG_MAX_SIZE) {
-		sg_error(diag, (struct sg_pos){c.file, 0, 0}, NULL,
+	if (c->len > SG_CONFIG_MAX_SIZE) {
+		sg_error(c->diag, (struct sg_pos){c->file, 0, 0}, NULL,
 			 "the config is larger than %u MiB",
 			 SG_CONFIG_MAX_SIZE >> 20);
-		goto out;
+		return -EINVAL;
 	}
-	if (!check_utf8(&c))
-		goto out;
+	if (!check_utf8(c))
+		return -EINVAL;
 	if (!yaml_parser_initialize(&parser)) {
-		c.oom = true;
-		goto out;
+		c->oom = true;
+		return -ENOMEM;
 	}
-	yaml_parser_set_input_string(&parser, c.text, c.len);
+	yaml_parser_set_input_string(&parser, c->text, c->len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = yaml_fail(&c, &parser);
+	if (!yaml_parser_load(&parser, doc)) {
+		rc = yaml_fail(c, &parser);
 		yaml_parser_delete(&parser);
-		goto out;
+		return rc;
 	}
-	root = yaml_document_get_root_node(&doc);
 	/* One document per file: a second one would be silently ignored. */
-	if (root) {
+	if (yaml_document_get_root_node(doc)) {
 		if (!yaml_parser_load(&parser, &extra)) {
-			rc = yaml_fail(&c, &parser);
+			rc = yaml_fail(c, &parser);
 		} else {
 			root2 = yaml_document_get_root_node(&extra);
 			if (root2)
-				sg_error(diag,
+				sg_error(c->diag,
 					 (struct sg_pos){
-						 c.file,
+						 c->file,
 						 (int)extra.start_mark.line + 1,
 						 (int)extra.start_mark.column +
 							 1},
@@ -2164,36 +2199,95 @@ int sg_config_parse_string(const char *name, const char *text, size_t len,
 			yaml_document_delete(&extra);
 		}
 	}
-	if (rc != -ENOMEM) {
-		c.doc = &doc;
-		check_nul_scalars(&c, &doc);
-		c.budget = 4 * (size_t)(doc.nodes.top - doc.nodes.start) +
-			   (1u << 20);
-		walk(&c, root);
-		c.doc = NULL;
-	}
-	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-out:
-	free(c.gsrc);
-	free(c.gids);
-	free(c.gnames);
-	free(c.plids);
-	free(c.ips);
-	for (size_t i = 0; i < c.nundef; i++)
-		free(c.undef[i]);
-	free(c.undef);
-	free(c.undef_pos);
+	if (rc == -ENOMEM) {
+		yaml_document_delete(doc);
+		return rc;
+	}
+	return 0;
+}
+
+static void walk_doc(struct ctx *c, yaml_document_t *doc)
+{
+	c->doc = doc;
+	check_nul_scalars(c, doc);
+	c->budget =
+		4 * (size_t)(doc->nodes.top - doc->nodes.start) + (1u << 20);
+	walk(c, yaml_document_get_root_node(doc));
+	c->doc = NULL;
+}
+
+static int ctx_finish(struct ctx *c, size_t start, size_t errors)
+{
+	struct sg_diag *diag = c->diag;
+
+	free(c->gsrc);
+	free(c->gids);
+	free(c->gnames);
+	free(c->plids);
+	free(c->ips);
+	for (size_t i = 0; i < c->nundef; i++)
+		free(c->undef[i]);
+	free(c->undef);
+	free(c->undef_pos);
 	sort_diag(diag, start);
-	if (c.oom) {
-		sg_config_free(cfg);
+	if (c->oom) {
+		sg_config_free(c->cfg);
 		return -ENOMEM;
 	}
 	if (diag->nerrors > errors) {
-		sg_config_free(cfg);
+		sg_config_free(c->cfg);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int sg_config_parse_string(const char *name, const char *text, size_t len,
+			   struct sg_config *cfg, struct sg_diag *diag)
+{
+	size_t start = diag->nentries, errors = diag->nerrors;
+	yaml_document_t doc;
+	struct ctx c;
+
+	/* What load stored for several inputs or AWS JSON (inputs.c). */
+	if (text && sg_inputs_is_archive(text, len))
+		return sg_config_parse_blob(text, len, cfg, diag);
+	ctx_init(&c, name, text, len, cfg, diag);
+	if (!yaml_load(&c, &doc)) {
+		walk_doc(&c, &doc);
+		yaml_document_delete(&doc);
+	}
+	return ctx_finish(&c, start, errors);
+}
+
+int sg_yaml_load(const char *name, const char *text, size_t len,
+		 yaml_document_t *doc, struct sg_diag *diag)
+{
+	size_t start = diag->nentries;
+	struct ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.diag = diag;
+	c.file = sg_diag_intern(diag, name ? name : "<config>");
+	c.text = (const unsigned char *)(text ? text : "");
+	c.len = text ? len : 0;
+	rc = yaml_load(&c, doc);
+	sort_diag(diag, start);
+	return c.oom && !rc ? -ENOMEM : rc;
+}
+
+int sg_config_parse_doc(yaml_document_t *doc, const char *name,
+			const struct sg_doc_origin *origin,
+			struct sg_config *cfg, struct sg_diag *diag)
+{
+	size_t start = diag->nentries, errors = diag->nerrors;
+	struct ctx c;
+
+	ctx_init(&c, name, NULL, 0, cfg, diag);
+	c.origin = origin;
+	walk_doc(&c, doc);
+	return ctx_finish(&c, start, errors);
 }
 
 int sg_config_parse_file(const char *path, struct sg_config *cfg,

@@ -27,19 +27,51 @@ struct sg_opts sg_opts = {
 	.pin_dir = SG_DEFAULT_PIN_DIR,
 };
 
+/* Seeing what it does (cmd_check.c, cmd_stats.c, cmd_conntrack.c,
+ * cmd_flowlog.c). */
+int cmd_check(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_conntrack(int argc, char **argv);
+int cmd_flowlog(int argc, char **argv);
+/* Living with other tools (cmd_export.c). */
+int cmd_export(int argc, char **argv);
+/* Measuring it (cmd_bench.c). */
+int cmd_bench(int argc, char **argv);
+
 static const struct cmd cmds[] = {
 	{"validate", cmd_validate,
-	 "FILE\tparse and check only; changes nothing"},
+	 "FILE...\tparse and check only (YAML or AWS JSON, merged); "
+	 "changes nothing"},
 	{"load", cmd_load,
-	 "FILE\tvalidate, compile and apply the config atomically"},
+	 "FILE...\tvalidate, compile and apply the config atomically"},
 	{"attach", cmd_attach,
-	 "IFACE [--instance ID] [--netns NAME] [--host-side] [--xdp-mode "
-	 "native|generic]"
-	 "\tenforce an instance's policy on IFACE"},
+	 "IFACE|--all [--instance ID] [--netns NAME] [--host-side] "
+	 "[--xdp-mode native|generic]"
+	 "\tenforce an instance's policy on IFACE (--all: on every "
+	 "instance's configured interface)"},
 	{"detach", cmd_detach, "IFACE [--netns NAME]\tremove it from IFACE"},
 	{"show", cmd_show, "\tgroups, rules, instances, attachments"},
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
+	{"check", cmd_check,
+	 "--instance ID (--inbound|--outbound) --protocol P --remote ADDR "
+	 "[--port N] [--icmp-type T [--icmp-code C]]"
+	 "\tthe verdict a new flow would get, and why"},
+	{"stats", cmd_stats,
+	 "[--instance ID] [--prometheus]"
+	 "\tcounters per instance and direction, conntrack room"},
+	{"conntrack", cmd_conntrack,
+	 "list|flush [--instance ID]\tthe tracked flows / forget them"},
+	{"flowlog", cmd_flowlog,
+	 "[--instance ID] [--follow] [--window S]"
+	 "\tVPC Flow Logs v2 records of accepted and rejected flows"},
+	{"export", cmd_export,
+	 "nft [--instance ID] [FILE...]"
+	 "\tthe policy as an nftables ruleset (for nft -f)"},
+	{"bench", cmd_bench,
+	 "micro [--rules LIST] [--members LIST] [--runs N] [--repeat N] | "
+	 "live ... | gen micro|cp ... | control ..."
+	 "\tmeasure: per-packet cost, live frames on veth, load times"},
 	{NULL, NULL, NULL},
 };
 
@@ -109,6 +141,18 @@ int sg_usage_err(const char *cmd, const char *fmt, ...)
 	return SG_EXIT_USAGE;
 }
 
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/*
+ * Judged by the effective capabilities, whatever the uid: root with its
+ * capabilities dropped (setpriv, capsh, a container) cannot load programs
+ * either, and would otherwise meet libbpf's RLIMIT_MEMLOCK hints or, for
+ * unload, remove the pins without detaching anything. The programs need
+ * CAP_PERFMON next to CAP_BPF (or CAP_SYS_ADMIN for both).
+ */
 int sg_need_root(const char *cmd)
 {
 	struct __user_cap_header_struct hdr = {
@@ -117,16 +161,24 @@ int sg_need_root(const char *cmd)
 	struct __user_cap_data_struct data[2] = {};
 	bool bpf_ok, net_ok;
 
-	if (geteuid() == 0)
-		return 0;
-	if (syscall(SYS_capget, &hdr, data) == 0) {
-		bpf_ok = data[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32));
-		net_ok = data[CAP_NET_ADMIN / 32].effective &
-			 (1u << (CAP_NET_ADMIN % 32));
-		if (bpf_ok && net_ok)
-			return 0;
+	if (syscall(SYS_capget, &hdr, data)) {
+		if (geteuid() == 0)
+			return 0; /* cannot tell: let the kernel judge */
+		memset(data, 0, sizeof(data));
 	}
-	sg_err("%s needs root (CAP_BPF and CAP_NET_ADMIN)", cmd);
+	bpf_ok = has_cap(data, CAP_SYS_ADMIN) ||
+		 (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
+	net_ok = has_cap(data, CAP_NET_ADMIN);
+	if (bpf_ok && net_ok)
+		return 0;
+	if (geteuid() == 0)
+		sg_err("%s needs root's capabilities: this process runs as root "
+		       "without CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) and "
+		       "CAP_NET_ADMIN",
+		       cmd);
+	else
+		sg_err("%s needs root (CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)",
+		       cmd);
 	return -EPERM;
 }
 

@@ -833,6 +833,15 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 		sg_err("cannot clear fragment entries: %s", lerr(err));
 		return err;
 	}
+	/* Flow-log records: a slot given to another instance starts clean. */
+	err = delete_by_slot(bpf_map__fd(s->maps.sg_reject),
+			     sizeof(struct sg_reject_key),
+			     sizeof(struct sg_reject_val),
+			     offsetof(struct sg_reject_key, slot), slots, n);
+	if (err) {
+		sg_err("cannot clear rejected-flow records: %s", lerr(err));
+		return err;
+	}
 	zeros = calloc((size_t)ncpu * SG_NDIR * SG_NCOUNTERS, vsz);
 	if (!zeros)
 		return -ENOMEM;
@@ -1151,7 +1160,163 @@ int sg_state_lock(const char *pin_dir, int timeout_ms)
 			close(fd);
 			return -EBUSY;
 		}
+		/* Say why we hang rather than hang silently. */
+		if (!waited)
+			fprintf(stderr,
+				"sgctl: another sgctl is running; waiting up "
+				"to %d s for it to finish\n",
+				timeout_ms / 1000);
 		nanosleep(&ts, NULL);
 		waited += 50;
 	}
+}
+
+/* ------------------------------ check, stats, conntrack, flowlog helpers */
+
+int sg_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
+		size_t *n)
+{
+	return map_dump(fd, ksz, vsz, keys, vals, n);
+}
+
+int sg_map_delete_keys(int fd, const void *keys, size_t ksz, size_t n)
+{
+	return map_delete_keys(fd, keys, ksz, n);
+}
+
+int sg_stats_read(struct sg_state *st, __u32 slot,
+		  struct sg_counter_val out[SG_NDIR][SG_NCOUNTERS])
+{
+	int fd = bpf_map__fd(st->skel->maps.sg_stats);
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_counter_val *v;
+	int err = 0;
+
+	memset(out, 0, sizeof(struct sg_counter_val) * SG_NDIR * SG_NCOUNTERS);
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	if (slot >= SG_MAX_INSTANCES)
+		return -ERANGE;
+	/* struct sg_counter_val is 16 bytes: per-CPU values are not padded */
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (__u32 d = 0; d < SG_NDIR && !err; d++) {
+		for (__u32 c = 0; c < SG_NCOUNTERS; c++) {
+			__u32 idx = SG_STATS_INDEX(slot, d, c);
+
+			err = bpf_map_lookup_elem(fd, &idx, v);
+			if (err) {
+				sg_err("cannot read sg_stats: %s", lerr(err));
+				break;
+			}
+			for (int i = 0; i < ncpu; i++) {
+				out[d][c].packets += v[i].packets;
+				out[d][c].bytes += v[i].bytes;
+			}
+		}
+	}
+	free(v);
+	return err;
+}
+
+int sg_inst_read(struct sg_state *st, __u32 slot, struct sg_inst *inst)
+{
+	__u32 gen, idx;
+	int err;
+
+	if (slot >= SG_MAX_INSTANCES)
+		return -ERANGE;
+	err = sg_active_gen(st, &gen);
+	if (err)
+		return err;
+	idx = gen * SG_MAX_INSTANCES + slot;
+	err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_inst), &idx,
+				  inst);
+	if (err)
+		sg_err("cannot read sg_inst: %s", lerr(err));
+	return err;
+}
+
+int sg_ct_count_read(struct sg_state *st, __u32 slot, __s64 *n)
+{
+	int err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_ct_count),
+				      &slot, n);
+
+	if (err)
+		sg_err("cannot read sg_ct_count: %s", lerr(err));
+	return err;
+}
+
+int sg_ct_count_write(struct sg_state *st, __u32 slot, __s64 n)
+{
+	int err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_ct_count),
+				      &slot, &n, BPF_ANY);
+
+	if (err)
+		sg_err("cannot write sg_ct_count: %s", lerr(err));
+	return err;
+}
+
+int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
+		size_t *flushed)
+{
+	int fd = bpf_map__fd(st->skel->maps.sg_ct);
+	const size_t ksz = sizeof(struct sg_ct_key);
+	struct sg_ct_key *keys = NULL;
+	struct sg_ct_val *vals = NULL;
+	__s64 *left = NULL;
+	size_t n, m = 0;
+	int err;
+
+	*flushed = 0;
+	err = map_dump(fd, ksz, sizeof(*vals), (void **)&keys, (void **)&vals,
+		       &n);
+	if (err) {
+		sg_err("cannot read sg_ct: %s", lerr(err));
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nslots && !in_slots(keys[i].slot, slots, nslots))
+			continue;
+		keys[m++] = keys[i];
+	}
+	err = map_delete_keys(fd, keys, ksz, m);
+	free(keys);
+	free(vals);
+	keys = NULL;
+	vals = NULL;
+	if (err) {
+		sg_err("cannot delete conntrack entries: %s", lerr(err));
+		return err;
+	}
+	*flushed = m;
+
+	/*
+	 * The datapath counts what it inserts and the expiry timer what it
+	 * deletes; entries deleted here are nobody's, so the count is set
+	 * from what is left (a flow tracked meanwhile stays counted).
+	 */
+	left = calloc(SG_MAX_INSTANCES, sizeof(*left));
+	if (!left)
+		return -ENOMEM;
+	err = map_dump(fd, ksz, sizeof(*vals), (void **)&keys, (void **)&vals,
+		       &n);
+	if (err) {
+		sg_err("cannot read sg_ct: %s", lerr(err));
+		free(left);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].slot < SG_MAX_INSTANCES)
+			left[keys[i].slot]++;
+	for (__u32 s = 0; s < SG_MAX_INSTANCES && !err; s++) {
+		if (nslots && !in_slots(s, slots, nslots))
+			continue;
+		err = sg_ct_count_write(st, s, left[s]);
+	}
+	free(keys);
+	free(vals);
+	free(left);
+	return err;
 }

@@ -80,7 +80,8 @@ int sg_slot_list(struct sg_state *st, char **ids, __u32 **slots, size_t *n);
 
 /*
  * Forgets what the datapath keeps per slot, for slots just released:
- * conntrack entries (sg_ct), sg_ct_count, fragment verdicts, counters.
+ * conntrack entries (sg_ct), sg_ct_count, fragment verdicts, rejected-flow
+ * records (sg_reject), counters.
  */
 int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n);
 
@@ -112,5 +113,30 @@ int sg_state_lock(const char *pin_dir, int timeout_ms);
 
 /* 64-bit FNV-1a: the config hash stored in sg_meta. */
 __u64 sg_hash64(const void *data, size_t len);
+
+/* ---- additions for check, stats, conntrack, flowlog ---- */
+
+/* Every (key, value) of a map (hash maps in batches); malloc'ed arrays. */
+int sg_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
+		size_t *n);
+/* Deletes keys; one already gone is not an error. */
+int sg_map_delete_keys(int fd, const void *keys, size_t ksz, size_t n);
+
+/* The instance's counters of sg_stats, summed over the CPUs. */
+int sg_stats_read(struct sg_state *st, __u32 slot,
+		  struct sg_counter_val out[SG_NDIR][SG_NCOUNTERS]);
+/* sg_inst of the live generation for slot. */
+int sg_inst_read(struct sg_state *st, __u32 slot, struct sg_inst *inst);
+/* sg_ct_count[slot] (tracked flows in use), read and overwritten. */
+int sg_ct_count_read(struct sg_state *st, __u32 slot, __s64 *n);
+int sg_ct_count_write(struct sg_state *st, __u32 slot, __s64 n);
+
+/*
+ * Deletes the conntrack entries of the slots (all slots when n == 0) and
+ * sets each one's sg_ct_count to what is left: the datapath may have
+ * tracked a new flow meanwhile. *flushed: entries deleted.
+ */
+int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t n,
+		size_t *flushed);
 
 #endif /* SG_MAPS_H */

@@ -4,8 +4,8 @@
 # only those missing. Called by `make test` and `make demo`.
 set -eu
 pkgs="clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libcriterion-dev iproute2 nftables socat netcat-openbsd iputils-ping
-linux-libc-dev xdp-tools"
+libyaml-dev libjansson-dev libcriterion-dev iproute2 nftables socat netcat-openbsd iputils-ping
+linux-libc-dev xdp-tools gnuplot-nox"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

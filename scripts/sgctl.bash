@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# bash completion for sgctl: commands (from `sgctl --help`, so it never
+# drifts from the tool), options, files, interfaces, network namespaces, and
+# group and instance ids of the loaded config (from `sgctl show -j`, which
+# needs root: as another user ids are simply not offered).
+#
+# Installed as $(PREFIX)/share/bash-completion/completions/sgctl.
+
+# The value of --pin-dir on the line, as options for sgctl.
+_sgctl_pin_args() {
+	local i
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+		--pin-dir) printf '%s\n' --pin-dir "${COMP_WORDS[i + 1]}" ;;
+		--pin-dir=*) printf '%s\n' "${COMP_WORDS[i]}" ;;
+		esac
+	done
+}
+
+# _sgctl_ids KIND: ids of the loaded config; KIND is group, instance or
+# interface.
+_sgctl_ids() {
+	local json pin=()
+	mapfile -t pin < <(_sgctl_pin_args)
+	json=$("${COMP_WORDS[0]}" show -j "${pin[@]}" 2>/dev/null) || return
+	case $1 in
+	group) grep -o '"id": *"sg-[^"]*"' <<<"$json" ;;
+	instance) grep -oE '"id": *"(i|eni)-[^"]*"' <<<"$json" ;;
+	interface) grep -oE '"(interface|ifname)": *"[^"]*"' <<<"$json" ;;
+	esac | sed 's/.*: *"\(.*\)"/\1/' | sort -u
+}
+
+_sgctl_commands() {
+	"${COMP_WORDS[0]}" --help 2>/dev/null |
+		awk '/^commands/ { f = 1; next } /^$/ { f = 0 } f && /^  [a-z]/ { print $1 }'
+}
+
+# _sgctl_reply WORDS...: each argument may hold several words (ids and
+# commands never hold spaces).
+_sgctl_reply() {
+	local IFS=$' \t\n'
+	# shellcheck disable=SC2207 # compgen output, one per line
+	COMPREPLY=($(compgen -W "$*" -- "$cur"))
+}
+
+_sgctl_files() {
+	local IFS=$'\n'
+	# shellcheck disable=SC2207
+	COMPREPLY=($(compgen -f -X '!*.@(yaml|yml|json)' -- "$cur") $(compgen -d -- "$cur"))
+	compopt -o filenames 2>/dev/null
+}
+
+_sgctl() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local cmd="" i w
+	local global="--pin-dir -j --json -h --help -V --version"
+
+	# The command: the first word that is not an option or its value.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if [ "$w" = --pin-dir ]; then
+			((i++))
+		elif [[ $w != -* ]]; then
+			cmd=$w
+			break
+		fi
+	done
+
+	case $prev in
+	--pin-dir)
+		local IFS=$'\n'
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	--instance) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--netns) _sgctl_reply "$(ip netns list 2>/dev/null | awk '{ print $1 }')"; return ;;
+	--xdp-mode) _sgctl_reply native generic; return ;;
+	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
+	--remote | --port | --icmp-type | --icmp-code | --window) return ;;
+	esac
+
+	if [ -z "$cmd" ]; then
+		local cmds
+		cmds=$(_sgctl_commands)
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export"
+		_sgctl_reply "$cmds $global"
+		return
+	fi
+
+	case $cmd in
+	validate | load)
+		if [[ $cur == -* ]]; then _sgctl_reply "$global"; else _sgctl_files; fi
+		;;
+	attach)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply --all --instance --netns --host-side --xdp-mode "$global"
+		else
+			_sgctl_reply "$(ls /sys/class/net 2>/dev/null)"
+		fi
+		;;
+	detach)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply --netns "$global"
+		else
+			_sgctl_reply "$(_sgctl_ids interface)"
+		fi
+		;;
+	check)
+		_sgctl_reply --instance --inbound --outbound --protocol --remote \
+			--port --icmp-type --icmp-code "$global"
+		;;
+	stats) _sgctl_reply --instance --prometheus "$global" ;;
+	conntrack)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply --instance "$global"
+		else
+			_sgctl_reply list flush
+		fi
+		;;
+	flowlog) _sgctl_reply --instance --follow --window "$global" ;;
+	export)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply --instance "$global"
+		elif [ "$prev" = export ]; then
+			_sgctl_reply nft
+		else
+			_sgctl_files
+		fi
+		;;
+	show | unload) _sgctl_reply "$global" ;;
+	*) _sgctl_reply "$global" ;;
+	esac
+}
+complete -F _sgctl sgctl

@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# make bench: every benchmark of sgctl in one bounded run (a few minutes),
+# then docs/benchmarks.md and docs/bench-cost.png from what it measured.
+#
+#   tests/bench/run.sh [SGCTL]
+#
+# 1. micro    sgctl bench micro -j (BPF_PROG_TEST_RUN, real maps)
+# 2. live     live frames into a veth: sgctl vs nftables vs no filter,
+#             at 1, 100 and 1000 rules, several runs each (medians)
+# 3. control  sgctl load time and peak memory, a membership change, map
+#             memory (sgctl bench control + /usr/bin/time)
+# 4. pktgen   whether scripts/pktgen.sh can run here
+#
+# Environment: BENCH_RUNS (live runs per point, 3), LIVE_SECONDS (per run,
+# 2), BENCH_OUT (docs/benchmarks.md), BENCH_QUICK=1 (fewer points).
+# Needs root. Namespaces, links and pins are removed on any exit.
+set -u
+
+cd "$(dirname "$0")/../.." || exit 1
+SGCTL=${1:-build/sgctl}
+case $SGCTL in /*) ;; *) SGCTL="$PWD/$SGCTL" ;; esac
+export SGCTL
+OUT=${BENCH_OUT:-docs/benchmarks.md}
+RUNS=${BENCH_RUNS:-3}
+LAB_PY=python3
+[ -x /usr/bin/python3 ] && LAB_PY=/usr/bin/python3
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root" >&2
+	exit 1
+fi
+[ -x "$SGCTL" ] || { echo "bench: no sgctl at $SGCTL" >&2; exit 1; }
+for t in ip nft "$LAB_PY"; do
+	command -v "$t" >/dev/null || { echo "bench: $t missing" >&2; exit 1; }
+done
+
+# shellcheck source=tests/bench/live.sh
+. tests/bench/live.sh
+
+TMP=$(mktemp -d /tmp/sgctl-bench.XXXXXX)
+CP_PIN=/sys/fs/bpf/sgctl-bench-cp-$$
+RES=$TMP/results.jsonl
+cleanup() {
+	live_down
+	if [ -e "$CP_PIN" ]; then
+		"$SGCTL" --pin-dir "$CP_PIN" unload >/dev/null 2>&1 || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+START=$(date +%s)
+log() { printf '[%4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
+# rec KIND KEY=VALUE... JSON: one line of results.
+rec() {
+	local kind=$1
+	shift
+	"$LAB_PY" - "$kind" "$@" >>"$RES" <<'EOF'
+import json, sys
+d = {"kind": sys.argv[1]}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    try:
+        d[k] = json.loads(v)
+    except ValueError:
+        d[k] = v
+print(json.dumps(d))
+EOF
+}
+
+# ---- machine ----------------------------------------------------------
+rec machine "uname=\"$(uname -srm)\"" \
+	"cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\"" \
+	"nproc=$(nproc)" "date=\"$(date -u +%Y-%m-%dT%H:%MZ)\"" \
+	"mem=\"$(free -g | awk '/^Mem:/ {print $2 " GiB"}')\"" \
+	"commit=\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"" \
+	"load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+
+# ---- 1. micro ---------------------------------------------------------
+MICRO_ARGS=()
+[ "${BENCH_QUICK:-0}" = 1 ] && MICRO_ARGS=(--rules 1,1000 --members 0,100000 --runs 3)
+log "micro: sgctl bench micro ${MICRO_ARGS[*]} -j"
+if "$SGCTL" -j bench micro "${MICRO_ARGS[@]}" >"$TMP/micro.json"; then
+	rec micro "cmd=\"sgctl bench micro ${MICRO_ARGS[*]} -j\"" \
+		"data=$(cat "$TMP/micro.json")"
+else
+	log "micro FAILED"
+fi
+
+# ---- 2. live frames: sgctl, nftables, no filter -----------------------
+live_point() { # SYSTEM RULES MIX SRC RECEIVER
+	local sys=$1 rules=$2 mix=$3 src=$4 recv=$5 i out
+	for i in $(seq "$RUNS"); do
+		[ "$mix" = established ] && live_open_flow
+		if out=$(live_run "$recv" "$mix" "$src"); then
+			rec live "system=\"$sys\"" "rules=$rules" "run=$i" "data=$out"
+		else
+			log "live $sys $rules $mix run $i FAILED"
+		fi
+		[ "$mix" = established ] && live_close_flow
+	done
+}
+
+if live_up; then
+	NFT_SRC=export
+	if ! "$SGCTL" export nft --help >/dev/null 2>&1; then
+		NFT_SRC=none
+		log "sgctl export nft missing: no nftables peer"
+	fi
+	for R in 1 100 1000; do
+		Y=$TMP/live-$R.yaml
+		"$SGCTL" bench gen micro --rules "$R" >"$Y"
+		TGT=$(head -1 "$Y" | cut -d' ' -f3)
+		log "live: $R rules (sgctl)"
+		if live_sgctl_on "$Y"; then
+			live_point sgctl "$R" drop "$TGT" sgctl
+			live_point sgctl "$R" established "$LIVE_PEER_IP" sgctl
+			live_point sgctl "$R" many-sources 198.18.0.0 sgctl
+			live_sgctl_off
+		else
+			log "sgctl load/attach FAILED at $R rules"
+		fi
+		if [ "$NFT_SRC" = export ]; then
+			log "live: $R rules (nftables)"
+			"$SGCTL" export nft --instance i-bench "$Y" >"$TMP/live-$R.nft"
+			if live_nft_on "$TMP/live-$R.nft"; then
+				live_point nftables "$R" drop "$TGT" pass
+				live_point nftables "$R" established "$LIVE_PEER_IP" pass
+				live_point nftables "$R" many-sources 198.18.0.0 pass
+				live_nft_off
+			else
+				log "nft -f FAILED at $R rules"
+			fi
+		fi
+	done
+	log "live: no filter (XDP_PASS into the stack) and XDP_DROP"
+	live_point none 0 drop "$LIVE_OTHER_IP" pass
+	live_point none 0 established "$LIVE_PEER_IP" pass
+	live_point none 0 many-sources 198.18.0.0 pass
+	live_point xdp-drop 0 drop "$LIVE_OTHER_IP" drop
+	live_down
+else
+	log "live lab setup FAILED"
+	live_down
+fi
+
+# ---- 3. control plane -------------------------------------------------
+# sgctl load under /usr/bin/time: wall seconds and max RSS (KiB).
+timed_load() { # PIN FILE -> "wall rss rc"
+	local t=$TMP/time.txt rc
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f '%e %M' -o "$t" "$SGCTL" --pin-dir "$1" load "$2" \
+			>/dev/null 2>"$TMP/load.err"
+		rc=$?
+		echo "$(cat "$t" | tail -1) $rc"
+	else
+		local s e
+		s=$(date +%s.%N)
+		"$SGCTL" --pin-dir "$1" load "$2" >/dev/null 2>"$TMP/load.err"
+		rc=$?
+		e=$(date +%s.%N)
+		echo "$(echo "$e - $s" | bc) 0 $rc"
+	fi
+}
+
+cp_shape() { # GROUPS RULES INSTANCES
+	local g=$1 r=$2 n=$3 i v1=$TMP/cp-$1-$3.yaml v2=$TMP/cp-$1-$3-join.yaml
+	"$SGCTL" bench gen cp --groups "$g" --rules "$r" --instances "$n" >"$v1"
+	"$SGCTL" bench gen cp --groups "$g" --rules "$r" --instances "$n" --join >"$v2"
+	for i in $(seq "$RUNS"); do
+		local a b
+		read -r -a a <<<"$(timed_load "$CP_PIN" "$v1")"
+		if [ "${a[2]}" != 0 ]; then
+			rec cp_refused "groups=$g" "rules=$r" "instances=$n" \
+				"error=$(head -3 "$TMP/load.err" | "$LAB_PY" -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))')"
+			"$SGCTL" --pin-dir "$CP_PIN" unload >/dev/null 2>&1
+			return 1
+		fi
+		read -r -a b <<<"$(timed_load "$CP_PIN" "$v2")"
+		rec cp_load "groups=$g" "rules=$r" "instances=$n" "run=$i" \
+			"load_s=${a[0]}" "load_rss_kib=${a[1]}" \
+			"join_s=${b[0]}" "join_rss_kib=${b[1]}" "join_rc=${b[2]}"
+		"$SGCTL" --pin-dir "$CP_PIN" unload >/dev/null
+	done
+	local out
+	if out=$("$SGCTL" -j bench control --groups "$g" --rules "$r" --instances "$n"); then
+		rec cp_breakdown "data=$out"
+	fi
+	return 0
+}
+
+log "control plane: 100 groups x 60 rules, 1000 instances"
+cp_shape 100 60 1000
+log "control plane: 1000 groups x 60 rules, 10000 instances"
+if ! cp_shape 1000 60 10000; then
+	log "refused (instance limit); measuring 1000 groups x 60 rules, 4096 instances"
+	cp_shape 1000 60 4096
+fi
+
+# ---- 4. pktgen ----------------------------------------------------------
+PK=$(scripts/pktgen.sh --check 2>&1)
+rec pktgen "status=$("$LAB_PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PK")"
+
+# ---- report -------------------------------------------------------------
+rec total "seconds=$(($(date +%s) - START))"
+cp "$RES" "${BENCH_RESULTS:-$TMP/keep.jsonl}" 2>/dev/null
+log "report: $OUT"
+"$LAB_PY" tests/bench/report.py "$RES" "$OUT" "$(dirname "$OUT")" || exit 1
+log "done"
