@@ -152,7 +152,7 @@ fcntl.flock(fd, fcntl.LOCK_EX)
 open(sys.argv[3], "w").close()
 time.sleep(float(sys.argv[2]))' "$LOCK" "$1" "$LAB_TMP/held" &
 	HOLDER=$!
-	LAB_PIDS+=($HOLDER)
+	LAB_PIDS+=("$HOLDER")
 	for _ in $(seq 50); do
 		[ -e "$LAB_TMP/held" ] && return 0
 		sleep 0.05

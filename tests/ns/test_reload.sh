@@ -107,7 +107,7 @@ for s in "${STREAMS[@]}"; do
 done
 
 run_mode() {
-	local mode=$1 dir=$LAB_TMP/$1 s n kind from to port what
+	local mode=$1 dir=$LAB_TMP/$1 s n kind from to port
 	local i f out gen prev="" loaded=0 bad_load="" t0 t1 tb=0 tb0
 	local sample last="" grew=yes
 	mkdir -p "$dir"
@@ -117,7 +117,7 @@ run_mode() {
 	lab_attach web2 "$mode" i-web2 || return 1
 
 	for s in "${STREAMS[@]}"; do
-		read -r n kind from to port what <<<"$s"
+		read -r n kind from to port _ <<<"$s"
 		ns_exec "$from" "$LAB_PY" "$STREAM" "$kind" "$to" "$port" \
 			"$dir/$n.json" "$dir/stop" >/dev/null 2>&1 &
 		LAB_PIDS+=($!)
@@ -192,7 +192,6 @@ sys.exit(any(int(b[k]) <= int(a[k]) for k in a))' "$last" "$sample"; then
 	expect "$mode: every stream's byte count grew at every 10th load" yes "$grew"
 
 	# The verdicts, computed from the status files and the counters.
-	local line
 	while IFS='|' read -r name want got; do
 		case $name in
 		'#'*) echo "$name" ;;
@@ -258,7 +257,7 @@ for inst, w, r in (("i-web1", w1, r1), ("i-web2", w2, r2)):
     other = {k: v for k, v in w.items() if v and k != "inbound.no_rule"}
     print("%s: drops other than inbound no-rule|0|%s" % (inst, other or 0))
     print("%s: every no-rule drop is in the flow log|%d|%d"
-          % (inst, w["inbound.no_rule"], sum(r.values())))
+          % (inst, w["inbound.no_rule"] + w["outbound.no_rule"], sum(r.values())))
     for k, v in sorted(r.items()):
         if k[4] not in ("6", "17"):
             print("# %s: also rejected: %d packet(s) %s -> %s protocol %s "
