@@ -16,7 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#define TG_VARY_NONE 0
+#define TG_VARY_NONE  0
 #define TG_VARY_SPORT 1 /* UDP source port: base + n */
 #define TG_VARY_SADDR 2 /* IPv4 source address: base + n */
 

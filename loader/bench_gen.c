@@ -13,10 +13,10 @@
 
 #include "bench_gen.h"
 
-#define BENCH_NET 0xc6120000u /* 198.18.0.0/15 */
+#define BENCH_NET      0xc6120000u /* 198.18.0.0/15 */
 #define BENCH_NET_SIZE 0x20000u
-#define V4_PER_GROUP 60
-#define V6_PER_GROUP 40
+#define V4_PER_GROUP   60
+#define V6_PER_GROUP   40
 
 static uint32_t mix32(uint32_t x)
 {
@@ -97,8 +97,9 @@ int bench_gen_micro(const struct bench_micro_cfg *g, char **text, size_t *len,
 	f = open_memstream(text, len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "# sgctl bench micro: %d inbound rules, %d members\n"
-		   "vpc: vpc-bench\nsecurity_groups:\n",
+	fprintf(f,
+		"# sgctl bench micro: %d inbound rules, %d members\n"
+		"vpc: vpc-bench\nsecurity_groups:\n",
 		rules, members);
 	/* Rule r (0-based over the instance) lands in group r / per; in each
 	 * group the first per - v6_per are IPv4. */

@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 /* The instance the micro and live benchmarks measure. */
-#define BENCH_INSTANCE "i-bench"
-#define BENCH_INSTANCE_IP "198.19.255.1"
-#define BENCH_PEER_IP "198.19.255.2" /* the generator side of the lab */
-#define BENCH_MEMBER_PORT 5432 /* the group-reference rule's port */
-#define BENCH_REJECT_PORT 9 /* no generated rule allows it */
+#define BENCH_INSTANCE	       "i-bench"
+#define BENCH_INSTANCE_IP      "198.19.255.1"
+#define BENCH_PEER_IP	       "198.19.255.2" /* the generator side of the lab */
+#define BENCH_MEMBER_PORT      5432 /* the group-reference rule's port */
+#define BENCH_REJECT_PORT      9    /* no generated rule allows it */
 #define BENCH_MEMBER_INSTANCES 1000 /* members spread over this many */
 
 /*
@@ -34,10 +34,10 @@ struct bench_micro_cfg {
 
 /* What a packet must carry to hit the measured cases. */
 struct bench_target {
-	uint32_t accept_src; /* host order: covered by the target rule */
+	uint32_t accept_src;  /* host order: covered by the target rule */
 	uint16_t accept_port; /* tcp port the target rule allows */
-	uint32_t other_src; /* host order: in no rule's source at all */
-	int v4_rules; /* IPv4 rules (the rest are IPv6) */
+	uint32_t other_src;   /* host order: in no rule's source at all */
+	int v4_rules;	      /* IPv4 rules (the rest are IPv6) */
 	int groups;
 };
 

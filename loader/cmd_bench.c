@@ -58,8 +58,8 @@
 
 #define XDP_DROP_RC 1
 #define XDP_PASS_RC 2
-#define MAX_LIST 16
-#define FRAME_MAX 128
+#define MAX_LIST    16
+#define FRAME_MAX   128
 
 static const char *lerr(int err)
 {
@@ -117,8 +117,8 @@ static int parse_list(const char *s, int *out, int max)
 	return n ? n : -1;
 }
 
-static int parse_uint(const char *cmd, const char *opt, const char *s,
-		      long min, long max, long *out)
+static int parse_uint(const char *cmd, const char *opt, const char *s, long min,
+		      long max, long *out)
 {
 	char *end;
 
@@ -134,8 +134,8 @@ static int parse_uint(const char *cmd, const char *opt, const char *s,
 
 struct frame_spec {
 	const __u8 *dmac, *smac; /* NULL: locally administered defaults */
-	__u32 saddr, daddr; /* host order */
-	__u8 proto; /* 6 or 17 */
+	__u32 saddr, daddr;	 /* host order */
+	__u8 proto;		 /* 6 or 17 */
 	__u16 sport, dport;
 	__u8 tcp_flags;
 	size_t size; /* frame length, >= 60 */
@@ -475,8 +475,8 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 	fs.dport = BENCH_REJECT_PORT;
 	lens[CASE_REJ] = frame_build(&fs, frames[CASE_REJ]);
 
-	err = micro_check(st, dry, (const __u8(*)[FRAME_MAX])frames, lens,
-			  syn, syn_len);
+	err = micro_check(st, dry, (const __u8(*)[FRAME_MAX])frames, lens, syn,
+			  syn_len);
 	if (err) {
 		free(v);
 		return err;
@@ -493,8 +493,8 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 		if (!err)
 			floors[(*nfloors)++] = f;
 		for (int k = 0; k < NCASES && !err; k++)
-			err = test_run(fds[k], frames[k], lens[k], repeat,
-				       NULL, &v[k * runs + r]);
+			err = test_run(fds[k], frames[k], lens[k], repeat, NULL,
+				       &v[k * runs + r]);
 	}
 	row->rules = rules;
 	row->members = members;
@@ -512,8 +512,8 @@ static int floor_prog(void)
 		 .imm = XDP_PASS},
 		{.code = BPF_JMP | BPF_EXIT},
 	};
-	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_bench_floor", "GPL",
-			       pass, 2, NULL);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "sg_bench_floor", "GPL", pass,
+			       2, NULL);
 
 	if (fd < 0)
 		sg_err("cannot load the floor program: %s", lerr(fd));
@@ -533,7 +533,8 @@ static int bench_micro(int argc, char **argv)
 	int floor_fd = -1, err = 0, rc = SG_EXIT_ERR;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a = argv[i],
+			   *val = i + 1 < argc ? argv[i + 1] : NULL;
 		long x;
 
 		if (!strcmp(a, "--rules")) {
@@ -543,8 +544,8 @@ static int bench_micro(int argc, char **argv)
 							     "list: 1,60,300");
 			i++;
 		} else if (!strcmp(a, "--members")) {
-			nmembers = val ? parse_list(val, members, MAX_LIST)
-				       : -1;
+			nmembers =
+				val ? parse_list(val, members, MAX_LIST) : -1;
 			if (nmembers < 0)
 				return sg_usage_err("bench",
 						    "--members takes a list: "
@@ -560,15 +561,17 @@ static int bench_micro(int argc, char **argv)
 			repeat = x;
 			i++;
 		} else {
-			return sg_usage_err("bench", "micro: unknown option "
-						     "'%s'",
+			return sg_usage_err("bench",
+					    "micro: unknown option "
+					    "'%s'",
 					    a);
 		}
 	}
 	for (int i = 0; i < nrules; i++)
 		if (rules[i] < 1 || rules[i] > SG_MAX_RULES_PER_INSTANCE)
-			return sg_usage_err("bench", "--rules: 1-%d per "
-						     "instance",
+			return sg_usage_err("bench",
+					    "--rules: 1-%d per "
+					    "instance",
 					    SG_MAX_RULES_PER_INSTANCE);
 	if (sg_need_root("bench"))
 		return SG_EXIT_ERR;
@@ -666,8 +669,7 @@ struct live_opts {
 	long seconds, count, size, slot;
 };
 
-static int ifinfo(const char *netns, const char *dev, int *ifindex,
-		  __u8 mac[6])
+static int ifinfo(const char *netns, const char *dev, int *ifindex, __u8 mac[6])
 {
 	struct sg_netns ns;
 	struct ifreq ifr = {};
@@ -716,8 +718,8 @@ static int rx_count(const struct live_opts *o, struct trafficgen_bpf *tg,
 			*passed = *total;
 	} else {
 		for (__u32 c = 0; c < SG_NCOUNTERS && !err; c++) {
-			__u32 idx = SG_STATS_INDEX((__u32)o->slot, SG_DIR_IN,
-						   c);
+			__u32 idx =
+				SG_STATS_INDEX((__u32)o->slot, SG_DIR_IN, c);
 			__u64 n = 0;
 
 			err = bpf_map_lookup_elem(stats_fd, &idx, v);
@@ -736,8 +738,8 @@ static int rx_count(const struct live_opts *o, struct trafficgen_bpf *tg,
 
 static int live_run(const struct live_opts *o)
 {
-	static const char *const mix_name[] = {"drop", "established",
-					       "allowed", "many-sources"};
+	static const char *const mix_name[] = {"drop", "established", "allowed",
+					       "many-sources"};
 	struct trafficgen_bpf *tg = NULL;
 	struct bpf_link *sink_link = NULL;
 	struct sg_netns ns = {.orig_fd = -1};
@@ -783,8 +785,8 @@ static int live_run(const struct live_opts *o)
 	default:
 		break;
 	}
-	tg->rodata->tg_sink_verdict = !strcmp(o->sink, "drop") ? XDP_DROP
-							       : XDP_PASS;
+	tg->rodata->tg_sink_verdict =
+		!strcmp(o->sink, "drop") ? XDP_DROP : XDP_PASS;
 	err = trafficgen_bpf__load(tg);
 	if (err) {
 		sg_err("cannot load the traffic generator: %s", lerr(err));
@@ -955,12 +957,14 @@ static int bench_live(int argc, char **argv)
 				       &o.slot))
 				return SG_EXIT_USAGE;
 		} else
-			return sg_usage_err("bench", "live: unknown option "
-						     "'%s'",
+			return sg_usage_err("bench",
+					    "live: unknown option "
+					    "'%s'",
 					    a);
 	}
 	if (!o.gen_dev || !o.rx_dev)
-		return sg_usage_err("bench", "live needs --gen-dev and --rx-dev");
+		return sg_usage_err("bench",
+				    "live needs --gen-dev and --rx-dev");
 	if (!strcmp(mix, "drop"))
 		o.mix = MIX_DROP;
 	else if (!strcmp(mix, "established"))
@@ -985,10 +989,8 @@ static int bench_live(int argc, char **argv)
 static int bench_gen(int argc, char **argv)
 {
 	struct bench_micro_cfg m = {.rules = 1};
-	struct bench_cp_cfg cp = {.groups = 100,
-				  .rules = 60,
-				  .instances = 1000,
-				  .per_inst = 3};
+	struct bench_cp_cfg cp = {
+		.groups = 100, .rules = 60, .instances = 1000, .per_inst = 3};
 	struct bench_target t;
 	bool micro;
 	char *text = NULL;
@@ -1071,10 +1073,8 @@ struct mem_row {
 
 static int bench_control(int argc, char **argv)
 {
-	struct bench_cp_cfg cp = {.groups = 100,
-				  .rules = 60,
-				  .instances = 1000,
-				  .per_inst = 3};
+	struct bench_cp_cfg cp = {
+		.groups = 100, .rules = 60, .instances = 1000, .per_inst = 3};
 	struct sg_state st = {};
 	struct sg_config cfg;
 	struct sg_compiled c;
@@ -1102,8 +1102,9 @@ static int bench_control(int argc, char **argv)
 		else if (!strcmp(a, "--per-instance"))
 			cp.per_inst = (int)x;
 		else
-			return sg_usage_err("bench", "control: unknown option "
-						     "'%s'",
+			return sg_usage_err("bench",
+					    "control: unknown option "
+					    "'%s'",
 					    a);
 	}
 	if (sg_need_root("bench"))
@@ -1138,8 +1139,8 @@ static int bench_control(int argc, char **argv)
 	if (err)
 		goto out;
 	for (size_t i = 0; i < nmem; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(st.skel->obj,
-								 mem[i].name);
+		struct bpf_map *m =
+			bpf_object__find_map_by_name(st.skel->obj, mem[i].name);
 
 		mem[i].after = m ? memlock(bpf_map__fd(m)) : 0;
 	}
@@ -1221,8 +1222,7 @@ static int bench_control(int argc, char **argv)
 		       tc2 * 1e3, ta2 * 1e3, ru.ru_maxrss);
 		for (size_t i = 0; i < nmem; i++)
 			printf("  %-12s memlock %10llu -> %10llu\n",
-			       mem[i].name,
-			       (unsigned long long)mem[i].before,
+			       mem[i].name, (unsigned long long)mem[i].before,
 			       (unsigned long long)mem[i].after);
 	}
 	rc = SG_EXIT_OK;
@@ -1241,10 +1241,8 @@ out:
 int cmd_bench(int argc, char **argv)
 {
 	static const struct cmd sub[] = {
-		{"micro", bench_micro, ""},
-		{"live", bench_live, ""},
-		{"gen", bench_gen, ""},
-		{"control", bench_control, ""},
+		{"micro", bench_micro, ""}, {"live", bench_live, ""},
+		{"gen", bench_gen, ""},	    {"control", bench_control, ""},
 		{NULL, NULL, NULL},
 	};
 	const struct cmd *c;

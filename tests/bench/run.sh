@@ -166,38 +166,48 @@ timed_load() { # PIN FILE -> "wall rss rc"
 	fi
 }
 
-cp_shape() { # GROUPS RULES INSTANCES
-	local g=$1 r=$2 n=$3 i v1=$TMP/cp-$1-$3.yaml v2=$TMP/cp-$1-$3-join.yaml
-	"$SGCTL" bench gen cp --groups "$g" --rules "$r" --instances "$n" >"$v1"
-	"$SGCTL" bench gen cp --groups "$g" --rules "$r" --instances "$n" --join >"$v2"
+cp_shape() { # GROUPS RULES INSTANCES GROUPS-PER-INSTANCE
+	local g=$1 r=$2 n=$3 k=$4 i v1=$TMP/cp-$1-$3.yaml v2=$TMP/cp-$1-$3-join.yaml
+	local shape=(--groups "$g" --rules "$r" --instances "$n" --per-instance "$k")
+	"$SGCTL" bench gen cp "${shape[@]}" >"$v1"
+	"$SGCTL" bench gen cp "${shape[@]}" --join >"$v2"
 	for i in $(seq "$RUNS"); do
 		local a b
 		read -r -a a <<<"$(timed_load "$CP_PIN" "$v1")"
 		if [ "${a[2]}" != 0 ]; then
-			rec cp_refused "groups=$g" "rules=$r" "instances=$n" \
+			rec cp_refused "groups=$g" "rules=$r" "instances=$n" "per_instance=$k" \
 				"error=$(head -3 "$TMP/load.err" | "$LAB_PY" -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))')"
 			"$SGCTL" --pin-dir "$CP_PIN" unload >/dev/null 2>&1
 			return 1
 		fi
 		read -r -a b <<<"$(timed_load "$CP_PIN" "$v2")"
-		rec cp_load "groups=$g" "rules=$r" "instances=$n" "run=$i" \
+		rec cp_load "groups=$g" "rules=$r" "instances=$n" "per_instance=$k" "run=$i" \
 			"load_s=${a[0]}" "load_rss_kib=${a[1]}" \
 			"join_s=${b[0]}" "join_rss_kib=${b[1]}" "join_rc=${b[2]}"
 		"$SGCTL" --pin-dir "$CP_PIN" unload >/dev/null
 	done
 	local out
-	if out=$("$SGCTL" -j bench control --groups "$g" --rules "$r" --instances "$n"); then
+	if out=$("$SGCTL" -j bench control "${shape[@]}"); then
 		rec cp_breakdown "data=$out"
 	fi
 	return 0
 }
 
-log "control plane: 100 groups x 60 rules, 1000 instances"
-cp_shape 100 60 1000
+log "control plane: 100 groups x 60 rules, 1000 instances x 3 groups"
+cp_shape 100 60 1000 3
+# 1000 groups: one group per instance (+ sg-hub for every 50th): with 3
+# groups each, 1000 distinct group sets overflow stage 2 (1M entries).
 log "control plane: 1000 groups x 60 rules, 10000 instances"
-if ! cp_shape 1000 60 10000; then
+if ! cp_shape 1000 60 10000 1; then
 	log "refused (instance limit); measuring 1000 groups x 60 rules, 4096 instances"
-	cp_shape 1000 60 4096
+	cp_shape 1000 60 4096 1
+fi
+# The same shape with 3 groups per instance, to record why it is not used.
+"$SGCTL" bench gen cp --groups 1000 --rules 60 --instances 4096 --per-instance 3 \
+	>"$TMP/cp-wide.yaml"
+if ! "$SGCTL" validate "$TMP/cp-wide.yaml" >/dev/null 2>"$TMP/wide.err"; then
+	rec cp_refused "groups=1000" "rules=60" "instances=4096" "per_instance=3" \
+		"error=$(head -3 "$TMP/wide.err" | "$LAB_PY" -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))')"
 fi
 
 # ---- 4. pktgen ----------------------------------------------------------
