@@ -24,6 +24,7 @@
 #include "diag.h"
 #include "json.h"
 #include "maps.h"
+#include "inputs.h"
 #include "model.h"
 #include "refmodel.h"
 
@@ -504,8 +505,7 @@ static int load_config(struct sg_state *st, struct check_ctx *x)
 	if (err)
 		return err;
 	sg_diag_init(&diag);
-	err = sg_config_parse_string("(loaded config)", text, len, &x->cfg,
-				     &diag);
+	err = sg_config_parse_blob(text, len, &x->cfg, &diag);
 	if (err || diag.nerrors) {
 		sg_diag_print(&diag, stderr);
 		sg_err("the stored config no longer parses; load it again");

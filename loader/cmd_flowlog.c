@@ -42,6 +42,7 @@
 #include "diag.h"
 #include "json.h"
 #include "maps.h"
+#include "inputs.h"
 #include "model.h"
 
 #define NS 1000000000ULL
@@ -453,7 +454,7 @@ static int read_account(struct fl_ctx *x)
 	if (err)
 		return err;
 	sg_diag_init(&diag);
-	err = sg_config_parse_string("(loaded config)", text, len, &cfg, &diag);
+	err = sg_config_parse_blob(text, len, &cfg, &diag);
 	if (!err && !diag.nerrors && cfg.account)
 		snprintf(x->account, sizeof(x->account), "%s", cfg.account);
 	sg_diag_free(&diag);

@@ -254,9 +254,17 @@ static int popcount(unsigned int x)
 	return n;
 }
 
-/* Fewer misses first; a rule that has the right peer before one that
- * does not (the peer is what people get wrong least knowingly); then
- * file order. */
+/*
+ * Near misses, best first: fewer misses; then a wrong port (or ICMP type)
+ * before a wrong peer before a wrong protocol, the most telling first;
+ * then file order.
+ */
+static int miss_weight(unsigned int miss)
+{
+	return ((miss & SG_REF_MISS_PEER) ? 1 : 0) +
+	       ((miss & SG_REF_MISS_PROTO) ? 2 : 0);
+}
+
 static int near_cmp(const void *a, const void *b)
 {
 	const struct sg_ref_hit *x = a, *y = b;
@@ -264,8 +272,8 @@ static int near_cmp(const void *a, const void *b)
 
 	if (nx != ny)
 		return nx - ny;
-	if ((x->miss & SG_REF_MISS_PEER) != (y->miss & SG_REF_MISS_PEER))
-		return (x->miss & SG_REF_MISS_PEER) ? 1 : -1;
+	if (miss_weight(x->miss) != miss_weight(y->miss))
+		return miss_weight(x->miss) - miss_weight(y->miss);
 	if (x->group != y->group)
 		return x->group - y->group;
 	return x->rule - y->rule;

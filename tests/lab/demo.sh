@@ -90,8 +90,28 @@ ping1 "someone else pings web" timeout other "$web"
 tcp "my computer -> web:22 over IPv6" connected me "$(ip6 web)" 22
 tcp "db -> internet:80 (sg-db has outbound: [])" timeout db "$other" 80
 
+# Why did it time out? `sgctl check` explains a verdict, `sgctl flowlog`
+# shows the dropped packets (SPEC 3, "Seeing what it does").
+why22=$(sgc check --instance i-web1 --inbound --protocol tcp --remote "$other" --port 22 2>&1)
+why8080=$(sgc check --instance i-web1 --inbound --protocol tcp --remote "$(ip4 me)" --port 8080 2>&1)
+log22=$(sgc flowlog --instance i-web1 2>/dev/null |
+	awk -v s="$other" -v d="$web" '$4 == s && $5 == d && $7 == 22 && $13 == "REJECT" { print; exit }')
+row "sgctl check: someone else -> web:22 (why the time-out)" REJECT "$(awk '{ print $1; exit }' <<<"$why22")"
+row "sgctl flowlog: someone else -> web:22 logged" REJECT "$(awk '{ print $13 }' <<<"${log22:-none}")"
+row "sgctl check: my computer -> web:8080 (why refused)" ACCEPT "$(awk '{ print $1; exit }' <<<"$why8080")"
+
 echo
 echo "  time-out: a security group dropped it; refused: it got through, nothing listens"
+echo
+echo "  Why did someone else's SSH connection time out?"
+echo "  \$ sgctl check --instance i-web1 --inbound --protocol tcp --remote $other --port 22"
+printf '%s\n' "$why22" | sed 's/^/    /'
+echo "  \$ sgctl flowlog --instance i-web1    (its record)"
+echo "    ${log22:-(none)}"
+echo "  Why was my computer refused on 8080?"
+echo "  \$ sgctl check --instance i-web1 --inbound --protocol tcp --remote $(ip4 me) --port 8080"
+printf '%s\n' "$why8080" | sed 's/^/    /'
+echo
 [ "$setup_ok" -eq 1 ] || echo "  sgctl could not set up the lab's policy (errors above)"
 echo "$ok/$n scenarios as expected"
 [ "$ok" -eq "$n" ] && [ "$setup_ok" -eq 1 ]
