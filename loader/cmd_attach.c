@@ -285,12 +285,11 @@ int cmd_attach(int argc, char **argv)
 	}
 	instance = cfg.instances[idx].id;
 	slot = sg_slot_get(&st, instance, false);
-	if (slot < 0) {
-		if (slot == -ENOENT)
-			sg_err("instance %s has no slot; load the config again",
-			       instance);
+	/* Not enforced on this host yet: compile its policy in first. */
+	if (slot == -ENOENT)
+		slot = sg_load_enforce(&st, instance);
+	if (slot < 0)
 		goto out;
-	}
 
 	/* Reopen with the programs built for this slot and direction. */
 	sg_state_close(&st);

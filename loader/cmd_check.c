@@ -561,7 +561,9 @@ int cmd_check(int argc, char **argv)
 	x.inst = (size_t)idx;
 	slot = sg_slot_get(&st, x.a.instance, false);
 	if (slot < 0) {
-		sg_err("check: instance %s has no slot; load the config again",
+		sg_err("check: instance %s is not enforced on this host (the "
+		       "config has more instances than slots, and it names "
+		       "no interface): attach it first",
 		       x.a.instance);
 		goto out;
 	}

@@ -90,10 +90,10 @@ static void json_files(struct sg_json *j, const char *label, const char **files,
 }
 
 /*
- * Reads, parses (YAML and AWS JSON, merged), validates and compiles the
- * FILEs; prints every diagnostic to stderr. Returns 0 with *cfg and *c
- * filled (and *text, the form sg_blob stores, when wanted), or an exit
- * status.
+ * Reads, parses (YAML and AWS JSON, merged), validates and, when c is
+ * given, compiles the FILEs (every instance as if enforced here); prints
+ * every diagnostic to stderr. Returns 0 with *cfg (and *c, and *text, the
+ * form sg_blob stores, when wanted) filled, or an exit status.
  */
 static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 		   struct sg_compiled *c, char **text, size_t *len)
@@ -103,12 +103,13 @@ static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
-	memset(c, 0, sizeof(*c));
+	if (c)
+		memset(c, 0, sizeof(*c));
 	sg_diag_init(&diag);
 	err = sg_inputs_read(files, nfiles, &in, &diag);
 	if (!err)
 		err = sg_inputs_parse(&in, cfg, &diag);
-	if (!err && !diag.nerrors)
+	if (!err && !diag.nerrors && c)
 		err = sg_compile(cfg, c, &diag);
 	if (!err && !diag.nerrors && text)
 		err = sg_inputs_pack(&in, text, len);
@@ -118,12 +119,77 @@ static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 		if (!diag.nerrors)
 			sg_err("%s", strerror(-err));
 		sg_diag_free(&diag);
-		sg_compiled_free(c);
+		if (c)
+			sg_compiled_free(c);
 		sg_config_free(cfg);
 		return SG_EXIT_ERR;
 	}
 	sg_diag_free(&diag);
 	return SG_EXIT_OK;
+}
+
+/* Compiles what this host enforces; prints diagnostics. 0 or -errno. */
+static int compile_local(const struct sg_config *cfg, struct sg_compiled *c)
+{
+	struct sg_diag diag;
+	int err;
+
+	sg_diag_init(&diag);
+	err = sg_compile(cfg, c, &diag);
+	sg_diag_print(&diag, stderr);
+	if (!err && diag.nerrors)
+		err = -EINVAL;
+	else if (err && !diag.nerrors)
+		sg_err("compile: %s", strerror(-err));
+	sg_diag_free(&diag);
+	return err;
+}
+
+/*
+ * Which instances this host enforces, and their slots. When the config's
+ * instances fit in the slots, all of them (so check, stats and attach work
+ * for any instance right after load). A larger config (a whole VPC) gets
+ * slots only for the instances that have one already (attached now or
+ * before), that name their `interface`, or `extra` (an attach of an
+ * instance that has none yet); the others are remote: they only lend their
+ * addresses to group references, so a VPC of any size costs a host only
+ * its own instances' policies. slots[i] is -1 for a remote instance;
+ * fresh[i] marks a slot allocated here (released if the load fails).
+ */
+static int assign_slots(struct sg_state *st, struct sg_config *cfg,
+			const char *extra, int *slots, bool *fresh)
+{
+	bool all = cfg->ninstances <= SG_MAX_INSTANCES;
+
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		struct sg_instance *in = &cfg->instances[i];
+		bool wanted = all || in->interface ||
+			      (extra && !strcmp(extra, in->id));
+
+		fresh[i] = false;
+		in->remote = false;
+		slots[i] = sg_slot_get(st, in->id, false);
+		if (slots[i] == -ENOENT && !wanted) {
+			slots[i] = -1;
+			in->remote = true;
+			continue;
+		}
+		if (slots[i] == -ENOENT) {
+			slots[i] = sg_slot_get(st, in->id, true);
+			fresh[i] = slots[i] >= 0;
+		}
+		if (slots[i] < 0)
+			return slots[i];
+	}
+	return 0;
+}
+
+static void release_fresh(struct sg_state *st, const struct sg_config *cfg,
+			  const bool *fresh)
+{
+	for (size_t i = 0; i < cfg->ninstances; i++)
+		if (fresh[i])
+			sg_slot_release(st, cfg->instances[i].id);
 }
 
 /* ------------------------------------------------------------- validate */
@@ -346,7 +412,8 @@ int cmd_load(int argc, char **argv)
 	}
 
 	/* Everything that needs no kernel first. */
-	rc = prepare(files, nfiles, &cfg, &c, &text, &len);
+	memset(&c, 0, sizeof(c));
+	rc = prepare(files, nfiles, &cfg, NULL, &text, &len);
 	if (rc) {
 		free(file);
 		close(lock);
@@ -393,17 +460,9 @@ int cmd_load(int argc, char **argv)
 		sg_err("out of memory");
 		goto out_state;
 	}
-	for (size_t i = 0; i < cfg.ninstances; i++) {
-		const char *id = cfg.instances[i].id;
-
-		slots[i] = sg_slot_get(&st, id, false);
-		if (slots[i] == -ENOENT) {
-			slots[i] = sg_slot_get(&st, id, true);
-			fresh[i] = slots[i] >= 0;
-		}
-		if (slots[i] < 0)
-			goto undo_slots;
-	}
+	if (assign_slots(&st, &cfg, NULL, slots, fresh) ||
+	    compile_local(&cfg, &c))
+		goto undo_slots;
 
 	err = sg_state_apply(&st, &c, slots, cfg.ninstances);
 	if (err)
@@ -441,9 +500,7 @@ int cmd_load(int argc, char **argv)
 	goto out_state;
 
 undo_slots:
-	for (size_t i = 0; i < cfg.ninstances; i++)
-		if (fresh[i])
-			sg_slot_release(&st, cfg.instances[i].id);
+	release_fresh(&st, &cfg, fresh);
 	restore_stale(&st, &stale);
 out_state:
 	sg_state_close(&st);
@@ -461,6 +518,65 @@ out:
 	sg_config_free(&cfg);
 	close(lock);
 	return rc;
+}
+
+/*
+ * attach of an instance the loaded config has but this host does not
+ * enforce yet: give it a slot and compile its policy in, as a new
+ * generation of the stored config flipped like any load (tracked flows and
+ * other instances are untouched). Returns the slot, or a negative errno
+ * after saying why. The caller holds the lock.
+ */
+int sg_load_enforce(struct sg_state *st, const char *id)
+{
+	struct sg_config cfg = {};
+	struct sg_compiled c = {};
+	struct sg_diag diag;
+	int *slots = NULL, slot = -EINVAL, idx;
+	bool *fresh = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	sg_diag_init(&diag);
+	err = sg_blob_load(st, &text, &len);
+	if (!err)
+		err = sg_config_parse_blob(text, len, &cfg, &diag);
+	sg_diag_print(&diag, stderr);
+	sg_diag_free(&diag);
+	if (err) {
+		sg_err("cannot read the loaded config; load it again");
+		goto out;
+	}
+	idx = sg_config_find_instance(&cfg, id);
+	slots = calloc(cfg.ninstances ? cfg.ninstances : 1, sizeof(*slots));
+	fresh = calloc(cfg.ninstances ? cfg.ninstances : 1, sizeof(*fresh));
+	if (idx < 0 || !slots || !fresh) {
+		slot = idx < 0 ? -ENOENT : -ENOMEM;
+		sg_err("%s", idx < 0 ? "no such instance" : "out of memory");
+		goto out;
+	}
+	err = assign_slots(st, &cfg, id, slots, fresh);
+	if (!err)
+		err = compile_local(&cfg, &c);
+	if (!err)
+		err = sg_state_apply(st, &c, slots, cfg.ninstances);
+	if (!err)
+		err = forget_slots(st, &(struct stale){0}, slots, fresh,
+				   cfg.ninstances);
+	if (err) {
+		release_fresh(st, &cfg, fresh);
+		slot = err < 0 ? err : -EINVAL;
+		goto out;
+	}
+	slot = slots[idx];
+out:
+	free(slots);
+	free(fresh);
+	free(text);
+	sg_compiled_free(&c);
+	sg_config_free(&cfg);
+	return slot;
 }
 
 /* --------------------------------------------------------------- unload */

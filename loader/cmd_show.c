@@ -304,7 +304,10 @@ static void print_plain(const struct show_ctx *x)
 		const struct sg_instance *in = &cfg->instances[i];
 		int slot = slot_of(x, in->id);
 
-		printf("  %s  slot %d", in->id, slot);
+		if (slot >= 0)
+			printf("  %s  slot %d", in->id, slot);
+		else
+			printf("  %s  remote (not enforced here)", in->id);
 		if (in->interface)
 			printf("  interface %s", in->interface);
 		if (!in->source_dest_check)

@@ -34,7 +34,7 @@ struct cls {
 	size_t off;
 	__u32 len;
 	__u32 hash;
-	__u8 ctx; /* 0, or the family whose untracked flags it carries */
+	__u8 ctx;  /* 0, or the family whose untracked flags it carries */
 	__u8 xfam; /* 0, or the family of its cross-family ICMP rules */
 };
 
@@ -197,6 +197,9 @@ static int build_policies(struct cc *cc)
 		__u32 h;
 		int *g;
 
+		/* A remote instance only lends its addresses (build_members). */
+		if (in->remote)
+			continue;
 		g = malloc((in->ngroups ? in->ngroups : 1) * sizeof(*g));
 		if (!g) {
 			err = -ENOMEM;
@@ -553,8 +556,8 @@ static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, __u8 xfam,
 
 		if (elig)
 			cc->elig[nelig++] = set[i];
-		err = rule_keys(cc, r, set[i],
-				elig && r->proto == SG_PROTO_ALL, xfam);
+		err = rule_keys(cc, r, set[i], elig && r->proto == SG_PROTO_ALL,
+				xfam);
 		if (err)
 			return err;
 	}

@@ -1944,9 +1944,9 @@ static void walk(struct ctx *c, yaml_node_t *root)
 	    !want_map(c, inn, "instances"))
 		return;
 	ni = map_items(c, inn, "instance", E_PARAM, &items);
-	if (ni > SG_MAX_INSTANCES)
+	if (ni > SG_MAX_CONFIG_INSTANCES)
 		ERR(c, inn, E_PARAM, "%zu instances; at most %d are supported",
-		    ni, SG_MAX_INSTANCES);
+		    ni, SG_MAX_CONFIG_INSTANCES);
 	else
 		for (i = 0; i < ni && !c->oom && !c->stop; i++)
 			parse_instance(c, &items[i]);
@@ -1972,6 +1972,92 @@ static struct sg_pos offset_pos(struct ctx *c, size_t off)
 		}
 	}
 	return p;
+}
+
+/*
+ * libyaml's scanner is quadratic in the nesting of flow collections: a
+ * file of 400000 '[' keeps it busy for many minutes. No config nests more
+ * than a few levels, so deeper nesting is refused before libyaml sees it.
+ * A bracket counts only where a flow collection may start (line start,
+ * after "- ", ": ", ',', '[' or '{'); quoted scalars and comments are
+ * skipped, so brackets in text are not counted.
+ */
+#define SG_YAML_MAX_FLOW_DEPTH 64
+
+static bool check_flow_depth(struct ctx *c)
+{
+	const unsigned char *t = c->text;
+	int depth = 0, line = 1, col = 0;
+	bool token_start = true; /* a value or flow node may start here */
+	size_t i;
+
+	for (i = 0; i < c->len; i++, col++) {
+		unsigned char ch = t[i];
+
+		if (ch == '\n') {
+			line++;
+			col = -1;
+			token_start = true;
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == '\r')
+			continue;
+		if (ch == '#' && (i == 0 || t[i - 1] == ' ' ||
+				  t[i - 1] == '\t' || t[i - 1] == '\n')) {
+			while (i + 1 < c->len && t[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if (token_start && (ch == '"' || ch == '\'')) {
+			for (i++; i < c->len; i++) {
+				if (t[i] == '\n') {
+					line++;
+					col = -1;
+				}
+				col++;
+				if (ch == '"' && t[i] == '\\') {
+					i++, col++;
+					continue;
+				}
+				if (t[i] != ch)
+					continue;
+				if (ch == '\'' && i + 1 < c->len &&
+				    t[i + 1] == '\'') {
+					i++, col++;
+					continue;
+				}
+				break;
+			}
+			token_start = false;
+			continue;
+		}
+		if (token_start && (ch == '[' || ch == '{')) {
+			if (++depth > SG_YAML_MAX_FLOW_DEPTH) {
+				sg_error(
+					c->diag,
+					(struct sg_pos){c->file, line, col + 1},
+					NULL,
+					"collections nested deeper than %d "
+					"levels",
+					SG_YAML_MAX_FLOW_DEPTH);
+				return false;
+			}
+			continue;
+		}
+		if (ch == ']' || ch == '}') {
+			if (depth)
+				depth--;
+			token_start = false;
+			continue;
+		}
+		/* "- ", ": ", ',' and '?' may be followed by a node. */
+		token_start =
+			ch == ',' || ((ch == '-' || ch == ':' || ch == '?') &&
+				      (i + 1 >= c->len || t[i + 1] == ' ' ||
+				       t[i + 1] == '\n' || t[i + 1] == '\t' ||
+				       t[i + 1] == '\r'));
+	}
+	return true;
 }
 
 /* libyaml checks too, but says less about where and why. */
@@ -2167,7 +2253,7 @@ static int yaml_load(struct ctx *c, yaml_document_t *doc)
 			 SG_CONFIG_MAX_SIZE >> 20);
 		return -EINVAL;
 	}
-	if (!check_utf8(c))
+	if (!check_utf8(c) || !check_flow_depth(c))
 		return -EINVAL;
 	if (!yaml_parser_initialize(&parser)) {
 		c->oom = true;

@@ -556,6 +556,9 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 	for (size_t i = 0; i < c->ninsts; i++) {
 		const struct sg_inst_entry *e = &c->insts[i];
 
+		/* No slot: a remote instance, not enforced here. */
+		if (slots[i] < 0 && !(e->inst.flags & SG_INST_PRESENT))
+			continue;
 		if (slots[i] < 0 || slots[i] >= SG_MAX_INSTANCES) {
 			sg_err("internal: slot %d out of range", slots[i]);
 			err = -ERANGE;

@@ -19,6 +19,9 @@
 #define SG_MAX_GROUPS_PER_INSTANCE 16
 #define SG_MAX_RULES_PER_DIR 60 /* per group, per family */
 #define SG_MAX_RULES_PER_INSTANCE 1000
+/* Instances in one config (a VPC); only those enforced on this host take
+ * one of the SG_MAX_INSTANCES slots. */
+#define SG_MAX_CONFIG_INSTANCES 1000000
 
 /* A CIDR. IPv4 uses addr[0..3]; host bits are always zero. */
 struct sg_prefix {
@@ -88,6 +91,12 @@ struct sg_instance {
 	size_t ngroups; /* 1-16 (the default group when none listed) */
 	bool source_dest_check; /* default true */
 	struct sg_ct_limits ct;
+	/*
+	 * Not enforced on this host: the instance only lends its addresses
+	 * to group references, and gets no slot and no compiled policy. Set
+	 * by the loader (load.c), never by the parser.
+	 */
+	bool remote;
 	struct sg_pos pos;
 };
 
