@@ -130,10 +130,12 @@ run_mode() {
 	expect "$mode: ${#STREAMS[@]} streams flowing before the reloads" yes \
 		"$([[ $last =~ =0( |$) ]] && echo "no ($last)" || echo yes)"
 
-	stats_json i-web1 "$dir/w1.before"
-	stats_json i-web2 "$dir/w2.before"
+	# Flow log read outside the counters' interval on both ends, so every
+	# drop the counters see falls inside the flow log's interval.
 	sgc flowlog --instance i-web1 >"$dir/w1.fl.before" 2>/dev/null
 	sgc flowlog --instance i-web2 >"$dir/w2.fl.before" 2>/dev/null
+	stats_json i-web1 "$dir/w1.before"
+	stats_json i-web2 "$dir/w2.before"
 	# shellcheck disable=SC2086 # PROBES is a list
 	ns_exec me "$LAB_PY" "$STREAM" probe "$dir/probe.json" "$dir/stop" $PROBES \
 		>/dev/null 2>&1 &
@@ -256,8 +258,11 @@ r1, r2 = rejected("w1"), rejected("w2")
 for inst, w, r in (("i-web1", w1, r1), ("i-web2", w2, r2)):
     other = {k: v for k, v in w.items() if v and k != "inbound.no_rule"}
     print("%s: drops other than inbound no-rule|0|%s" % (inst, other or 0))
-    print("%s: every no-rule drop is in the flow log|%d|%d"
-          % (inst, w["inbound.no_rule"] + w["outbound.no_rule"], sum(r.values())))
+    # Other hosts' stray packets (IPv6 MLD) may be dropped just outside
+    # the counters' interval: the flow log may hold more, never fewer.
+    nd, nr = w["inbound.no_rule"] + w["outbound.no_rule"], sum(r.values())
+    print("%s: every no-rule drop is in the flow log|yes|%s"
+          % (inst, "yes" if nr >= nd else "no (%d of %d)" % (nr, nd)))
     for k, v in sorted(r.items()):
         if k[4] not in ("6", "17"):
             print("# %s: also rejected: %d packet(s) %s -> %s protocol %s "
