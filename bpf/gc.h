@@ -12,6 +12,30 @@
 #define SG_CLOCK_MONOTONIC 1
 #define SG_NS		   1000000000ULL
 
+/*
+ * bpf_ktime_get_coarse_ns(), which changes only when jiffies does: the
+ * verifier inlines bpf_jiffies64() and the per-CPU array lookup, so most
+ * packets make no call. A packet that lands between the tick's jiffies and
+ * clock updates caches the previous tick's time: at most one more tick of
+ * the staleness the coarse clock already has. ns is stored before jiffies,
+ * so a program nested on this CPU sees a matching pair or a miss.
+ */
+static __always_inline __u64 sg_now(void)
+{
+	__u64 j = bpf_jiffies64();
+	struct sg_clock *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&sg_clock, &zero);
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	if (c->jiffies != j || !c->ns) {
+		c->ns = bpf_ktime_get_coarse_ns();
+		c->jiffies = j;
+	}
+	return c->ns;
+}
+
 static __always_inline int sg_ct_expired(const struct sg_ct_val *v, __u64 now)
 {
 	return now > v->last_seen_ns + (__u64)v->timeout_s * SG_NS;

@@ -107,6 +107,24 @@ struct {
 } sg_reject SEC(".maps");
 
 /*
+ * Per-CPU cache of the coarse clock: it only moves on a tick, so one
+ * helper call per tick per CPU instead of one per packet (the call and its
+ * returns cost more than the rest of the established path's bookkeeping).
+ * Not pinned: each program copy may keep its own.
+ */
+struct sg_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_clock);
+} sg_clock SEC(".maps");
+
+/*
  * Conntrack expiry without a daemon: a timer armed by the datapath whose
  * callback walks sg_ct. Pinned so it outlives the loader; it holds the
  * arming program alive until the map goes away.
