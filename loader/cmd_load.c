@@ -90,27 +90,23 @@ static void json_files(struct sg_json *j, const char *label, const char **files,
 }
 
 /*
- * Reads, parses (YAML and AWS JSON, merged), validates and, when c is
- * given, compiles the FILEs (every instance as if enforced here); prints
- * every diagnostic to stderr. Returns 0 with *cfg (and *c, and *text, the
- * form sg_blob stores, when wanted) filled, or an exit status.
+ * Reads, parses (YAML and AWS JSON, merged) and validates the FILEs;
+ * prints every diagnostic to stderr. Returns 0 with *cfg (and *text, the
+ * form sg_blob stores, when wanted) filled, or an exit status. Compiling
+ * waits until it is known which instances this host enforces.
  */
 static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
-		   struct sg_compiled *c, char **text, size_t *len)
+		   char **text, size_t *len)
 {
 	struct sg_inputs in = {};
 	struct sg_diag diag;
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (c)
-		memset(c, 0, sizeof(*c));
 	sg_diag_init(&diag);
 	err = sg_inputs_read(files, nfiles, &in, &diag);
 	if (!err)
 		err = sg_inputs_parse(&in, cfg, &diag);
-	if (!err && !diag.nerrors && c)
-		err = sg_compile(cfg, c, &diag);
 	if (!err && !diag.nerrors && text)
 		err = sg_inputs_pack(&in, text, len);
 	sg_inputs_free(&in);
@@ -119,8 +115,6 @@ static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 		if (!diag.nerrors)
 			sg_err("%s", strerror(-err));
 		sg_diag_free(&diag);
-		if (c)
-			sg_compiled_free(c);
 		sg_config_free(cfg);
 		return SG_EXIT_ERR;
 	}
@@ -211,7 +205,21 @@ int cmd_validate(int argc, char **argv)
 		sg_err("out of memory");
 		return SG_EXIT_ERR;
 	}
-	rc = prepare(files, nfiles, &cfg, &c, NULL, NULL);
+	memset(&c, 0, sizeof(c));
+	rc = prepare(files, nfiles, &cfg, NULL, NULL);
+	/* Compile as load would on a host with no slots given out yet. */
+	if (rc == SG_EXIT_OK) {
+		bool all = cfg.ninstances <= SG_MAX_INSTANCES;
+
+		for (size_t i = 0; i < cfg.ninstances; i++)
+			cfg.instances[i].remote =
+				!all && !cfg.instances[i].interface;
+		if (compile_local(&cfg, &c)) {
+			sg_compiled_free(&c);
+			sg_config_free(&cfg);
+			rc = SG_EXIT_ERR;
+		}
+	}
 	if (sg_opts.json) {
 		struct sg_json *j = sg_json_new(stdout, true);
 
@@ -413,7 +421,7 @@ int cmd_load(int argc, char **argv)
 
 	/* Everything that needs no kernel first. */
 	memset(&c, 0, sizeof(c));
-	rc = prepare(files, nfiles, &cfg, NULL, &text, &len);
+	rc = prepare(files, nfiles, &cfg, &text, &len);
 	if (rc) {
 		free(file);
 		close(lock);
