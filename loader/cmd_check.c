@@ -516,6 +516,10 @@ static int load_config(struct sg_state *st, struct check_ctx *x)
 		 */
 		sg_diag_free(&diag);
 		sg_diag_init(&diag);
+		/* As the host compiled it: instances without a slot are remote. */
+		for (size_t i = 0; i < x->cfg.ninstances; i++)
+			x->cfg.instances[i].remote =
+				sg_slot_get(st, x->cfg.instances[i].id, false) < 0;
 		err = sg_compile(&x->cfg, &x->comp, &diag);
 		if (err) {
 			sg_diag_print(&diag, stderr);

@@ -19,7 +19,6 @@
 
 #include "compile.h"
 
-#define NO_REF	     UINT32_MAX
 #define MAX_POLICIES 0x1fffffffu /* SG_SCOPE keeps 29 bits of policy */
 
 /* One peer prefix of one rule, before the trie walk. */
@@ -58,7 +57,7 @@ struct cc {
 	struct sg_diag *diag;
 	size_t pol_cap, cls_ent_cap, rule_ent_cap;
 
-	__u32 *ref_base; /* per group: ref of its rule 0, NO_REF if unused */
+	__u32 *ref_base; /* per group: ref of its rule 0 */
 	__u8 *ref_elig; /* per ref: bit f (0 = v4, 1 = v6) untracked-eligible */
 	__u8 *group_open; /* per group: bit dir * 2 + f, all traffic with /0 */
 	size_t *pol_inst; /* per policy: its first instance (for messages) */
@@ -305,28 +304,23 @@ static int build_refs(struct cc *cc)
 {
 	const struct sg_config *cfg = cc->cfg;
 	struct sg_compiled *out = cc->out;
-	size_t g, r, p, total = 0;
-	bool *used;
+	size_t g, r, total = 0;
 
-	used = calloc(cfg->ngroups ? cfg->ngroups : 1, sizeof(*used));
 	cc->ref_base = malloc((cfg->ngroups ? cfg->ngroups : 1) *
 			      sizeof(*cc->ref_base));
 	cc->group_open = calloc(cfg->ngroups ? cfg->ngroups : 1, 1);
-	if (!used || !cc->ref_base || !cc->group_open) {
-		free(used);
+	if (!cc->ref_base || !cc->group_open)
 		return -ENOMEM;
-	}
-	for (p = 0; p < out->npolicies; p++)
-		for (g = 0; g < out->policies[p].ngroups; g++)
-			used[out->policies[p].groups[g]] = true;
 
-	/* Refs in model order, so "the first rule_ref" is the first rule. */
+	/*
+	 * Refs in model order over every group, so "the first rule_ref" is
+	 * the first rule and a ref means the same rule whichever instances
+	 * a host compiles (check reads refs back without compiling).
+	 */
 	for (g = 0; g < cfg->ngroups; g++) {
-		cc->ref_base[g] = used[g] ? (__u32)total : NO_REF;
-		if (used[g])
-			total += cfg->groups[g].nrules;
+		cc->ref_base[g] = (__u32)total;
+		total += cfg->groups[g].nrules;
 	}
-	free(used);
 	out->rule_refs = malloc((total ? total : 1) * sizeof(*out->rule_refs));
 	cc->ref_elig = calloc(total ? total : 1, 1);
 	if (!out->rule_refs || !cc->ref_elig)
@@ -336,8 +330,6 @@ static int build_refs(struct cc *cc)
 	for (g = 0; g < cfg->ngroups; g++) {
 		const struct sg_group *grp = &cfg->groups[g];
 
-		if (cc->ref_base[g] == NO_REF)
-			continue;
 		for (r = 0; r < grp->nrules; r++) {
 			const struct sg_rule *rule = &grp->rules[r];
 			__u32 ref = cc->ref_base[g] + (__u32)r;
