@@ -56,7 +56,7 @@ DP_BINS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(DP_SRCS))
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps test test-unit test-datapath test-ns demo bench clean format man install \
-	uninstall
+	uninstall fuzz fuzz-bins test-fuzz test-asan test-valgrind
 
 all: $(SGCTL) $(UNIT_BINS) $(DP_BINS)
 
@@ -120,7 +120,7 @@ $(BUILD) $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all fuzz-bins
 	$(Q)tests/run.sh $(BUILD)
 
 test-unit: all
@@ -141,6 +141,116 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(SGCTL)
 	$(Q)tests/bench/run.sh $(SGCTL)
+
+# ---- reliability: fuzzers, sanitisers, valgrind (docs/reliability.md) ----
+# libFuzzer targets, built with clang: the config parser (through the same
+# objects as the tool, instrumented) and the datapath's packet parser
+# (bpf/parse.h compiled for userspace through tests/fuzz/shim/).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) $(FUZZ_SAN) -MMD -MP
+FUZZ_CORE_OBJS := $(patsubst loader/%.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRCS))
+FUZZ_BINS := $(FUZZ_DIR)/fuzz_config $(FUZZ_DIR)/fuzz_parse
+
+$(FUZZ_DIR)/obj/%.o: loader/%.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(BUILD) \
+		-Iinclude -Iloader -c $< -o $@
+
+$(FUZZ_DIR)/obj/fuzz_config.o: tests/fuzz/fuzz_config.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(BUILD) \
+		-Iinclude -Iloader -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_config: $(FUZZ_DIR)/obj/fuzz_config.o $(FUZZ_CORE_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+# The shim comes first: parse.h's "vmlinux.h" and <bpf/...> resolve there.
+# Not the alignment check: frames put the IP header 2 bytes off a 4-byte
+# boundary (14-byte Ethernet header), as the kernel hands them to XDP and
+# TC, and BPF loads do not need alignment there.
+$(FUZZ_DIR)/fuzz_parse: tests/fuzz/fuzz_parse.c
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fno-sanitize=alignment -fsanitize=fuzzer \
+		-Itests/fuzz/shim -Iinclude -Ibpf $< -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+# Short fuzzing alone (make test runs it as the fuzz layer).
+test-fuzz: fuzz-bins
+	$(Q)tests/run.sh $(BUILD) fuzz
+
+# Long runs: each fuzzer, then the kernel-vs-model differential test, for
+# FUZZ_SECONDS each (default 600). Crashes and mismatch reproducers go to
+# $(BUILD)/fuzz/.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory all fuzz-bins
+	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS); f=$$?; \
+	SG_DIFF_SECONDS=$(FUZZ_SECONDS) SG_DIFF_SEED=$${SG_DIFF_SEED:-time} \
+		SG_DIFF_OUT=$(FUZZ_DIR) $(BUILD)/tests/datapath/test_diff \
+		--jobs 1 --verbose >$(FUZZ_DIR)/diff.log 2>&1; d=$$?; \
+	grep -E '^diff:|mismatch|Synthesis' $(FUZZ_DIR)/diff.log; \
+	[ $$f -eq 0 ] && [ $$d -eq 0 ]
+
+# Userspace code and the unit and datapath tests under AddressSanitizer
+# (leaks included) and UBSan, in their own build directory. Criterion only
+# warns when a test's process fails at exit (where LeakSanitizer reports),
+# so every report goes to a file and any file is a failure.
+ASAN_BUILD ?= build-asan
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+ASAN_LOGS := $(abspath $(ASAN_BUILD))/sanitizer
+
+test-asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+		CFLAGS="$(ASAN_CFLAGS)" all
+	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS); \
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_LOGS)/ubsan \
+		tests/run.sh $(ASAN_BUILD) unit datapath; rc=$$?; \
+	if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then \
+		echo "FAIL sanitizer reports in $(ASAN_LOGS):"; \
+		cat $(ASAN_LOGS)/* | head -n 40; rc=1; \
+	else \
+		echo "PASS sanitizers: no report"; \
+	fi; \
+	[ $$rc -eq 0 ]
+
+# The unit tests under valgrind: no invalid access, no definite or
+# indirect leak. Criterion runs each test in a re-executed child, hence
+# --trace-children; one log per process, an empty log is a clean one.
+VALGRIND ?= valgrind
+test-valgrind: all
+	$(Q)rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind; \
+	fail=0; \
+	for t in $(UNIT_BINS); do \
+		n=$$(basename $$t); \
+		$(VALGRIND) -q --trace-children=yes --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect \
+			--show-leak-kinds=definite,indirect \
+			--log-file=$(BUILD)/valgrind/$$n.%p.log \
+			$$t --jobs 1 >$(BUILD)/valgrind/$$n.out 2>&1; \
+		rc=$$?; \
+		if [ $$rc -ne 0 ]; then \
+			echo "FAIL valgrind $$n: exit $$rc"; \
+			tail -n 5 $(BUILD)/valgrind/$$n.out; \
+			fail=1; \
+		elif grep -l . $(BUILD)/valgrind/$$n.*.log >/dev/null 2>&1; then \
+			echo "FAIL valgrind $$n:"; \
+			cat $$(grep -l . $(BUILD)/valgrind/$$n.*.log) | head -n 30; \
+			fail=1; \
+		else \
+			echo "PASS valgrind $$n: $$(grep -o 'Tested: [0-9]*' \
+				$(BUILD)/valgrind/$$n.out), no errors, no leaks"; \
+		fi; \
+	done; \
+	[ $$fail -eq 0 ]
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/*/*.c

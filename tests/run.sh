@@ -4,11 +4,13 @@
 #   unit      Criterion tests of parser, validator, compiler (no root)
 #   datapath  the real BPF programs on crafted packets (root)
 #   ns        network namespaces with real clients and servers (root)
-# usage: run.sh BUILD_DIR [unit|datapath|ns]...
+#   fuzz      each libFuzzer target for a few seconds (SG_FUZZ_SECONDS,
+#             default 10): a PASS per fuzzer that ends without a crash
+# usage: run.sh BUILD_DIR [unit|datapath|ns|fuzz]...
 set -u
 build=${1:-build}
 shift || true
-layers=${*:-unit datapath ns}
+layers=${*:-unit datapath ns fuzz}
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0 skipped=0
 
@@ -75,6 +77,13 @@ for layer in $layers; do
 				failed=$((failed + 1))
 			fi
 		done
+		;;
+	fuzz)
+		out=$("$here"/fuzz/run.sh "$build" "${SG_FUZZ_SECONDS:-10}" 2>&1)
+		printf '%s\n' "$out" | sed 's|^|  |'
+		passed=$((passed + $(grep -c '^PASS' <<<"$out")))
+		failed=$((failed + $(grep -c '^FAIL' <<<"$out")))
+		skipped=$((skipped + $(grep -c '^SKIP' <<<"$out")))
 		;;
 	*)
 		echo "unknown layer $layer" >&2

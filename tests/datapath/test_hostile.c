@@ -32,12 +32,12 @@
 #include "sgctl.h"
 #include "sgctl.skel.h"
 
-#define POLICY 7
-#define CLASS_PEER 1
-#define CLASS_PEER6 2
-#define CLASS_OUT 3
-#define CLASS_OUT6 4
-#define FRAME_MAX 2048
+#define POLICY	       7
+#define CLASS_PEER     1
+#define CLASS_PEER6    2
+#define CLASS_OUT      3
+#define CLASS_OUT6     4
+#define FRAME_MAX      2048
 #define DEFAULT_CORPUS "tests/hostile/corpus.txt"
 
 static struct sgctl_bpf *nic, *host;
@@ -67,9 +67,9 @@ static const char *const counter_names[SG_NCOUNTERS] = {
 };
 
 struct step {
-	int is_ct; /* 1: a conntrack count check, 0: a frame */
+	int is_ct;		 /* 1: a conntrack count check, 0: a frame */
 	int prog, pass, counter; /* frame */
-	int slot, entries; /* ct check */
+	int slot, entries;	 /* ct check */
 	__u8 *frame;
 	size_t len;
 	int line;
@@ -145,8 +145,8 @@ static struct hcase *load_corpus(const char *path, size_t *ncases)
 			st.counter = lookup(counter_names, SG_NCOUNTERS, c);
 			cr_assert(st.prog >= 0 && st.counter >= 0 &&
 					  (st.pass || !strcmp(b, "DROP")),
-				  "%s:%d: bad program, verdict or counter", path,
-				  lineno);
+				  "%s:%d: bad program, verdict or counter",
+				  path, lineno);
 			st.frame = calloc(1, FRAME_MAX);
 			cr_assert_not_null(st.frame);
 			for (; *h; h++) {
@@ -194,9 +194,25 @@ static void free_corpus(struct hcase *cases, size_t n)
 
 static const char *corpus_path(void)
 {
+	static char buf[4096];
 	const char *p = getenv("SG_HOSTILE_CORPUS");
+	char exe[3000];
+	ssize_t n;
 
-	return p && *p ? p : DEFAULT_CORPUS;
+	if (p && *p)
+		return p;
+	if (!access(DEFAULT_CORPUS, R_OK))
+		return DEFAULT_CORPUS;
+	/* Run from elsewhere: BUILD/tests/datapath/test_hostile, BUILD at
+	 * the top of the tree. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return DEFAULT_CORPUS;
+	exe[n] = '\0';
+	if (strrchr(exe, '/'))
+		*strrchr(exe, '/') = '\0';
+	snprintf(buf, sizeof(buf), "%s/../../../" DEFAULT_CORPUS, exe);
+	return buf;
 }
 
 /* ---- programs and policy ---- */
@@ -370,9 +386,9 @@ static void counters(__u32 slot, __u32 dir, __u64 out[SG_NCOUNTERS])
 		__u32 k = SG_STATS_INDEX(slot, dir, c);
 
 		out[c] = 0;
-		cr_assert_eq(bpf_map_lookup_elem(fd_of(nic->maps.sg_stats), &k,
-						 v),
-			     0);
+		cr_assert_eq(
+			bpf_map_lookup_elem(fd_of(nic->maps.sg_stats), &k, v),
+			0);
 		for (int i = 0; i < ncpus; i++)
 			out[c] += v[i].packets;
 	}
@@ -438,7 +454,9 @@ static int run_case(const struct hcase *c)
 			cr_log_error("%s (line %d, %s): got %s, %d counter(s) "
 				     "bumped, last %s; expected %s, %s",
 				     c->name, st->line, prog_names[st->prog],
-				     got < 0 ? "bad retval" : got ? "PASS" : "DROP",
+				     got < 0 ? "bad retval"
+				     : got   ? "PASS"
+					     : "DROP",
 				     bumped,
 				     which >= 0 ? counter_names[which] : "none",
 				     st->pass ? "PASS" : "DROP",
@@ -499,7 +517,9 @@ Test(hostile, corpus_is_generated)
 		unlink(tmp);
 		cr_skip_test("python3 not installed");
 	}
-	snprintf(cmd, sizeof(cmd), "python3 tests/hostile/gen.py %s", tmp);
+	/* gen.py lives next to the corpus. */
+	snprintf(cmd, sizeof(cmd), "python3 \"$(dirname '%s')/gen.py\" %s",
+		 path, tmp);
 	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 	a = fopen(path, "r");
 	b = fopen(tmp, "r");

@@ -17,13 +17,13 @@
 #include "vmlinux.h"
 #include "parse.h"
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_parse: %s:%d: %s\n", __FILE__, \
-				__LINE__, #cond);                           \
-			abort();                                            \
-		}                                                           \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "fuzz_parse: %s:%d: %s\n", __FILE__,   \
+				__LINE__, #cond);                              \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 struct parsed {
@@ -33,8 +33,7 @@ struct parsed {
 };
 
 /* sg_parse() of bpf/sgctl.bpf.c, step for step. */
-static int parse(void *data, void *data_end, uint32_t pkt_len,
-		 struct parsed *m)
+static int parse(void *data, void *data_end, uint32_t pkt_len, struct parsed *m)
 {
 	struct sg_pkt *p = &m->p;
 	void *pos = data, *l4 = NULL;
@@ -64,8 +63,8 @@ static int parse(void *data, void *data_end, uint32_t pkt_len,
 	return SG_CONTINUE;
 }
 
-static void check(const uint8_t *buf, size_t len, uint32_t pkt_len,
-		  int ret, const struct parsed *m)
+static void check(const uint8_t *buf, size_t len, uint32_t pkt_len, int ret,
+		  const struct parsed *m)
 {
 	const struct sg_pkt *p = &m->p;
 	const uint8_t *end = buf + len, *l3 = m->l3, *l4 = m->l4;
@@ -110,11 +109,13 @@ static void check(const uint8_t *buf, size_t len, uint32_t pkt_len,
 		CHECK(p->l4_len >= 20 && l4 + 20 <= end);
 		CHECK((uint32_t)(l4[12] >> 4) * 4 >= 20 &&
 		      (uint32_t)(l4[12] >> 4) * 4 <= p->l4_len);
-		CHECK(!memcmp(&p->sport, l4, 2) && !memcmp(&p->dport, l4 + 2, 2));
+		CHECK(!memcmp(&p->sport, l4, 2) &&
+		      !memcmp(&p->dport, l4 + 2, 2));
 		CHECK(p->tcp_flags == l4[13]);
 	} else if (p->proto == SG_PROTO_UDP) {
 		CHECK(p->l4_len >= 8 && l4 + 8 <= end);
-		CHECK(!memcmp(&p->sport, l4, 2) && !memcmp(&p->dport, l4 + 2, 2));
+		CHECK(!memcmp(&p->sport, l4, 2) &&
+		      !memcmp(&p->dport, l4 + 2, 2));
 	} else if (p->icmp) {
 		CHECK(p->l4_len >= 8 && l4 + 8 <= end);
 		CHECK(p->icmp_type == l4[0]);

@@ -561,9 +561,12 @@ Test(lookup, prefix_list)
 		     1);
 	cr_expect_eq(c.rule_refs[v.rule_ref].group, g);
 	cr_expect_eq(c.rule_refs[v.rule_ref].rule, 1);
-	/* One entry per family, one shared class. */
+	/* One entry per family. The ICMP type-8 rule is a bare protocol
+	 * number for IPv6 packets, so each family has its own class. */
 	cr_expect_eq(c.nclasses_entries, 2);
-	cr_expect_eq(c.nclasses, 1);
+	cr_expect_eq(c.nclasses, 2);
+	cr_expect_eq(look(cfg, &c, "i-1", IN, 1, "2001:db8:100::1", 0, NULL),
+		     1);
 	sg_compiled_free(&c);
 	cfg_free(cfg);
 }
@@ -1162,7 +1165,8 @@ static bool peer_world(const struct sg_config *cfg, const struct sg_rule *r,
 	return false;
 }
 
-static bool proto_port_match(const struct sg_rule *r, int proto, int port)
+static bool proto_port_match(const struct sg_rule *r, int fam, int proto,
+			     int port)
 {
 	if (r->proto == SG_PROTO_ALL)
 		return true;
@@ -1170,7 +1174,9 @@ static bool proto_port_match(const struct sg_rule *r, int proto, int port)
 		return false;
 	if (proto == 6 || proto == 17)
 		return port >= r->port_lo && port <= r->port_hi;
-	if (proto == 1 || proto == 58)
+	/* ICMP of the other family is a bare protocol number: type and
+	 * code do not apply (as in loader/refmodel.c). */
+	if ((proto == 1 && fam == 4) || (proto == 58 && fam == 6))
 		return (r->icmp_type < 0 || r->icmp_type == port >> 8) &&
 		       (r->icmp_code < 0 || r->icmp_code == (port & 255));
 	return true;
@@ -1194,7 +1200,7 @@ static int naive(const struct sg_config *cfg, int ii, int dir, int fam,
 			    peer_world(cfg, ru, fam))
 				open = true;
 			if (ru->dir != dir ||
-			    !proto_port_match(ru, proto, port) ||
+			    !proto_port_match(ru, fam, proto, port) ||
 			    !peer_has(cfg, ru, fam, a))
 				continue;
 			allowed = true;
