@@ -50,6 +50,40 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_rule SEC(".maps");
 
+/*
+ * Exact-match fronts of the two stages (see include/sgctl.h): a hash lookup
+ * costs the same whatever the number of entries, the LPM walk does not.
+ * Two generations, like the tries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	/* Half the tries' room: a generation that does not fit goes
+	 * without (maps.c), and the bucket array is allocated up front. */
+	__uint(max_entries, SG_CLASS_MAX_ENTRIES);
+	__type(key, struct sg_class_exact_key);
+	__type(value, struct sg_class_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_class_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_RULE_MAX_ENTRIES);
+	__type(key, struct sg_rule_exact_key);
+	__type(value, struct sg_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_rule_exact SEC(".maps");
+
+/* Their miss filter: two generations of SG_BLOOM_WORDS words. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_BLOOM_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_exact_bloom SEC(".maps");
+
 /* Instance addresses, for the source check. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

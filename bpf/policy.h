@@ -10,19 +10,48 @@
 #include "maps.h"
 #include "parse.h"
 
+/* Whether an exact map may hold the key of hash h (no: it surely does not). */
+static __always_inline int sg_bloom_maybe(__u32 gen, __u64 h)
+{
+	__u32 idx = sg_bloom_word(gen, h);
+	__u64 bits = sg_bloom_bits(h), *w;
+
+	w = bpf_map_lookup_elem(&sg_exact_bloom, &idx);
+	return !w || (*w & bits) == bits;
+}
+
+/*
+ * Each stage tries its exact-match hash first where the loader says it
+ * holds entries (a member /32 or a single port is one hash lookup, whatever
+ * the trie's size), and the LPM trie on a miss unless the hash holds all
+ * the scope's or class's entries. Without the flags (entries written to
+ * the tries only) the tries alone decide, as they always could.
+ */
 static __always_inline const struct sg_rule_val *
 sg_policy_lookup(__u32 gen, __u32 dir, const struct sg_inst *inst,
 		 const struct sg_pkt *p)
 {
 	struct sg_class_key ck = {};
 	struct sg_rule_key rk = {};
-	struct sg_class_val *cv;
+	struct sg_class_val *cv = NULL;
+	struct sg_rule_val *rv;
 	int v6 = p->family == 6;
+	__u32 iflags = inst->flags;
 
 	ck.prefixlen = 32 + (v6 ? 128 : 32);
 	ck.scope = SG_SCOPE(gen, dir, v6, inst->policy);
 	__builtin_memcpy(ck.addr, dir == SG_DIR_IN ? p->saddr : p->daddr, 16);
-	cv = bpf_map_lookup_elem(&sg_class, &ck);
+	if (iflags & SG_INST_EXACT(dir, v6)) {
+		/* struct sg_class_exact_key is ck from scope on */
+		void *xk = &ck.scope;
+
+		if (sg_bloom_maybe(gen, sg_class_exact_hash(xk)))
+			cv = bpf_map_lookup_elem(&sg_class_exact, xk);
+		if (!cv && (iflags & SG_INST_EXACT_ONLY(dir, v6)))
+			return NULL;
+	}
+	if (!cv)
+		cv = bpf_map_lookup_elem(&sg_class, &ck);
 	if (!cv)
 		return NULL;
 
@@ -34,6 +63,16 @@ sg_policy_lookup(__u32 gen, __u32 dir, const struct sg_inst *inst,
 		rk.port = p->dport;
 	else if (p->icmp)
 		rk.port = p->icmp_tc;
+	if (cv->flags & SG_CLASS_EXACT_PORTS) {
+		/* struct sg_rule_exact_key is rk from class_id on */
+		void *xk = &rk.class_id;
+
+		rv = NULL;
+		if (sg_bloom_maybe(gen, sg_rule_exact_hash(xk)))
+			rv = bpf_map_lookup_elem(&sg_rule_exact, xk);
+		if (rv || (cv->flags & SG_CLASS_EXACT_ONLY))
+			return rv;
+	}
 	return bpf_map_lookup_elem(&sg_rule, &rk);
 }
 

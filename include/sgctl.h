@@ -59,9 +59,40 @@ struct sg_class_key {
 	__u8 addr[16];
 };
 
+/*
+ * sg_class_val.flags, set by the loader from the class's stage-2 entries:
+ * EXACT_PORTS, look in sg_rule_exact before sg_rule; EXACT_ONLY, it holds
+ * every entry of the class (none is a range or a whole protocol), so a
+ * miss there is final.
+ */
+#define SG_CLASS_EXACT_PORTS (1u << 0)
+#define SG_CLASS_EXACT_ONLY (1u << 1)
+
+/*
+ * prefixlen is 16 bits so that flags fits in the 8 bytes the value always
+ * had: an entry written before flags existed (or by a writer that ignores
+ * them) reads as flags 0, which is always correct (stage 2 in sg_rule).
+ */
 struct sg_class_val {
 	__u32 class_id; /* includes the generation bit */
-	__u32 prefixlen; /* matched prefix: an LPM lookup does not return the key */
+	__u16 prefixlen; /* matched prefix: an LPM lookup does not return the key */
+	__u16 flags;
+};
+
+/*
+ * Exact-match copy of stage 1: every full-length entry of sg_class (a
+ * member /32 or /128, a host CIDR) again in a hash, keyed like sg_class
+ * without prefixlen. A full-length prefix is the longest there can be, so a
+ * hit here is what the LPM would return, in one hash lookup instead of a
+ * trie walk whose depth grows with every entry of the trie. Layout: the
+ * tail of struct sg_class_key from scope on, so the datapath can pass
+ * &key.scope. Read only for scopes whose instances carry SG_INST_EXACT in
+ * sg_inst.flags; without it the LPM alone decides. The loader fills it
+ * when the trie is large enough for that to pay (loader/maps.c).
+ */
+struct sg_class_exact_key {
+	__u32 scope; /* SG_SCOPE(...), generation bit included */
+	__u8 addr[16];
 };
 
 /*
@@ -90,12 +121,90 @@ struct sg_rule_val {
 };
 
 /*
+ * Exact-match copy of stage 2: every single-port entry of sg_rule
+ * (prefixlen SG_RULE_PLEN_PROTO + 16) again in a hash, keyed like
+ * sg_rule_key without prefixlen (so &key.class_id is a key). The longest
+ * match for a full port is that entry when it exists, with the same value.
+ * Consulted only for classes whose sg_class_val has SG_CLASS_EXACT_PORTS.
+ */
+struct sg_rule_exact_key {
+	__u32 class_id; /* generation bit included */
+	__u8 proto;
+	__u8 pad;
+	__be16 port;
+};
+
+/*
+ * A miss in either exact map would cost a full hash lookup (several calls)
+ * before the trie walk; this filter answers most misses inline: one array
+ * read, a few multiplies. Per generation SG_BLOOM_WORDS 64-bit words, each
+ * exact entry of that generation setting two bits of one word (blocked
+ * Bloom filter). Written by the loader with the exact maps; both sides
+ * compute the same hashes with the functions below.
+ */
+#define SG_BLOOM_WORDS (1u << 18) /* 2 MiB per generation */
+#define SG_BLOOM_MIX(h, w) (((h) ^ (__u64)(w)) * 0x9e3779b97f4a7c15ULL)
+
+static inline __u64 sg_class_exact_hash(const struct sg_class_exact_key *k)
+{
+	__u64 h = 0x243f6a8885a308d3ULL;
+	__u32 a[4];
+
+	__builtin_memcpy(a, k->addr, sizeof(a));
+	h = SG_BLOOM_MIX(h, k->scope);
+	h = SG_BLOOM_MIX(h, a[0]);
+	h = SG_BLOOM_MIX(h, a[1]);
+	h = SG_BLOOM_MIX(h, a[2]);
+	return SG_BLOOM_MIX(h, a[3]);
+}
+
+static inline __u64 sg_rule_exact_hash(const struct sg_rule_exact_key *k)
+{
+	__u64 h = 0x13198a2e03707344ULL;
+	__u32 w[2];
+
+	__builtin_memcpy(w, k, sizeof(w));
+	h = SG_BLOOM_MIX(h, w[0]);
+	return SG_BLOOM_MIX(h, w[1]);
+}
+
+/* The high bits of the last product depend on every key bit. */
+static inline __u32 sg_bloom_word(__u32 gen, __u64 h)
+{
+	return (gen & 1) * SG_BLOOM_WORDS +
+	       ((__u32)(h >> 32) & (SG_BLOOM_WORDS - 1));
+}
+
+static inline __u64 sg_bloom_bits(__u64 h)
+{
+	return (1ULL << ((h >> 52) & 63)) | (1ULL << ((h >> 58) & 63));
+}
+
+_Static_assert(sizeof(struct sg_class_exact_key) ==
+		       sizeof(struct sg_class_key) - 4 &&
+	       __builtin_offsetof(struct sg_class_key, scope) == 4,
+	       "sg_class_exact_key must be sg_class_key from scope on");
+_Static_assert(sizeof(struct sg_rule_exact_key) ==
+		       sizeof(struct sg_rule_key) - 4 &&
+	       __builtin_offsetof(struct sg_rule_key, class_id) == 4,
+	       "sg_rule_exact_key must be sg_rule_key from class_id on");
+
+/*
  * Per-instance settings, array indexed by gen * SG_MAX_INSTANCES + slot.
  * A slot is an instance's stable number across loads; programs attached for
  * an instance carry their slot in .rodata.
  */
 #define SG_INST_PRESENT (1u << 0)
 #define SG_INST_SOURCE_CHECK (1u << 1)
+/*
+ * Per stage-1 scope of the instance's policy (direction, family), set by
+ * the loader: EXACT, look in sg_class_exact before sg_class (the scope has
+ * full-length entries); EXACT_ONLY, it holds every entry of the scope, so
+ * a miss there is final. Without them only sg_class is read.
+ */
+#define SG_INST_EXACT_SHIFT(dir, v6) (8 + 2 * ((dir) * 2 + (v6)))
+#define SG_INST_EXACT(dir, v6) (1u << SG_INST_EXACT_SHIFT(dir, v6))
+#define SG_INST_EXACT_ONLY(dir, v6) (2u << SG_INST_EXACT_SHIFT(dir, v6))
 
 struct sg_inst {
 	__u32 flags;

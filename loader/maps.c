@@ -411,9 +411,12 @@ static int map_update_all(int fd, const void *keys, const void *vals,
 	return 0;
 }
 
-/* Deletes the entries whose generation bit (at gen_off in the key) is gen. */
+/*
+ * Deletes the entries whose generation bit (at gen_off in the key) is gen;
+ * *kept (if kept) is how many of the other generation remain.
+ */
 static int purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
-			    __u32 gen)
+			    __u32 gen, size_t *kept)
 {
 	void *keys, *vals;
 	size_t n, m = 0;
@@ -433,6 +436,8 @@ static int purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
 			       ksz);
 		m++;
 	}
+	if (kept)
+		*kept = n - m;
 	err = map_delete_keys(fd, keys, ksz, m);
 	free(keys);
 	free(vals);
@@ -480,6 +485,182 @@ int sg_active_gen(struct sg_state *st, __u32 *gen)
 
 /* ---------------------------------------------------------------- apply */
 
+/*
+ * Generation gen's half of the exact maps' miss filter, rewritten whole
+ * (bits of the generation two loads old must go). Not needed, and left as
+ * it is, when no exact entry is written: no flag then sends a lookup to it.
+ */
+static int write_bloom(int fd, __u32 gen, const struct sg_class_exact_key *ck,
+		       size_t nc, const struct sg_rule_exact_key *rk, size_t nr)
+{
+	__u64 *words;
+	__u32 *keys;
+	int err;
+
+	if (!nc && !nr)
+		return 0;
+	words = calloc(SG_BLOOM_WORDS, sizeof(*words));
+	keys = calloc(SG_BLOOM_WORDS, sizeof(*keys));
+	if (!words || !keys) {
+		free(words);
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		__u64 h = sg_class_exact_hash(&ck[i]);
+
+		words[sg_bloom_word(0, h)] |= sg_bloom_bits(h);
+	}
+	for (size_t i = 0; i < nr; i++) {
+		__u64 h = sg_rule_exact_hash(&rk[i]);
+
+		words[sg_bloom_word(0, h)] |= sg_bloom_bits(h);
+	}
+	for (__u32 i = 0; i < SG_BLOOM_WORDS; i++)
+		keys[i] = sg_bloom_word(gen, 0) + i;
+	err = map_update_all(fd, keys, words, sizeof(*keys), sizeof(*words),
+			     SG_BLOOM_WORDS);
+	free(words);
+	free(keys);
+	return err;
+}
+
+/*
+ * The exact-match fronts (sg_class_exact, sg_rule_exact) and the flags that
+ * tell the datapath when to read them, derived from the compiled entries
+ * alone: the compiler does not know about them, and sg_compiled_lookup()
+ * stays the reference for both.
+ */
+struct exact_plan {
+	__u8 *scope; /* [policy * 4 + dir * 2 + v6]: EXACT_HAS / EXACT_OTHER */
+	size_t npolicies;
+	__u8 *class; /* [class_id]: EXACT_HAS / EXACT_OTHER */
+	size_t nclass_ids;
+	bool use_class, use_rule; /* the trie is deep enough to bother */
+	size_t nclass_exact, nrule_exact;
+};
+
+/*
+ * A kernel hash lookup is three or four function calls (lookup, hash,
+ * bucket walk, key compare), ~25 ns behind SRSO return thunks; an LPM
+ * lookup is one call plus a few ns per trie node on the way down. Below
+ * this many entries in the trie (both generations) the walk is the
+ * cheaper of the two, so the exact maps are left out of that stage.
+ */
+#define SG_EXACT_MIN_TRIE 64
+
+#define EXACT_HAS (1u << 0) /* some entries are full-length */
+#define EXACT_OTHER (1u << 1) /* some are not */
+
+static bool class_entry_exact(const struct sg_class_key *k)
+{
+	return k->prefixlen == 32u + ((k->scope >> 29) & 1 ? 128u : 32u);
+}
+
+static bool rule_entry_exact(const struct sg_rule_key *k)
+{
+	return k->prefixlen == SG_RULE_PLEN_PROTO + 16;
+}
+
+static void exact_plan_free(struct exact_plan *x)
+{
+	free(x->scope);
+	free(x->class);
+}
+
+/*
+ * class_trie, rule_trie: entries the tries will hold (both generations);
+ * class_room, rule_room: what the exact maps have left once purged. A
+ * generation that does not fit goes without them (the tries alone).
+ */
+static int exact_plan_make(const struct sg_compiled *c, size_t class_trie,
+			   size_t rule_trie, size_t class_room,
+			   size_t rule_room, struct exact_plan *x)
+{
+	__u32 max_id = 0;
+
+	memset(x, 0, sizeof(*x));
+	x->use_class = class_trie >= SG_EXACT_MIN_TRIE;
+	x->use_rule = rule_trie >= SG_EXACT_MIN_TRIE;
+	for (size_t i = 0; i < c->nclasses_entries; i++)
+		if (c->classes[i].val.class_id > max_id)
+			max_id = c->classes[i].val.class_id;
+	for (size_t i = 0; i < c->nrules_entries; i++)
+		if (c->rules[i].key.class_id > max_id)
+			max_id = c->rules[i].key.class_id;
+	x->npolicies = c->npolicies;
+	x->nclass_ids = (size_t)max_id + 1;
+	x->scope = calloc(x->npolicies ? x->npolicies * 4 : 1, 1);
+	x->class = calloc(x->nclass_ids, 1);
+	if (!x->scope || !x->class) {
+		exact_plan_free(x);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nclasses_entries; i++) {
+		const struct sg_class_key *k = &c->classes[i].key;
+		__u32 pol = k->scope & 0x1fffffff;
+
+		x->nclass_exact += x->use_class && class_entry_exact(k);
+		if (pol >= x->npolicies)
+			continue; /* no instance reads it */
+		/* (scope >> 29) & 3 is dir << 1 | v6 */
+		x->scope[pol * 4 + ((k->scope >> 29) & 3)] |=
+			class_entry_exact(k) ? EXACT_HAS : EXACT_OTHER;
+	}
+	for (size_t i = 0; i < c->nrules_entries; i++) {
+		const struct sg_rule_key *k = &c->rules[i].key;
+
+		x->class[k->class_id] |=
+			rule_entry_exact(k) ? EXACT_HAS : EXACT_OTHER;
+		x->nrule_exact += x->use_rule && rule_entry_exact(k);
+	}
+	if (x->nclass_exact > class_room) {
+		x->use_class = false;
+		x->nclass_exact = 0;
+	}
+	if (x->nrule_exact > rule_room) {
+		x->use_rule = false;
+		x->nrule_exact = 0;
+	}
+	return 0;
+}
+
+/*
+ * A scope or class with no entry but full-length ones is answered by the
+ * hash alone (a miss there is a miss in the trie too); one with none at
+ * all as well, the hash then holding all zero of them.
+ */
+static __u32 exact_inst_flags(const struct exact_plan *x, __u32 policy)
+{
+	__u32 f = 0;
+
+	if (!x->use_class || policy >= x->npolicies)
+		return 0;
+	for (int dir = 0; dir < SG_NDIR; dir++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			__u8 s = x->scope[policy * 4 + ((dir << 1) | v6)];
+
+			if (!(s & EXACT_OTHER))
+				f |= SG_INST_EXACT(dir, v6) |
+				     SG_INST_EXACT_ONLY(dir, v6);
+			else if (s & EXACT_HAS)
+				f |= SG_INST_EXACT(dir, v6);
+		}
+	}
+	return f;
+}
+
+static __u16 exact_class_flags(const struct exact_plan *x, __u32 class_id)
+{
+	__u8 r = class_id < x->nclass_ids ? x->class[class_id] : EXACT_OTHER;
+
+	if (!x->use_rule)
+		return 0;
+	if (!(r & EXACT_OTHER))
+		return SG_CLASS_EXACT_PORTS | SG_CLASS_EXACT_ONLY;
+	return r & EXACT_HAS ? SG_CLASS_EXACT_PORTS : 0;
+}
+
 int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		   const int *slots, size_t nslots)
 {
@@ -488,10 +669,18 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 	int rule_fd = bpf_map__fd(s->maps.sg_rule);
 	int ip_fd = bpf_map__fd(s->maps.sg_ip);
 	int inst_fd = bpf_map__fd(s->maps.sg_inst);
+	int xclass_fd = bpf_map__fd(s->maps.sg_class_exact);
+	int xrule_fd = bpf_map__fd(s->maps.sg_rule_exact);
 	struct sg_class_key *ckeys = NULL;
 	struct sg_class_val *cvals = NULL;
 	struct sg_rule_key *rkeys = NULL;
 	struct sg_rule_val *rvals = NULL;
+	struct sg_class_exact_key *xckeys = NULL;
+	struct sg_class_val *xcvals = NULL;
+	struct sg_rule_exact_key *xrkeys = NULL;
+	struct sg_rule_val *xrvals = NULL;
+	struct exact_plan x = {};
+	size_t kept_class = 0, kept_rule = 0, kept_xclass = 0, kept_xrule = 0;
 	struct sg_ip_key *ipkeys = NULL;
 	__u8 *ipvals = NULL;
 	__u32 *ikeys = NULL;
@@ -514,16 +703,29 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 	/* 1. What is left of generation ng is two loads old: drop it. */
 	err = purge_generation(class_fd, sizeof(struct sg_class_key),
 			       sizeof(struct sg_class_val),
-			       offsetof(struct sg_class_key, scope), ng);
+			       offsetof(struct sg_class_key, scope), ng,
+			       &kept_class);
 	if (!err)
 		err = purge_generation(rule_fd, sizeof(struct sg_rule_key),
 				       sizeof(struct sg_rule_val),
 				       offsetof(struct sg_rule_key, class_id),
-				       ng);
+				       ng, &kept_rule);
+	if (!err)
+		err = purge_generation(
+			xclass_fd, sizeof(struct sg_class_exact_key),
+			sizeof(struct sg_class_val),
+			offsetof(struct sg_class_exact_key, scope), ng,
+			&kept_xclass);
+	if (!err)
+		err = purge_generation(xrule_fd, sizeof(struct sg_rule_exact_key),
+				       sizeof(struct sg_rule_val),
+				       offsetof(struct sg_rule_exact_key,
+						class_id),
+				       ng, &kept_xrule);
 	if (!err)
 		err = purge_generation(
 			ip_fd, sizeof(struct sg_ip_key), sizeof(__u8),
-			offsetof(struct sg_ip_key, gen_slot), ng);
+			offsetof(struct sg_ip_key, gen_slot), ng, NULL);
 	if (err) {
 		sg_err("cannot clear stale policy generation %u: %s", ng,
 		       lerr(err));
@@ -545,8 +747,26 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		       sizeof(*rkeys));
 	rvals = calloc(c->nrules_entries ? c->nrules_entries : 1,
 		       sizeof(*rvals));
-	if (!ikeys || !ivals || !ipkeys || !ipvals || !ckeys || !cvals ||
-	    !rkeys || !rvals) {
+	if (st->exact_always)
+		kept_class = kept_rule = SG_EXACT_MIN_TRIE;
+	err = exact_plan_make(
+		c, kept_class + c->nclasses_entries,
+		kept_rule + c->nrules_entries,
+		bpf_map__max_entries(s->maps.sg_class_exact) - kept_xclass,
+		bpf_map__max_entries(s->maps.sg_rule_exact) - kept_xrule, &x);
+	if (!err) {
+		xckeys = calloc(x.nclass_exact ? x.nclass_exact : 1,
+				sizeof(*xckeys));
+		xcvals = calloc(x.nclass_exact ? x.nclass_exact : 1,
+				sizeof(*xcvals));
+		xrkeys = calloc(x.nrule_exact ? x.nrule_exact : 1,
+				sizeof(*xrkeys));
+		xrvals = calloc(x.nrule_exact ? x.nrule_exact : 1,
+				sizeof(*xrvals));
+	}
+	if (err || !ikeys || !ivals || !ipkeys || !ipvals || !ckeys ||
+	    !cvals || !rkeys || !rvals || !xckeys || !xcvals || !xrkeys ||
+	    !xrvals) {
 		err = -ENOMEM;
 		sg_err("out of memory");
 		goto out;
@@ -566,6 +786,7 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		}
 		ivals[slots[i]] = e->inst;
 		ivals[slots[i]].flags |= SG_INST_PRESENT;
+		ivals[slots[i]].flags |= exact_inst_flags(&x, e->inst.policy);
 		for (size_t k = 0; k < e->nips; k++, j++) {
 			ipkeys[j] = e->ips[k];
 			ipkeys[j].gen_slot =
@@ -587,12 +808,22 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		goto out;
 	}
 
-	/* 3. Stage 1 and stage 2 of generation ng. */
-	for (size_t i = 0; i < c->nclasses_entries; i++) {
+	/*
+	 * 3. Stage 1 and stage 2 of generation ng, each full-length entry
+	 * also into its exact-match map. Nothing reads generation ng before
+	 * the flip, so the order of the writes does not matter.
+	 */
+	for (size_t i = 0, k = 0; i < c->nclasses_entries; i++) {
 		ckeys[i] = c->classes[i].key;
 		ckeys[i].scope |= ng << SG_GEN_SHIFT;
 		cvals[i] = c->classes[i].val;
+		cvals[i].flags = exact_class_flags(&x, cvals[i].class_id);
 		cvals[i].class_id |= ng << SG_GEN_SHIFT;
+		if (!x.use_class || !class_entry_exact(&ckeys[i]))
+			continue;
+		xckeys[k].scope = ckeys[i].scope;
+		memcpy(xckeys[k].addr, ckeys[i].addr, sizeof(xckeys[k].addr));
+		xcvals[k++] = cvals[i];
 	}
 	err = map_update_all(class_fd, ckeys, cvals, sizeof(*ckeys),
 			     sizeof(*cvals), c->nclasses_entries);
@@ -601,16 +832,42 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		       c->nclasses_entries, lerr(err));
 		goto out;
 	}
-	for (size_t i = 0; i < c->nrules_entries; i++) {
+	err = map_update_all(xclass_fd, xckeys, xcvals, sizeof(*xckeys),
+			     sizeof(*xcvals), x.nclass_exact);
+	if (err) {
+		sg_err("cannot write sg_class_exact (%zu entries): %s",
+		       x.nclass_exact, lerr(err));
+		goto out;
+	}
+	for (size_t i = 0, k = 0; i < c->nrules_entries; i++) {
 		rkeys[i] = c->rules[i].key;
 		rkeys[i].class_id |= ng << SG_GEN_SHIFT;
 		rvals[i] = c->rules[i].val;
+		if (!x.use_rule || !rule_entry_exact(&rkeys[i]))
+			continue;
+		xrkeys[k].class_id = rkeys[i].class_id;
+		xrkeys[k].proto = rkeys[i].proto;
+		xrkeys[k].port = rkeys[i].port;
+		xrvals[k++] = rvals[i];
 	}
 	err = map_update_all(rule_fd, rkeys, rvals, sizeof(*rkeys),
 			     sizeof(*rvals), c->nrules_entries);
 	if (err) {
 		sg_err("cannot write sg_rule (%zu entries): %s",
 		       c->nrules_entries, lerr(err));
+		goto out;
+	}
+	err = map_update_all(xrule_fd, xrkeys, xrvals, sizeof(*xrkeys),
+			     sizeof(*xrvals), x.nrule_exact);
+	if (err) {
+		sg_err("cannot write sg_rule_exact (%zu entries): %s",
+		       x.nrule_exact, lerr(err));
+		goto out;
+	}
+	err = write_bloom(bpf_map__fd(s->maps.sg_exact_bloom), ng, xckeys,
+			  x.nclass_exact, xrkeys, x.nrule_exact);
+	if (err) {
+		sg_err("cannot write sg_exact_bloom: %s", lerr(err));
 		goto out;
 	}
 
@@ -630,6 +887,11 @@ out:
 	free(cvals);
 	free(rkeys);
 	free(rvals);
+	free(xckeys);
+	free(xcvals);
+	free(xrkeys);
+	free(xrvals);
+	exact_plan_free(&x);
 	return err;
 }
 

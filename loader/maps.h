@@ -21,6 +21,7 @@ struct sg_state {
 	struct sgctl_bpf *skel; /* maps reused from / pinned to pin_dir */
 	bool progs;		/* programs loaded (slot >= 0 at open) */
 	bool slots_cached;	/* slot_used reflects sg_slots */
+	bool exact_always;	/* tests: exact maps whatever the trie size */
 	unsigned long slot_used[SG_MAX_INSTANCES / (8 * sizeof(unsigned long))];
 };
 

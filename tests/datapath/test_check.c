@@ -82,6 +82,8 @@ static void load(const char *yaml)
 	cr_assert_eq(rc, 0, "compile: %d", rc);
 	sg_diag_free(&diag);
 	cr_assert_eq(sg_state_open(&st, pin, -1, false), 0);
+	/* The exact-match maps too, though these policies are small. */
+	st.exact_always = true;
 	cr_assert_leq(cfg.ninstances, 64);
 	for (size_t i = 0; i < cfg.ninstances; i++) {
 		slots[i] = sg_slot_get(&st, cfg.instances[i].id, true);
@@ -503,32 +505,60 @@ Test(check, a_missing_class_is_caught)
 	cr_assert_gt(t.disagree, 0, "a corrupted map went unnoticed");
 }
 
-/* A stage-2 entry pointing at the wrong rule is caught too. */
-Test(check, a_wrong_rule_ref_is_caught)
+/* Points every entry of a stage-2 map at the next rule; returns how many. */
+static size_t shift_rule_refs(struct bpf_map *m, size_t ksz)
 {
-	struct sg_rule_key *keys;
 	struct sg_rule_val *vals;
-	struct tally t;
-	size_t n, changed = 0;
-	int fd;
+	size_t n;
+	char *keys;
+	int fd = bpf_map__fd(m);
 
-	load(lab_yaml);
-	cr_assert_gt(comp.nrule_refs, 2);
-	fd = bpf_map__fd(st.skel->maps.sg_rule);
-	cr_assert_eq(sg_map_dump(fd, sizeof(*keys), sizeof(*vals),
-				 (void **)&keys, (void **)&vals, &n),
+	cr_assert_eq(sg_map_dump(fd, ksz, sizeof(*vals), (void **)&keys,
+				 (void **)&vals, &n),
 		     0);
 	for (size_t i = 0; i < n; i++) {
 		vals[i].rule_ref = (vals[i].rule_ref + 1) % comp.nrule_refs;
-		cr_assert_eq(
-			bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_EXIST),
-			0);
-		changed++;
+		cr_assert_eq(bpf_map_update_elem(fd, keys + i * ksz, &vals[i],
+						 BPF_EXIST),
+			     0);
 	}
 	free(keys);
 	free(vals);
-	cr_assert_gt(changed, 0);
+	return n;
+}
+
+/*
+ * A stage-2 entry pointing at the wrong rule is caught too, in the trie
+ * and in its exact-match copy (single ports are answered from the copy).
+ */
+Test(check, a_wrong_rule_ref_is_caught)
+{
+	struct tally t;
+
+	load(lab_yaml);
+	cr_assert_gt(comp.nrule_refs, 2);
+	cr_assert_gt(shift_rule_refs(st.skel->maps.sg_rule,
+				     sizeof(struct sg_rule_key)),
+		     0);
+	cr_assert_gt(shift_rule_refs(st.skel->maps.sg_rule_exact,
+				     sizeof(struct sg_rule_exact_key)),
+		     0);
 	t = run_random(NPKTS, false, false);
 	cr_log_info("wrong rule_ref: %d disagreements", t.disagree);
 	cr_assert_gt(t.disagree, 0, "a corrupted map went unnoticed");
+}
+
+/* The exact-match copy alone: proof that the datapath reads it. */
+Test(check, a_wrong_exact_rule_ref_is_caught)
+{
+	struct tally t;
+
+	load(lab_yaml);
+	cr_assert_gt(comp.nrule_refs, 2);
+	cr_assert_gt(shift_rule_refs(st.skel->maps.sg_rule_exact,
+				     sizeof(struct sg_rule_exact_key)),
+		     0);
+	t = run_random(NPKTS, false, false);
+	cr_log_info("wrong exact rule_ref: %d disagreements", t.disagree);
+	cr_assert_gt(t.disagree, 0, "a corrupted exact map went unnoticed");
 }

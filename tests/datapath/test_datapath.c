@@ -472,6 +472,89 @@ Test(dp, port_extremes)
 	expect(DROP, IN, SG_CNT_DROP_NO_RULE, in(&s));
 }
 
+/* ---- the exact-match fronts, as the loader writes them ---- */
+
+#define CLASS_EXACT 4
+
+static void bloom_add(__u32 gen, __u64 h)
+{
+	__u32 k = sg_bloom_word(gen, h);
+	__u64 w = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(mapfd(skel->maps.sg_exact_bloom), &k,
+					 &w),
+		     0);
+	w |= sg_bloom_bits(h);
+	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_exact_bloom), &k,
+					 &w, 0),
+		     0);
+}
+
+static void add_exact_class(__u32 gen, __u32 dir, const char *addr,
+			    __u32 class_id, __u16 flags)
+{
+	struct sg_class_exact_key k = {};
+	struct sg_class_val v = {.class_id = gen << 31 | class_id,
+				 .flags = flags};
+	int v6;
+
+	parse_addr(addr, k.addr, &v6);
+	k.scope = SG_SCOPE(gen, dir, v6, POLICY);
+	v.prefixlen = v6 ? 128 : 32;
+	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_class_exact), &k,
+					 &v, 0),
+		     0);
+	bloom_add(gen, sg_class_exact_hash(&k));
+}
+
+static void add_exact_rule(__u32 gen, __u32 class_id, __u8 proto, __u16 port)
+{
+	struct sg_rule_exact_key k = {.class_id = gen << 31 | class_id,
+				      .proto = proto,
+				      .port = htons(port)};
+	struct sg_rule_val v = {.rule_ref = 2};
+
+	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_rule_exact), &k,
+					 &v, 0),
+		     0);
+	bloom_add(gen, sg_rule_exact_hash(&k));
+}
+
+/*
+ * A /32 only in sg_class_exact, its one port only in sg_rule_exact: found
+ * when the flags say so, and final for the class (EXACT_ONLY) even where
+ * the trie's /24 allows more; other sources fall back to the trie unless
+ * the scope is EXACT_ONLY too. Entries in the tries alone (every other
+ * test) need no flag.
+ */
+Test(dp, exact_maps)
+{
+	setup_std();
+	set_inst(0, 0, SG_INST_EXACT(IN, 0), 1024);
+	add_exact_class(0, IN, "192.0.2.99", CLASS_EXACT,
+			SG_CLASS_EXACT_PORTS | SG_CLASS_EXACT_ONLY);
+	add_exact_rule(0, CLASS_EXACT, 6, 443);
+	struct pkt_spec s = tcp_in("192.0.2.99", 40000, 443, SYN);
+
+	expect(PASS, IN, SG_CNT_ACCEPT_NEW, in(&s));
+	s = tcp_in("192.0.2.99", 40001, 22, SYN);
+	expect(DROP, IN, SG_CNT_DROP_NO_RULE, in(&s));
+	s = tcp_in(PEER4, 40002, 22, SYN);
+	expect(PASS, IN, SG_CNT_ACCEPT_NEW, in(&s));
+	s = tcp_in(PEER4, 40003, 443, SYN);
+	expect(DROP, IN, SG_CNT_DROP_NO_RULE, in(&s));
+
+	/* The scope's exact map is all there is: the /24 is not read. */
+	set_inst(0, 0, SG_INST_EXACT(IN, 0) | SG_INST_EXACT_ONLY(IN, 0), 1024);
+	s = tcp_in(PEER4, 40004, 22, SYN);
+	expect(DROP, IN, SG_CNT_DROP_NO_RULE, in(&s));
+	s = tcp_in("192.0.2.99", 40005, 443, SYN);
+	expect(PASS, IN, SG_CNT_ACCEPT_NEW, in(&s));
+	/* IPv6 is another scope, without the flags: the trie decides. */
+	s = tcp_in(PEER6, 40006, 22, SYN);
+	expect(PASS, IN, SG_CNT_ACCEPT_NEW, in(&s));
+}
+
 Test(dp, udp_allow_deny)
 {
 	setup_std();
