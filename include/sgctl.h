@@ -21,7 +21,7 @@
 #define SG_IFNAME_LEN 16
 #define SG_NETNS_LEN 64
 #define SG_BLOB_CHUNK 65536 /* stored config text, per map value */
-#define SG_BLOB_MAX_CHUNKS 64
+#define SG_BLOB_MAX_CHUNKS 1024 /* 64 MiB of config; memory per chunk used */
 
 /* Directions, seen from the instance. */
 enum sg_dir {

@@ -265,8 +265,13 @@ if cpl:
       "**Membership change**: the same file with instance i-0 also in sg-hub "
       "(referenced by every group), `sgctl load` over the first.")
     w("")
-    w("| groups | instances | groups per instance | load s | load max RSS MiB | membership change s |")
-    w("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    w("A config with more instances than the 4096 slots (a whole VPC) "
+      "compiles only the instances this host enforces: those that name an "
+      "`interface` (column *enforced here*); the others only lend their "
+      "addresses to group references (docs/design.md).")
+    w("")
+    w("| groups | instances | enforced here | groups per instance | load s | load max RSS MiB | membership change s |")
+    w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     shapes = sorted({(r["groups"], r["instances"]) for r in cpl})
     for g, n in shapes:
         rs = [r for r in cpl if r["groups"] == g and r["instances"] == n]
@@ -274,7 +279,8 @@ if cpl:
         ls = med([r["load_s"] for r in rs])
         rss = med([r["load_rss_kib"] for r in rs])
         js = med([r["join_s"] for r in rs])
-        w("| %d | %d | %s | %s | %s | %s |" % (g, n, k, f(ls, "%.2f"),
+        loc = rs[0].get("local", 0) if n > 4096 else n
+        w("| %d | %d | %s | %s | %s | %s | %s |" % (g, n, loc, k, f(ls, "%.2f"),
                                          f(rss / 1024 if rss else None, "%.0f"),
                                          f(js, "%.3f")))
         if g == 1000:
@@ -353,6 +359,6 @@ if os.path.exists(extra):
     md.append(open(extra).read().rstrip("\n"))
     w("")
 
-with open(out_path, "w") as fh:
+with open(out_path, "w", errors="replace") as fh:  # tool output may not be UTF-8
     fh.write("\n".join(md) + "\n")
 print("wrote", out_path)

@@ -166,11 +166,19 @@ timed_load() { # PIN FILE -> "wall rss rc"
 	fi
 }
 
-cp_shape() { # GROUPS RULES INSTANCES GROUPS-PER-INSTANCE
-	local g=$1 r=$2 n=$3 k=$4 i v1=$TMP/cp-$1-$3.yaml v2=$TMP/cp-$1-$3-join.yaml
+# local_instances N: the first N instances name an interface, i.e. this host
+# enforces them. A config with more instances than slots compiles only
+# those (docs/design.md); smaller configs compile every instance anyway.
+local_instances() {
+	awk -v n="$1" '{ print } /^  i-[0-9]+:$/ && seen < n {
+		printf "    interface: vb%d\n", seen++ }'
+}
+
+cp_shape() { # GROUPS RULES INSTANCES GROUPS-PER-INSTANCE [LOCAL]
+	local g=$1 r=$2 n=$3 k=$4 l=${5:-0} i v1=$TMP/cp-$1-$3.yaml v2=$TMP/cp-$1-$3-join.yaml
 	local shape=(--groups "$g" --rules "$r" --instances "$n" --per-instance "$k")
-	"$SGCTL" bench gen cp "${shape[@]}" >"$v1"
-	"$SGCTL" bench gen cp "${shape[@]}" --join >"$v2"
+	"$SGCTL" bench gen cp "${shape[@]}" | local_instances "$l" >"$v1"
+	"$SGCTL" bench gen cp "${shape[@]}" --join | local_instances "$l" >"$v2"
 	for i in $(seq "$RUNS"); do
 		local a b
 		read -r -a a <<<"$(timed_load "$CP_PIN" "$v1")"
@@ -181,7 +189,7 @@ cp_shape() { # GROUPS RULES INSTANCES GROUPS-PER-INSTANCE
 			return 1
 		fi
 		read -r -a b <<<"$(timed_load "$CP_PIN" "$v2")"
-		rec cp_load "groups=$g" "rules=$r" "instances=$n" "per_instance=$k" "run=$i" \
+		rec cp_load "groups=$g" "rules=$r" "instances=$n" "per_instance=$k" "local=$l" "run=$i" \
 			"load_s=${a[0]}" "load_rss_kib=${a[1]}" \
 			"join_s=${b[0]}" "join_rss_kib=${b[1]}" "join_rc=${b[2]}"
 		"$SGCTL" --pin-dir "$CP_PIN" unload >/dev/null
@@ -197,8 +205,8 @@ log "control plane: 100 groups x 60 rules, 1000 instances x 3 groups"
 cp_shape 100 60 1000 3
 # 1000 groups: one group per instance (+ sg-hub for every 50th): with 3
 # groups each, 1000 distinct group sets overflow stage 2 (1M entries).
-log "control plane: 1000 groups x 60 rules, 10000 instances"
-if ! cp_shape 1000 60 10000 1; then
+log "control plane: 1000 groups x 60 rules, 10000 instances (64 enforced here)"
+if ! cp_shape 1000 60 10000 1 64; then
 	log "refused (instance limit); measuring 1000 groups x 60 rules, 4096 instances"
 	cp_shape 1000 60 4096 1
 fi
