@@ -26,11 +26,16 @@ void sg_diag_free(struct sg_diag *d)
 		free(d->entries[i].message);
 	}
 	free(d->entries);
-	for (i = 0; i < d->nfiles; i++)
-		free(d->files[i]);
-	free(d->files);
 	memset(d, 0, sizeof(*d));
 }
+
+/*
+ * File names live as long as the process, not the diag: a config's
+ * positions point at them, and a config outlives the diag that parsed it
+ * (load compiles, and reports compile errors, after parsing).
+ */
+static char **interned;
+static size_t ninterned;
 
 const char *sg_diag_intern(struct sg_diag *d, const char *name)
 {
@@ -38,21 +43,22 @@ const char *sg_diag_intern(struct sg_diag *d, const char *name)
 	char *copy;
 	size_t i;
 
+	(void)d;
 	if (!name)
 		return NULL;
-	for (i = 0; i < d->nfiles; i++)
-		if (!strcmp(d->files[i], name))
-			return d->files[i];
+	for (i = 0; i < ninterned; i++)
+		if (!strcmp(interned[i], name))
+			return interned[i];
 	copy = strdup(name);
 	if (!copy)
 		return NULL;
-	files = realloc(d->files, (d->nfiles + 1) * sizeof(*files));
+	files = realloc(interned, (ninterned + 1) * sizeof(*files));
 	if (!files) {
 		free(copy);
 		return NULL;
 	}
-	d->files = files;
-	d->files[d->nfiles++] = copy;
+	interned = files;
+	interned[ninterned++] = copy;
 	return copy;
 }
 

@@ -32,13 +32,11 @@ struct sg_diag {
 	size_t nentries;
 	size_t nerrors;
 	size_t nwarnings;
-	char **files; /* interned file names, freed with the diag */
-	size_t nfiles;
 };
 
 void sg_diag_init(struct sg_diag *d);
 void sg_diag_free(struct sg_diag *d);
-/* Returns a copy of name owned by d, stable until sg_diag_free(). */
+/* Returns a copy of name that lives as long as the process. */
 const char *sg_diag_intern(struct sg_diag *d, const char *name);
 
 __attribute__((format(printf, 5, 6))) void
