@@ -225,10 +225,10 @@ set terminal pngcairo size 900,560 noenhanced font ",11"
 set output '%s'
 set title 'Per-packet time on veth (live frames, generator included), by rule count'
 set xlabel 'rules of the instance'
-set ylabel 'ns per packet (1000 / Mpps, lower is better)'
-set logscale x
+set ylabel 'ns per packet (1000 / Mpps, lower is better, log scale)'
+set logscale xy
 set xrange [0.7:1500]
-set yrange [0:*]
+set yrange [100:*]
 set key top left
 set grid
 %s
