@@ -43,6 +43,8 @@ const struct cmd *sg_cmd_find(const struct cmd *table, const char *name,
 /* "sgctl: CMD: message" + "usage: ..." on stderr; returns SG_EXIT_USAGE. */
 __attribute__((format(printf, 2, 3))) int sg_usage_err(const char *cmd,
 						       const char *fmt, ...);
+/* The usage error for what getopt_long returned ('?' or ':'). */
+int sg_getopt_err(char **argv, int opt);
 /* Prints "usage: sgctl CMD ARGS" for a command of the table to out. */
 void sg_cmd_usage(const char *cmd, FILE *out);
 

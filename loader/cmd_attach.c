@@ -219,12 +219,8 @@ int cmd_attach(int argc, char **argv)
 						    "native or generic",
 						    optarg);
 			break;
-		case ':':
-			return sg_usage_err(argv[0], "%s needs a value",
-					    argv[optind - 1]);
 		default:
-			return sg_usage_err(argv[0], "unknown option '%s'",
-					    argv[optind - 1]);
+			return sg_getopt_err(argv, opt);
 		}
 	}
 	ifname = optind < argc ? argv[optind] : NULL;
@@ -349,12 +345,8 @@ int cmd_detach(int argc, char **argv)
 		case 'n':
 			netns = optarg;
 			break;
-		case ':':
-			return sg_usage_err(argv[0], "%s needs a value",
-					    argv[optind - 1]);
 		default:
-			return sg_usage_err(argv[0], "unknown option '%s'",
-					    argv[optind - 1]);
+			return sg_getopt_err(argv, opt);
 		}
 	}
 	if (optind >= argc)

@@ -93,12 +93,8 @@ int cmd_export(int argc, char **argv)
 		case 'i':
 			instance = optarg;
 			break;
-		case ':':
-			return sg_usage_err(argv[0], "%s needs a value",
-					    argv[optind - 1]);
 		default:
-			return sg_usage_err(argv[0], "unknown option '%s'",
-					    argv[optind - 1]);
+			return sg_getopt_err(argv, opt);
 		}
 	}
 	if (optind >= argc)

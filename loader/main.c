@@ -141,6 +141,14 @@ int sg_usage_err(const char *cmd, const char *fmt, ...)
 	return SG_EXIT_USAGE;
 }
 
+int sg_getopt_err(char **argv, int opt)
+{
+	if (opt == ':')
+		return sg_usage_err(argv[0], "%s needs a value",
+				    argv[optind - 1]);
+	return sg_usage_err(argv[0], "unknown option '%s'", argv[optind - 1]);
+}
+
 static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 {
 	return d[cap / 32].effective & (1u << (cap % 32));

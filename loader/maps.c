@@ -225,6 +225,26 @@ static bool batch_unsupported(int err)
 	return err == -ENOTSUPP || err == -EOPNOTSUPP || err == -EINVAL;
 }
 
+/* Grows the key and value arrays of map_dump() to hold need entries. */
+static int dump_grow(char **keys, char **vals, size_t *cap, size_t need,
+		     size_t ksz, size_t vsz)
+{
+	while (need > *cap) {
+		size_t ncap = *cap * 2;
+		char *k = realloc(*keys, ncap * ksz);
+
+		if (!k)
+			return -ENOMEM;
+		*keys = k;
+		k = realloc(*vals, ncap * vsz);
+		if (!k)
+			return -ENOMEM;
+		*vals = k;
+		*cap = ncap;
+	}
+	return 0;
+}
+
 /*
  * Reads every (key, value) of a map. Hash maps in batches, others key by
  * key. vals may be NULL when only keys are wanted.
@@ -250,23 +270,9 @@ static int map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
 	for (;;) {
 		__u32 count = want;
 
-		while (n + count > cap) {
-			size_t ncap = cap * 2;
-			char *k = realloc(keys, ncap * ksz);
-
-			if (!k) {
-				err = -ENOMEM;
-				goto out;
-			}
-			keys = k;
-			k = realloc(vals, ncap * vsz);
-			if (!k) {
-				err = -ENOMEM;
-				goto out;
-			}
-			vals = k;
-			cap = ncap;
-		}
+		err = dump_grow(&keys, &vals, &cap, n + count, ksz, vsz);
+		if (err)
+			goto out;
 		err = bpf_map_lookup_batch(fd, first ? NULL : batch_in,
 					   batch_out, keys + n * ksz,
 					   vals + n * vsz, &count, NULL);
@@ -295,23 +301,9 @@ fallback:
 	for (;;) {
 		int e;
 
-		if (n == cap) {
-			size_t ncap = cap * 2;
-			char *k = realloc(keys, ncap * ksz);
-
-			if (!k) {
-				err = -ENOMEM;
-				goto out;
-			}
-			keys = k;
-			k = realloc(vals, ncap * vsz);
-			if (!k) {
-				err = -ENOMEM;
-				goto out;
-			}
-			vals = k;
-			cap = ncap;
-		}
+		err = dump_grow(&keys, &vals, &cap, n + 1, ksz, vsz);
+		if (err)
+			goto out;
 		e = bpf_map_get_next_key(fd, n ? keys + (n - 1) * ksz : NULL,
 					 keys + n * ksz);
 		if (e == -ENOENT)
