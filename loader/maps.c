@@ -403,6 +403,17 @@ static int map_update_all(int fd, const void *keys, const void *vals,
 	return 0;
 }
 
+/* map_update_all(), saying which map failed and how many entries it got. */
+static int write_map(int fd, const char *name, const void *keys,
+		     const void *vals, size_t ksz, size_t vsz, size_t n)
+{
+	int err = map_update_all(fd, keys, vals, ksz, vsz, n);
+
+	if (err)
+		sg_err("cannot write %s (%zu entries): %s", name, n, lerr(err));
+	return err;
+}
+
 /*
  * Deletes the entries whose generation bit (at gen_off in the key) is gen;
  * *kept (if kept) is how many of the other generation remain.
@@ -786,19 +797,14 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 			ipvals[j] = 1;
 		}
 	}
-	err = map_update_all(inst_fd, ikeys, ivals, sizeof(*ikeys),
-			     sizeof(*ivals), SG_MAX_INSTANCES);
-	if (err) {
-		sg_err("cannot write sg_inst: %s", lerr(err));
+	err = write_map(inst_fd, "sg_inst", ikeys, ivals, sizeof(*ikeys),
+			sizeof(*ivals), SG_MAX_INSTANCES);
+	if (err)
 		goto out;
-	}
-	err = map_update_all(ip_fd, ipkeys, ipvals, sizeof(*ipkeys),
-			     sizeof(*ipvals), nips);
-	if (err) {
-		sg_err("cannot write sg_ip (%zu addresses): %s", nips,
-		       lerr(err));
+	err = write_map(ip_fd, "sg_ip", ipkeys, ipvals, sizeof(*ipkeys),
+			sizeof(*ipvals), nips);
+	if (err)
 		goto out;
-	}
 
 	/*
 	 * 3. Stage 1 and stage 2 of generation ng, each full-length entry
@@ -817,20 +823,14 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		memcpy(xckeys[k].addr, ckeys[i].addr, sizeof(xckeys[k].addr));
 		xcvals[k++] = cvals[i];
 	}
-	err = map_update_all(class_fd, ckeys, cvals, sizeof(*ckeys),
-			     sizeof(*cvals), c->nclasses_entries);
-	if (err) {
-		sg_err("cannot write sg_class (%zu entries): %s",
-		       c->nclasses_entries, lerr(err));
+	err = write_map(class_fd, "sg_class", ckeys, cvals, sizeof(*ckeys),
+			sizeof(*cvals), c->nclasses_entries);
+	if (err)
 		goto out;
-	}
-	err = map_update_all(xclass_fd, xckeys, xcvals, sizeof(*xckeys),
-			     sizeof(*xcvals), x.nclass_exact);
-	if (err) {
-		sg_err("cannot write sg_class_exact (%zu entries): %s",
-		       x.nclass_exact, lerr(err));
+	err = write_map(xclass_fd, "sg_class_exact", xckeys, xcvals,
+			sizeof(*xckeys), sizeof(*xcvals), x.nclass_exact);
+	if (err)
 		goto out;
-	}
 	for (size_t i = 0, k = 0; i < c->nrules_entries; i++) {
 		rkeys[i] = c->rules[i].key;
 		rkeys[i].class_id |= ng << SG_GEN_SHIFT;
@@ -842,20 +842,14 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		xrkeys[k].port = rkeys[i].port;
 		xrvals[k++] = rvals[i];
 	}
-	err = map_update_all(rule_fd, rkeys, rvals, sizeof(*rkeys),
-			     sizeof(*rvals), c->nrules_entries);
-	if (err) {
-		sg_err("cannot write sg_rule (%zu entries): %s",
-		       c->nrules_entries, lerr(err));
+	err = write_map(rule_fd, "sg_rule", rkeys, rvals, sizeof(*rkeys),
+			sizeof(*rvals), c->nrules_entries);
+	if (err)
 		goto out;
-	}
-	err = map_update_all(xrule_fd, xrkeys, xrvals, sizeof(*xrkeys),
-			     sizeof(*xrvals), x.nrule_exact);
-	if (err) {
-		sg_err("cannot write sg_rule_exact (%zu entries): %s",
-		       x.nrule_exact, lerr(err));
+	err = write_map(xrule_fd, "sg_rule_exact", xrkeys, xrvals,
+			sizeof(*xrkeys), sizeof(*xrvals), x.nrule_exact);
+	if (err)
 		goto out;
-	}
 	err = write_bloom(bpf_map__fd(s->maps.sg_exact_bloom), ng, xckeys,
 			  x.nclass_exact, xrkeys, x.nrule_exact);
 	if (err) {
