@@ -37,13 +37,18 @@ BPF_OBJ := $(BUILD)/bpf/sgctl.bpf.o
 SKEL := $(BUILD)/sgctl.skel.h
 VMLINUX_H := $(BUILD)/vmlinux.h
 
-LOADER_SRCS := $(sort $(wildcard loader/*.c))
-LIB_SRCS := $(filter-out loader/main.c,$(LOADER_SRCS))
+# The loader, one folder per stage; a stage includes only the ones before
+# it (docs/design.md):
+#   util, out -> input -> config -> compile -> state -> enforce -> bench, cmd
+STAGES := util out input config compile state enforce bench cmd
+LOADER_SRCS := $(sort $(foreach d,$(STAGES),$(wildcard loader/$(d)/*.c)))
+LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libsgctl.a
-# The part that never touches the kernel: parse, validate, compile.
-CORE_SRCS := $(filter $(addprefix loader/,diag.c prefix.c config.c compile.c \
-	inputs.c aws.c export_nft.c refmodel.c),$(LOADER_SRCS))
+# The pure core, which never touches the kernel: read, validate, compile,
+# print. It builds without libbpf (see core-check).
+CORE_STAGES := util out input config compile
+CORE_SRCS := $(sort $(foreach d,$(CORE_STAGES),$(wildcard loader/$(d)/*.c)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 CORE_LIB := $(BUILD)/libsgctl-core.a
 SGCTL := $(BUILD)/sgctl
@@ -88,7 +93,7 @@ $(TG_SKEL): $(TG_OBJ)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name trafficgen_bpf > $@
 
-$(BUILD)/loader/cmd_bench.o: $(TG_SKEL)
+$(BUILD)/loader/bench/cmd_bench.o: $(TG_SKEL)
 
 # Userspace objects that include the skeleton depend on it through -MMD.
 $(BUILD)/%.o: %.c | $(SKEL)
@@ -104,7 +109,7 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(SGCTL): $(BUILD)/loader/main.o $(LIB)
+$(SGCTL): $(BUILD)/loader/cmd/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
 
@@ -253,7 +258,7 @@ test-valgrind: all
 	[ $$fail -eq 0 ]
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*.c loader/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h include/*.h loader/*/*.c loader/*/*.h tests/*/*.c
 
 # ---- install: the tool, sgctl(8), bash completion, the boot unit ----
 PREFIX ?= /usr/local
@@ -289,4 +294,4 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

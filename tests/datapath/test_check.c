@@ -22,12 +22,12 @@
 #include <bpf/libbpf.h>
 
 #include "sgctl.h"
-#include "skel.h"
+#include "state/skel.h"
 
-#include "compile.h"
-#include "maps.h"
-#include "model.h"
-#include "refmodel.h"
+#include "compile/compile.h"
+#include "state/maps.h"
+#include "config/model.h"
+#include "enforce/kcheck.h"
 
 #define NPKTS 1500
 

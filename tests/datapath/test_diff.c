@@ -40,11 +40,11 @@
 
 #include "sgctl.h"
 #include "sgctl.skel.h"
-#include "compile.h"
-#include "diag.h"
-#include "maps.h"
-#include "model.h"
-#include "refmodel.h"
+#include "compile/compile.h"
+#include "util/diag.h"
+#include "state/maps.h"
+#include "config/model.h"
+#include "compile/refmodel.h"
 
 #define MAX_INST 4
 #define YAML_MAX 65536

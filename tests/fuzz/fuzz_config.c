@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
-#include "diag.h"
-#include "model.h"
+#include "compile/compile.h"
+#include "util/diag.h"
+#include "config/model.h"
 
 static FILE *devnull;
 

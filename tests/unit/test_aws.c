@@ -15,10 +15,10 @@
 
 #include "sgctl.h"
 
-#include "export_nft.h"
-#include "inputs.h"
-#include "model.h"
-#include "prefix.h"
+#include "compile/export_nft.h"
+#include "input/inputs.h"
+#include "config/model.h"
+#include "config/prefix.h"
 
 static struct sg_config cfg;
 static struct sg_diag diag;

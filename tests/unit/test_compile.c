@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
+#include "compile/compile.h"
 
 #define IN  SG_DIR_IN
 #define OUT SG_DIR_OUT

@@ -12,8 +12,8 @@
 
 #include "sgctl.h"
 
-#include "model.h"
-#include "prefix.h"
+#include "config/model.h"
+#include "config/prefix.h"
 
 static struct sg_config cfg;
 static struct sg_diag diag;

@@ -17,8 +17,8 @@
 
 #include "sgctl.h"
 
-#include "model.h"
-#include "refmodel.h"
+#include "config/model.h"
+#include "compile/refmodel.h"
 
 /* Questions are written { inst, dir, proto, remote, port [, code] }. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"

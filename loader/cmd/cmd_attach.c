@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* attach, detach. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "state/skel.h"
+
+#include "enforce/attach.h"
+#include "cmd/cmd.h"
+#include "util/diag.h"
+#include "input/inputs.h"
+#include "out/json.h"
+#include "state/maps.h"
+#include "config/model.h"
+
+/* Opens the state read-write without programs, or says nothing is loaded. */
+static int open_loaded(struct sg_state *st)
+{
+	struct sg_meta meta;
+
+	if (!sg_state_exists(sg_opts.pin_dir)) {
+		sg_err("no config loaded; run sgctl load FILE first");
+		return -ENOENT;
+	}
+	if (sg_state_open(st, sg_opts.pin_dir, -1, false))
+		return -EIO;
+	if (sg_meta_read(st, &meta)) {
+		sg_state_close(st);
+		return -EIO;
+	}
+	if (!meta.loaded_at) {
+		sg_err("no config loaded; run sgctl load FILE first");
+		sg_state_close(st);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The stored config, parsed. */
+static int stored_config(struct sg_state *st, struct sg_config *cfg)
+{
+	struct sg_diag diag;
+	char *text;
+	size_t len;
+	int err;
+
+	err = sg_blob_load(st, &text, &len);
+	if (err) {
+		if (err == -ENOENT)
+			sg_err("no config loaded; run sgctl load FILE first");
+		return err;
+	}
+	sg_diag_init(&diag);
+	err = sg_config_parse_blob(text, len, cfg, &diag);
+	if (err || diag.nerrors) {
+		sg_diag_print(&diag, stderr);
+		sg_err("the stored config no longer parses; load it again");
+		err = err ? err : -EINVAL;
+	}
+	sg_diag_free(&diag);
+	free(text);
+	return err;
+}
+
+enum { OPT_HOST_SIDE = 0x100, OPT_XDP_MODE, OPT_ALL };
+
+/*
+ * attach --all: every instance of the loaded config that names its
+ * interface, in the current network namespace (or --netns), with the same
+ * mode for all. What sgctl.service runs at boot.
+ */
+static int attach_all(const char *netns, bool host_side, bool generic)
+{
+	struct sg_config cfg = {};
+	struct sg_state st = {};
+	struct sg_json *j = NULL;
+	size_t n = 0, failed = 0;
+	int lock, slot, rc = SG_EXIT_ERR;
+
+	if (sg_need_root("attach"))
+		return SG_EXIT_ERR;
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0)
+		return SG_EXIT_ERR;
+	if (open_loaded(&st))
+		goto out;
+	if (stored_config(&st, &cfg))
+		goto out;
+	sg_state_close(&st);
+	if (sg_opts.json) {
+		j = sg_json_new(stdout, true);
+		sg_json_begin_object(j);
+		sg_json_key(j, "attached");
+		sg_json_begin_array(j);
+	}
+	for (size_t i = 0; i < cfg.ninstances; i++) {
+		const struct sg_instance *in = &cfg.instances[i];
+		struct sg_attach_req req = {};
+		int err;
+
+		if (!in->interface)
+			continue;
+		n++;
+		if (sg_state_open(&st, sg_opts.pin_dir, -1, false)) {
+			failed++;
+			continue;
+		}
+		slot = sg_slot_get(&st, in->id, false);
+		sg_state_close(&st);
+		if (slot < 0) {
+			if (slot == -ENOENT)
+				sg_err("instance %s has no slot; load the "
+				       "config again",
+				       in->id);
+			failed++;
+			continue;
+		}
+		if (sg_state_open(&st, sg_opts.pin_dir, slot, host_side)) {
+			failed++;
+			continue;
+		}
+		req.ifname = in->interface;
+		req.netns = netns;
+		req.instance = in->id;
+		req.slot = (__u32)slot;
+		req.host_side = host_side;
+		req.xdp_generic = generic;
+		err = sg_attach(&st, &req);
+		sg_state_close(&st);
+		if (err) {
+			failed++;
+			continue;
+		}
+		if (j) {
+			sg_json_begin_object(j);
+			sg_json_kv_string(j, "interface", in->interface);
+			sg_json_kv_string(j, "netns", netns ? netns : "");
+			sg_json_kv_string(j, "instance", in->id);
+			sg_json_kv_uint(j, "slot", (unsigned)slot);
+			sg_json_kv_string(j, "mode",
+					  host_side ? "host-side" : "nic");
+			sg_json_kv_string(j, "xdp_mode",
+					  generic ? "generic" : "native");
+			sg_json_end_object(j);
+		} else {
+			printf("attached %s%s%s: instance %s (slot %d), %s "
+			       "mode, XDP %s\n",
+			       in->interface, netns ? " in netns " : "",
+			       netns ? netns : "", in->id, slot,
+			       host_side ? "host-side" : "nic",
+			       generic ? "generic" : "native");
+		}
+	}
+	if (j) {
+		sg_json_end_array(j);
+		sg_json_kv_uint(j, "failed", failed);
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+	}
+	if (!n)
+		sg_warnx("no instance of the loaded config names an "
+			 "interface: nothing to attach");
+	rc = failed ? SG_EXIT_ERR : SG_EXIT_OK;
+out:
+	sg_state_close(&st);
+	sg_config_free(&cfg);
+	close(lock);
+	return rc;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"netns", required_argument, NULL, 'n'},
+		{"host-side", no_argument, NULL, OPT_HOST_SIDE},
+		{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
+		{"all", no_argument, NULL, OPT_ALL},
+		{NULL, 0, NULL, 0},
+	};
+	const char *instance = NULL, *netns = NULL, *ifname;
+	bool host_side = false, generic = false, all = false;
+	struct sg_attach_req req = {};
+	struct sg_config cfg = {};
+	struct sg_state st = {};
+	int opt, idx, slot, lock, rc = SG_EXIT_ERR;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":i:n:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			instance = optarg;
+			break;
+		case 'n':
+			netns = optarg;
+			break;
+		case OPT_HOST_SIDE:
+			host_side = true;
+			break;
+		case OPT_ALL:
+			all = true;
+			break;
+		case OPT_XDP_MODE:
+			if (!strcmp(optarg, "native") || !strcmp(optarg, "drv"))
+				generic = false;
+			else if (!strcmp(optarg, "generic") ||
+				 !strcmp(optarg, "skb"))
+				generic = true;
+			else
+				return sg_usage_err(argv[0],
+						    "--xdp-mode: '%s' is not "
+						    "native or generic",
+						    optarg);
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
+		}
+	}
+	ifname = optind < argc ? argv[optind] : NULL;
+	if (all && (ifname || instance))
+		return sg_usage_err(argv[0], "--all takes no IFACE and no "
+					     "--instance");
+	if (all)
+		return attach_all(netns, host_side, generic);
+	if (optind + 1 < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind + 1]);
+	if (!ifname)
+		return sg_usage_err(argv[0], "missing IFACE");
+	if (strlen(ifname) >= SG_IFNAME_LEN)
+		return sg_usage_err(argv[0], "interface name '%s' too long",
+				    ifname);
+
+	if (sg_need_root("attach"))
+		return SG_EXIT_ERR;
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0)
+		return SG_EXIT_ERR;
+	if (open_loaded(&st))
+		goto out;
+	if (stored_config(&st, &cfg))
+		goto out;
+
+	/* Which instance: named, or the one whose interface is IFACE. */
+	if (instance) {
+		idx = sg_config_find_instance(&cfg, instance);
+		if (idx < 0) {
+			sg_err("no instance %s in the loaded config", instance);
+			goto out;
+		}
+	} else {
+		idx = -1;
+		for (size_t i = 0; i < cfg.ninstances; i++) {
+			const char *itf = cfg.instances[i].interface;
+
+			if (!itf || strcmp(itf, ifname))
+				continue;
+			if (idx >= 0) {
+				sg_err("instances %s and %s both name "
+				       "interface %s; choose one with "
+				       "--instance ID",
+				       cfg.instances[idx].id,
+				       cfg.instances[i].id, ifname);
+				goto out;
+			}
+			idx = (int)i;
+		}
+		if (idx < 0) {
+			sg_err("no instance of the loaded config has interface "
+			       "%s; name one with --instance ID",
+			       ifname);
+			goto out;
+		}
+	}
+	instance = cfg.instances[idx].id;
+	slot = sg_slot_get(&st, instance, false);
+	/* Not enforced on this host yet: compile its policy in first. */
+	if (slot == -ENOENT)
+		slot = sg_load_enforce(&st, instance);
+	if (slot < 0)
+		goto out;
+
+	/* Reopen with the programs built for this slot and direction. */
+	sg_state_close(&st);
+	if (sg_state_open(&st, sg_opts.pin_dir, slot, host_side))
+		goto out;
+	req.ifname = ifname;
+	req.netns = netns;
+	req.instance = instance;
+	req.slot = (__u32)slot;
+	req.host_side = host_side;
+	req.xdp_generic = generic;
+	if (sg_attach(&st, &req))
+		goto out;
+
+	if (sg_opts.json) {
+		struct sg_json *j = sg_json_new(stdout, true);
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "interface", ifname);
+		sg_json_kv_string(j, "netns", netns ? netns : "");
+		sg_json_kv_string(j, "instance", instance);
+		sg_json_kv_uint(j, "slot", (unsigned)slot);
+		sg_json_kv_string(j, "mode", host_side ? "host-side" : "nic");
+		sg_json_kv_string(j, "xdp_mode",
+				  generic ? "generic" : "native");
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+	} else {
+		printf("attached %s%s%s: instance %s (slot %d), %s mode, XDP "
+		       "%s\n",
+		       ifname, netns ? " in netns " : "", netns ? netns : "",
+		       instance, slot, host_side ? "host-side" : "nic",
+		       generic ? "generic" : "native");
+	}
+	rc = SG_EXIT_OK;
+out:
+	sg_state_close(&st);
+	sg_config_free(&cfg);
+	close(lock);
+	return rc;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"netns", required_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *netns = NULL, *ifname = NULL;
+	struct sg_state st;
+	int opt, lock, rc = SG_EXIT_ERR;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":n:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			netns = optarg;
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
+		}
+	}
+	if (optind >= argc)
+		return sg_usage_err(argv[0], "missing IFACE");
+	if (optind + 1 < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind + 1]);
+	ifname = argv[optind];
+
+	if (sg_need_root("detach"))
+		return SG_EXIT_ERR;
+	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
+	if (lock < 0)
+		return SG_EXIT_ERR;
+	if (!sg_state_exists(sg_opts.pin_dir)) {
+		sg_err("%s is not attached (no config loaded)", ifname);
+		goto out_lock;
+	}
+	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+		goto out_lock;
+	if (sg_detach(bpf_map__fd(st.skel->maps.sg_attach), ifname, netns) ==
+	    0) {
+		rc = SG_EXIT_OK;
+		if (sg_opts.json) {
+			struct sg_json *j = sg_json_new(stdout, true);
+
+			sg_json_begin_object(j);
+			sg_json_kv_string(j, "interface", ifname);
+			sg_json_kv_string(j, "netns", netns ? netns : "");
+			sg_json_kv_bool(j, "detached", true);
+			sg_json_end_object(j);
+			sg_json_destroy(j);
+		} else {
+			printf("detached %s%s%s\n", ifname,
+			       netns ? " in netns " : "", netns ? netns : "");
+		}
+	}
+	sg_state_close(&st);
+out_lock:
+	close(lock);
+	return rc;
+}

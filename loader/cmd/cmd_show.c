@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * show: the loaded config (rebuilt from the stored text), the instance
+ * slots and the attachments. One printer per object, each with a plain
+ * and a JSON form.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "util/diag.h"
+#include "input/inputs.h"
+#include "out/json.h"
+#include "state/maps.h"
+#include "config/model.h"
+
+struct show_ctx {
+	struct sg_config cfg;
+	struct sg_meta meta;
+	char *slot_ids; /* SG_ID_LEN each */
+	__u32 *slots;
+	size_t nslots;
+	struct sg_attach_key *akeys;
+	struct sg_attach_val *avals;
+	size_t natt;
+};
+
+static const char *dir_name(int dir)
+{
+	return dir == SG_DIR_IN ? "inbound" : "outbound";
+}
+
+static const char *peer_kind_name(enum sg_peer_kind k)
+{
+	switch (k) {
+	case SG_PEER_CIDR:
+		return "cidr";
+	case SG_PEER_PREFIX_LIST:
+		return "prefix-list";
+	case SG_PEER_GROUP:
+		return "security-group";
+	}
+	return "?";
+}
+
+static int slot_of(const struct show_ctx *x, const char *id)
+{
+	for (size_t i = 0; i < x->nslots; i++)
+		if (!strcmp(x->slot_ids + i * SG_ID_LEN, id))
+			return (int)x->slots[i];
+	return -1;
+}
+
+/* Attachments sorted by (netns, ifname): stable output. */
+static int att_cmp(const void *a, const void *b, void *arg)
+{
+	const struct sg_attach_val *v = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int r = strcmp(v[i].netns, v[j].netns);
+
+	return r ? r : strcmp(v[i].ifname, v[j].ifname);
+}
+
+static size_t *att_order(const struct show_ctx *x)
+{
+	size_t *o = calloc(x->natt ? x->natt : 1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < x->natt; i++)
+		o[i] = i;
+	qsort_r(o, x->natt, sizeof(*o), att_cmp, x->avals);
+	return o;
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+static void json_rule(struct sg_json *j, const struct sg_config *cfg,
+		      const struct sg_rule *r)
+{
+	sg_json_begin_object(j);
+	sg_json_kv_string(j, "direction", dir_name(r->dir));
+	sg_json_kv_string(j, "rule", r->text);
+	if (r->proto == SG_PROTO_ALL)
+		sg_json_kv_string(j, "protocol", "all");
+	else
+		sg_json_kv_int(j, "protocol", r->proto);
+	if (r->port_lo >= 0) {
+		sg_json_kv_int(j, "port_from", r->port_lo);
+		sg_json_kv_int(j, "port_to", r->port_hi);
+	}
+	if (r->proto == 1 || r->proto == 58) {
+		sg_json_key(j, "icmp_type");
+		if (r->icmp_type == SG_ANY)
+			sg_json_string(j, "all");
+		else
+			sg_json_int(j, r->icmp_type);
+		sg_json_key(j, "icmp_code");
+		if (r->icmp_code == SG_ANY)
+			sg_json_string(j, "all");
+		else
+			sg_json_int(j, r->icmp_code);
+	}
+	sg_json_kv_string(j, "peer", r->peer_text);
+	sg_json_kv_string(j, "peer_kind", peer_kind_name(r->peer_kind));
+	if (r->peer_kind == SG_PEER_GROUP && r->peer_index >= 0 &&
+	    (size_t)r->peer_index < cfg->ngroups)
+		sg_json_kv_string(j, "peer_group",
+				  cfg->groups[r->peer_index].id);
+	sg_json_kv_string(j, "description", r->description);
+	sg_json_end_object(j);
+}
+
+static void print_json(const struct show_ctx *x)
+{
+	const struct sg_config *cfg = &x->cfg;
+	struct sg_json *j = sg_json_new(stdout, true);
+	size_t *order = att_order(x);
+	char buf[64];
+
+	sg_json_begin_object(j);
+	sg_json_kv_bool(j, "loaded", true);
+	sg_json_kv_string(j, "vpc", cfg->vpc);
+	sg_json_kv_string(j, "region", cfg->region);
+	sg_json_kv_string(j, "account", cfg->account);
+	sg_json_kv_uint(j, "generation", x->meta.gen);
+	snprintf(buf, sizeof(buf), "%016llx",
+		 (unsigned long long)x->meta.config_hash);
+	sg_json_kv_string(j, "config_hash", buf);
+	sg_json_kv_uint(j, "loaded_at", x->meta.loaded_at);
+
+	sg_json_key(j, "prefix_lists");
+	sg_json_begin_array(j);
+	for (size_t i = 0; i < cfg->nprefix_lists; i++) {
+		const struct sg_prefix_list *pl = &cfg->prefix_lists[i];
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "id", pl->id);
+		sg_json_kv_int(j, "max_entries", pl->max_entries);
+		sg_json_key(j, "entries");
+		sg_json_begin_array(j);
+		for (size_t k = 0; k < pl->nentries; k++)
+			sg_json_string(j, sg_prefix_str(&pl->entries[k], buf,
+							sizeof(buf)));
+		sg_json_end_array(j);
+		sg_json_end_object(j);
+	}
+	sg_json_end_array(j);
+
+	sg_json_key(j, "groups");
+	sg_json_begin_array(j);
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct sg_group *g = &cfg->groups[i];
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "id", g->id);
+		sg_json_kv_string(j, "name", g->name);
+		sg_json_kv_string(j, "description", g->description);
+		sg_json_kv_bool(j, "implicit", g->implicit);
+		sg_json_key(j, "rules");
+		sg_json_begin_array(j);
+		for (size_t k = 0; k < g->nrules; k++)
+			json_rule(j, cfg, &g->rules[k]);
+		sg_json_end_array(j);
+		sg_json_end_object(j);
+	}
+	sg_json_end_array(j);
+
+	sg_json_key(j, "instances");
+	sg_json_begin_array(j);
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		const struct sg_instance *in = &cfg->instances[i];
+		int slot = slot_of(x, in->id);
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "id", in->id);
+		sg_json_key(j, "ips");
+		sg_json_begin_array(j);
+		for (size_t k = 0; k < in->nips; k++) {
+			struct sg_prefix p = in->ips[k];
+
+			/* an address, not a /32 */
+			sg_prefix_str(&p, buf, sizeof(buf));
+			buf[strcspn(buf, "/")] = '\0';
+			sg_json_string(j, buf);
+		}
+		sg_json_end_array(j);
+		sg_json_key(j, "groups");
+		sg_json_begin_array(j);
+		for (size_t k = 0; k < in->ngroups; k++)
+			sg_json_string(j, cfg->groups[in->groups[k]].id);
+		sg_json_end_array(j);
+		sg_json_key(j, "slot");
+		if (slot >= 0)
+			sg_json_int(j, slot);
+		else
+			sg_json_null(j);
+		sg_json_kv_string(j, "interface", in->interface);
+		sg_json_kv_bool(j, "source_dest_check", in->source_dest_check);
+		sg_json_key(j, "conntrack");
+		sg_json_begin_object(j);
+		sg_json_kv_uint(j, "tcp_established", in->ct.tcp_established);
+		sg_json_kv_uint(j, "udp_stream", in->ct.udp_stream);
+		sg_json_kv_uint(j, "udp", in->ct.udp);
+		sg_json_kv_uint(j, "max_entries", in->ct.max_entries);
+		sg_json_end_object(j);
+		sg_json_end_object(j);
+	}
+	sg_json_end_array(j);
+
+	sg_json_key(j, "attachments");
+	sg_json_begin_array(j);
+	for (size_t n = 0; order && n < x->natt; n++) {
+		const struct sg_attach_val *v = &x->avals[order[n]];
+		const struct sg_attach_key *k = &x->akeys[order[n]];
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "interface", v->ifname);
+		sg_json_kv_uint(j, "ifindex", k->ifindex);
+		sg_json_kv_string(j, "netns", v->netns);
+		sg_json_kv_string(j, "mode",
+				  v->flags & SG_ATTACH_HOST_SIDE ? "host-side"
+								 : "nic");
+		sg_json_kv_string(j, "xdp_mode",
+				  v->flags & SG_ATTACH_XDP_GENERIC ? "generic"
+								   : "native");
+		sg_json_kv_string(j, "instance", v->instance);
+		sg_json_kv_uint(j, "slot", v->slot);
+		sg_json_kv_uint(j, "xdp_prog_id", v->xdp_prog_id);
+		sg_json_kv_uint(j, "tc_prog_id", v->tc_prog_id);
+		sg_json_end_object(j);
+	}
+	sg_json_end_array(j);
+	sg_json_end_object(j);
+	sg_json_destroy(j);
+	free(order);
+}
+
+/* ---------------------------------------------------------------- plain */
+
+static void print_plain(const struct show_ctx *x)
+{
+	const struct sg_config *cfg = &x->cfg;
+	size_t *order = att_order(x);
+	char when[64] = "?", buf[64];
+	time_t t = (time_t)x->meta.loaded_at;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s in %s (account %s), generation %u, loaded %s\n", cfg->vpc,
+	       cfg->region, cfg->account, x->meta.gen, when);
+
+	if (cfg->nprefix_lists) {
+		printf("\nprefix lists:\n");
+		for (size_t i = 0; i < cfg->nprefix_lists; i++) {
+			const struct sg_prefix_list *pl = &cfg->prefix_lists[i];
+
+			printf("  %s (max %d):", pl->id, pl->max_entries);
+			for (size_t k = 0; k < pl->nentries; k++)
+				printf("%s %s", k ? "," : "",
+				       sg_prefix_str(&pl->entries[k], buf,
+						     sizeof(buf)));
+			printf("\n");
+		}
+	}
+
+	printf("\nsecurity groups:\n");
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct sg_group *g = &cfg->groups[i];
+
+		printf("  %s", g->id);
+		if (g->name && strcmp(g->name, g->id))
+			printf(" (%s)", g->name);
+		if (g->description && *g->description)
+			printf(": %s", g->description);
+		if (g->implicit)
+			printf(" [implicit]");
+		printf("\n");
+		if (!g->nrules)
+			printf("    (no rules)\n");
+		for (int d = SG_DIR_IN; d <= SG_DIR_OUT; d++) {
+			for (size_t k = 0; k < g->nrules; k++) {
+				const struct sg_rule *r = &g->rules[k];
+
+				if (r->dir != d)
+					continue;
+				printf("    %-8s  %s", dir_name(d), r->text);
+				if (r->description && *r->description)
+					printf("  # %s", r->description);
+				printf("\n");
+			}
+		}
+	}
+
+	printf("\ninstances:\n");
+	if (!cfg->ninstances)
+		printf("  (none)\n");
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		const struct sg_instance *in = &cfg->instances[i];
+		int slot = slot_of(x, in->id);
+
+		if (slot >= 0)
+			printf("  %s  slot %d", in->id, slot);
+		else
+			printf("  %s  remote (not enforced here)", in->id);
+		if (in->interface)
+			printf("  interface %s", in->interface);
+		if (!in->source_dest_check)
+			printf("  source/dest check off");
+		printf("\n    ips:   ");
+		for (size_t k = 0; k < in->nips; k++) {
+			sg_prefix_str(&in->ips[k], buf, sizeof(buf));
+			buf[strcspn(buf, "/")] = '\0';
+			printf("%s%s", k ? ", " : "", buf);
+		}
+		printf("\n    groups: ");
+		for (size_t k = 0; k < in->ngroups; k++)
+			printf("%s%s", k ? ", " : "",
+			       cfg->groups[in->groups[k]].id);
+		printf("\n");
+	}
+
+	printf("\nattachments:\n");
+	if (!x->natt)
+		printf("  (none)\n");
+	for (size_t n = 0; order && n < x->natt; n++) {
+		const struct sg_attach_val *v = &x->avals[order[n]];
+
+		printf("  %-15s netns %-12s %-9s xdp %-7s instance %s\n",
+		       v->ifname, v->netns[0] ? v->netns : "-",
+		       v->flags & SG_ATTACH_HOST_SIDE ? "host-side" : "nic",
+		       v->flags & SG_ATTACH_XDP_GENERIC ? "generic" : "native",
+		       v->instance);
+	}
+	free(order);
+}
+
+static void print_nothing(void)
+{
+	if (sg_opts.json) {
+		struct sg_json *j = sg_json_new(stdout, true);
+
+		sg_json_begin_object(j);
+		sg_json_kv_bool(j, "loaded", false);
+		sg_json_key(j, "groups");
+		sg_json_begin_array(j);
+		sg_json_end_array(j);
+		sg_json_key(j, "instances");
+		sg_json_begin_array(j);
+		sg_json_end_array(j);
+		sg_json_key(j, "attachments");
+		sg_json_begin_array(j);
+		sg_json_end_array(j);
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+	} else {
+		printf("no config loaded\n");
+	}
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct show_ctx x = {};
+	struct sg_state st = {};
+	struct sg_diag diag;
+	char *text = NULL;
+	size_t len;
+	int err, rc = SG_EXIT_ERR;
+
+	if (argc > 1)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[1]);
+	if (sg_need_root("show"))
+		return SG_EXIT_ERR;
+	if (!sg_state_exists(sg_opts.pin_dir)) {
+		print_nothing();
+		return SG_EXIT_OK;
+	}
+	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+		return SG_EXIT_ERR;
+	if (sg_meta_read(&st, &x.meta))
+		goto out;
+	err = sg_blob_load(&st, &text, &len);
+	if (err == -ENOENT) {
+		print_nothing();
+		rc = SG_EXIT_OK;
+		goto out;
+	}
+	if (err)
+		goto out;
+	sg_diag_init(&diag);
+	err = sg_config_parse_blob(text, len, &x.cfg, &diag);
+	if (err || diag.nerrors) {
+		sg_diag_print(&diag, stderr);
+		sg_err("the stored config no longer parses; load it again");
+		sg_diag_free(&diag);
+		goto out;
+	}
+	sg_diag_free(&diag);
+	if (sg_slot_list(&st, &x.slot_ids, &x.slots, &x.nslots))
+		goto out;
+	if (sg_attach_list(&st, &x.akeys, &x.avals, &x.natt))
+		goto out;
+	if (sg_opts.json)
+		print_json(&x);
+	else
+		print_plain(&x);
+	rc = SG_EXIT_OK;
+out:
+	sg_state_close(&st);
+	sg_config_free(&x.cfg);
+	free(text);
+	free(x.slot_ids);
+	free(x.slots);
+	free(x.akeys);
+	free(x.avals);
+	return rc;
+}

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * stats: what the datapath counted, per instance and direction, from the
+ * per-CPU sg_stats map (summed over the CPUs) and the conntrack room from
+ * sg_ct_count and sg_inst. Plain text, JSON (-j), or the node_exporter
+ * textfile format (--prometheus).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/diag.h"
+#include "out/json.h"
+#include "state/maps.h"
+#include "compile/refmodel.h"
+
+/* The drop reasons the SPEC names, in its order, and their labels. */
+static const struct {
+	int counter;
+	const char *label; /* JSON key and Prometheus reason */
+	const char *title; /* plain text column */
+} drops[] = {
+	{SG_CNT_DROP_NO_RULE, "no_rule", "no rule"},
+	{SG_CNT_DROP_CT_FULL, "conntrack_full", "conntrack full"},
+	{SG_CNT_DROP_MALFORMED, "malformed", "malformed"},
+	{SG_CNT_DROP_FRAGMENT, "fragment", "fragment"},
+	{SG_CNT_DROP_SPOOFED, "spoofed_source", "spoofed source"},
+	{SG_CNT_DROP_IPV6_CHAIN, "ipv6_header_chain", "IPv6 header chain"},
+	{SG_CNT_DROP_NO_INSTANCE, "no_instance", "no instance"},
+};
+#define NDROPS (sizeof(drops) / sizeof(drops[0]))
+
+struct inst_stats {
+	char id[SG_ID_LEN];
+	__u32 slot;
+	struct sg_counter_val c[SG_NDIR][SG_NCOUNTERS];
+	struct sg_counter_val accepted[SG_NDIR];   /* filtered and allowed */
+	struct sg_counter_val rejected[SG_NDIR];   /* every drop */
+	struct sg_counter_val unfiltered[SG_NDIR]; /* ARP, ND, DHCP, non-IP */
+	__s64 ct_in_use;
+	__u32 ct_max;
+};
+
+static const char *dir_name(int d)
+{
+	return d == SG_DIR_IN ? "inbound" : "outbound";
+}
+
+static bool is_accept(int c)
+{
+	return c <= SG_CNT_ACCEPT_FRAGMENT;
+}
+
+static void add(struct sg_counter_val *to, const struct sg_counter_val *v)
+{
+	to->packets += v->packets;
+	to->bytes += v->bytes;
+}
+
+static __u64 ct_available(const struct inst_stats *s)
+{
+	__s64 room = (__s64)s->ct_max - s->ct_in_use;
+
+	return room > 0 ? (__u64)room : 0;
+}
+
+static __u64 ct_exceeded(const struct inst_stats *s)
+{
+	return s->c[SG_DIR_IN][SG_CNT_DROP_CT_FULL].packets +
+	       s->c[SG_DIR_OUT][SG_CNT_DROP_CT_FULL].packets;
+}
+
+static int read_one(struct sg_state *st, const char *id, __u32 slot,
+		    struct inst_stats *s)
+{
+	struct sg_inst inst;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->slot = slot;
+	err = sg_stats_read(st, slot, s->c);
+	if (!err)
+		err = sg_ct_count_read(st, slot, &s->ct_in_use);
+	if (!err)
+		err = sg_inst_read(st, slot, &inst);
+	if (err)
+		return err;
+	if (s->ct_in_use < 0)
+		s->ct_in_use = 0; /* a transient of concurrent updates */
+	s->ct_max = inst.ct_max;
+	for (int d = 0; d < SG_NDIR; d++) {
+		for (int c = 0; c < SG_NCOUNTERS; c++) {
+			if (is_accept(c))
+				add(&s->accepted[d], &s->c[d][c]);
+			else if (c == SG_CNT_PASS_INFRA)
+				add(&s->unfiltered[d], &s->c[d][c]);
+			else
+				add(&s->rejected[d], &s->c[d][c]);
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- plain */
+
+static void print_plain(const struct inst_stats *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct inst_stats *s = &v[i];
+
+		printf("%s%s (slot %u)\n", i ? "\n" : "", s->id, s->slot);
+		printf("  %-9s %14s %16s %14s %16s\n", "direction",
+		       "accepted pkts", "accepted bytes", "rejected pkts",
+		       "rejected bytes");
+		for (int d = 0; d < SG_NDIR; d++)
+			printf("  %-9s %14llu %16llu %14llu %16llu\n",
+			       dir_name(d),
+			       (unsigned long long)s->accepted[d].packets,
+			       (unsigned long long)s->accepted[d].bytes,
+			       (unsigned long long)s->rejected[d].packets,
+			       (unsigned long long)s->rejected[d].bytes);
+		printf("  %-28s %10s %10s\n", "drops by reason (packets)",
+		       "inbound", "outbound");
+		for (size_t k = 0; k < NDROPS; k++) {
+			const struct sg_counter_val *a =
+				&s->c[SG_DIR_IN][drops[k].counter];
+			const struct sg_counter_val *b =
+				&s->c[SG_DIR_OUT][drops[k].counter];
+
+			/* "no instance" only shows up when it happened. */
+			if (drops[k].counter == SG_CNT_DROP_NO_INSTANCE &&
+			    !a->packets && !b->packets)
+				continue;
+			printf("    %-26s %10llu %10llu\n", drops[k].title,
+			       (unsigned long long)a->packets,
+			       (unsigned long long)b->packets);
+		}
+		printf("  %-28s %10s %10s\n", "accepted by kind (packets)",
+		       "inbound", "outbound");
+		for (int c = SG_CNT_ACCEPT_NEW; c <= SG_CNT_PASS_INFRA; c++) {
+			static const char *const t[] = {
+				"new flow",	  "established",
+				"untracked",	  "related ICMP error",
+				"later fragment", "not filtered (ARP/ND/DHCP)",
+			};
+
+			printf("    %-26s %10llu %10llu\n", t[c],
+			       (unsigned long long)s->c[SG_DIR_IN][c].packets,
+			       (unsigned long long)s->c[SG_DIR_OUT][c].packets);
+		}
+		printf("  conntrack: %lld in use of %u, "
+		       "conntrack_allowance_available %llu, "
+		       "conntrack_allowance_exceeded %llu\n",
+		       (long long)s->ct_in_use, s->ct_max,
+		       (unsigned long long)ct_available(s),
+		       (unsigned long long)ct_exceeded(s));
+	}
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+static void json_pair(struct sg_json *j, const char *key,
+		      const struct sg_counter_val *v)
+{
+	sg_json_key(j, key);
+	sg_json_begin_object(j);
+	sg_json_kv_uint(j, "packets", v->packets);
+	sg_json_kv_uint(j, "bytes", v->bytes);
+	sg_json_end_object(j);
+}
+
+static void print_json(const struct inst_stats *v, size_t n)
+{
+	struct sg_json *j = sg_json_new(stdout, true);
+
+	sg_json_begin_object(j);
+	sg_json_key(j, "instances");
+	sg_json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		const struct inst_stats *s = &v[i];
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "instance", s->id);
+		sg_json_kv_uint(j, "slot", s->slot);
+		for (int d = 0; d < SG_NDIR; d++) {
+			sg_json_key(j, dir_name(d));
+			sg_json_begin_object(j);
+			json_pair(j, "accepted", &s->accepted[d]);
+			json_pair(j, "rejected", &s->rejected[d]);
+			json_pair(j, "not_filtered", &s->unfiltered[d]);
+			sg_json_key(j, "drops");
+			sg_json_begin_object(j);
+			for (size_t k = 0; k < NDROPS; k++)
+				sg_json_kv_uint(
+					j, drops[k].label,
+					s->c[d][drops[k].counter].packets);
+			sg_json_end_object(j);
+			sg_json_key(j, "counters");
+			sg_json_begin_object(j);
+			for (int c = 0; c < SG_NCOUNTERS; c++)
+				json_pair(j, sg_counter_name(c), &s->c[d][c]);
+			sg_json_end_object(j);
+			sg_json_end_object(j);
+		}
+		sg_json_key(j, "conntrack");
+		sg_json_begin_object(j);
+		sg_json_kv_uint(j, "in_use", (__u64)s->ct_in_use);
+		sg_json_kv_uint(j, "max_entries", s->ct_max);
+		sg_json_kv_uint(j, "conntrack_allowance_available",
+				ct_available(s));
+		sg_json_kv_uint(j, "conntrack_allowance_exceeded",
+				ct_exceeded(s));
+		sg_json_end_object(j);
+		sg_json_end_object(j);
+	}
+	sg_json_end_array(j);
+	sg_json_end_object(j);
+	sg_json_destroy(j);
+}
+
+/* ----------------------------------------------------------- Prometheus */
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			printf("\\n");
+		else
+			putchar(*s);
+	}
+}
+
+static void head(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(const char *name, const char *inst, const char *dir,
+		   const char *k, const char *kv, __u64 val)
+{
+	printf("%s{instance=\"", name);
+	label(inst);
+	printf("\"");
+	if (dir)
+		printf(",direction=\"%s\"", dir);
+	if (k)
+		printf(",%s=\"%s\"", k, kv);
+	printf("} %llu\n", (unsigned long long)val);
+}
+
+static void print_prometheus(const struct inst_stats *v, size_t n)
+{
+	head("sgctl_packets_total", "counter",
+	     "Packets judged by the security groups, by verdict.");
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < SG_NDIR; d++) {
+			sample("sgctl_packets_total", v[i].id, dir_name(d),
+			       "verdict", "accept", v[i].accepted[d].packets);
+			sample("sgctl_packets_total", v[i].id, dir_name(d),
+			       "verdict", "reject", v[i].rejected[d].packets);
+		}
+	head("sgctl_bytes_total", "counter",
+	     "Bytes judged by the security groups, by verdict.");
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < SG_NDIR; d++) {
+			sample("sgctl_bytes_total", v[i].id, dir_name(d),
+			       "verdict", "accept", v[i].accepted[d].bytes);
+			sample("sgctl_bytes_total", v[i].id, dir_name(d),
+			       "verdict", "reject", v[i].rejected[d].bytes);
+		}
+	head("sgctl_unfiltered_packets_total", "counter",
+	     "Packets security groups never filter (ARP, ND, DHCP, non-IP).");
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < SG_NDIR; d++)
+			sample("sgctl_unfiltered_packets_total", v[i].id,
+			       dir_name(d), NULL, NULL,
+			       v[i].unfiltered[d].packets);
+	head("sgctl_drops_total", "counter", "Dropped packets, by reason.");
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < SG_NDIR; d++)
+			for (size_t k = 0; k < NDROPS; k++)
+				sample("sgctl_drops_total", v[i].id,
+				       dir_name(d), "reason", drops[k].label,
+				       v[i].c[d][drops[k].counter].packets);
+	head("sgctl_conntrack_entries", "gauge",
+	     "Tracked flows in use in the instance's conntrack table.");
+	for (size_t i = 0; i < n; i++)
+		sample("sgctl_conntrack_entries", v[i].id, NULL, NULL, NULL,
+		       (__u64)v[i].ct_in_use);
+	head("sgctl_conntrack_max_entries", "gauge",
+	     "Capacity of the instance's conntrack table.");
+	for (size_t i = 0; i < n; i++)
+		sample("sgctl_conntrack_max_entries", v[i].id, NULL, NULL, NULL,
+		       v[i].ct_max);
+	head("sgctl_conntrack_allowance_available", "gauge",
+	     "Tracked flows the instance can still open.");
+	for (size_t i = 0; i < n; i++)
+		sample("sgctl_conntrack_allowance_available", v[i].id, NULL,
+		       NULL, NULL, ct_available(&v[i]));
+	head("sgctl_conntrack_allowance_exceeded", "counter",
+	     "New-flow packets dropped because the conntrack table was full.");
+	for (size_t i = 0; i < n; i++)
+		sample("sgctl_conntrack_allowance_exceeded", v[i].id, NULL,
+		       NULL, NULL, ct_exceeded(&v[i]));
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int by_slot(const void *a, const void *b)
+{
+	const struct inst_stats *x = a, *y = b;
+
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	const char *want = NULL;
+	bool prom = false;
+	struct sg_state st = {};
+	struct inst_stats *v = NULL;
+	char *ids = NULL;
+	__u32 *slots = NULL;
+	size_t n = 0, nv = 0;
+	int rc = SG_EXIT_ERR;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--instance")) {
+			if (i + 1 >= argc)
+				return sg_usage_err(argv[0],
+						    "--instance needs an id");
+			want = argv[++i];
+		} else if (!strcmp(argv[i], "--prometheus")) {
+			prom = true;
+		} else {
+			return sg_usage_err(argv[0], "unexpected argument '%s'",
+					    argv[i]);
+		}
+	}
+	if (prom && sg_opts.json)
+		return sg_usage_err(argv[0],
+				    "--prometheus and -j are two formats; "
+				    "pick one");
+	if (sg_need_root(argv[0]))
+		return SG_EXIT_ERR;
+	if (!sg_state_exists(sg_opts.pin_dir)) {
+		if (want) {
+			sg_err("stats: no config loaded (no instance %s)",
+			       want);
+			return SG_EXIT_ERR;
+		}
+		if (sg_opts.json)
+			printf("{\"instances\": []}\n");
+		else if (!prom)
+			printf("no config loaded\n");
+		return SG_EXIT_OK;
+	}
+	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+		return SG_EXIT_ERR;
+	if (sg_slot_list(&st, &ids, &slots, &n))
+		goto out;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		sg_err("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *id = ids + i * SG_ID_LEN;
+
+		if (want && strcmp(id, want))
+			continue;
+		if (read_one(&st, id, slots[i], &v[nv]))
+			goto out;
+		nv++;
+	}
+	if (want && !nv) {
+		sg_err("stats: no instance %s in the loaded config", want);
+		goto out;
+	}
+	qsort(v, nv, sizeof(*v), by_slot);
+	if (prom)
+		print_prometheus(v, nv);
+	else if (sg_opts.json)
+		print_json(v, nv);
+	else if (!nv)
+		printf("no instances\n");
+	else
+		print_plain(v, nv);
+	rc = SG_EXIT_OK;
+out:
+	sg_state_close(&st);
+	free(v);
+	free(ids);
+	free(slots);
+	return rc;
+}

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The reference model (refmodel.h): SPEC section 1 read literally. For a new
+ * flow of one instance, every rule of every group the instance carries is
+ * tried in turn; the flow is allowed when one of them allows it. No
+ * prefixes are merged, no classes built, nothing is shared with compile.c:
+ * this is the slow, obviously right answer the datapath is checked against.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/types.h>
+
+#include "sgctl.h"
+#include "compile/refmodel.h"
+
+#define PROTO_ICMP   1
+#define PROTO_TCP    6
+#define PROTO_UDP    17
+#define PROTO_ICMPV6 58
+
+/* ------------------------------------------------------------ matching */
+
+/* The first len bits of a and b are equal. */
+static bool same_bits(const uint8_t *a, const uint8_t *b, int len)
+{
+	int i;
+
+	for (i = 0; i < len; i++) {
+		int byte = i / 8, bit = 7 - i % 8;
+
+		if (((a[byte] >> bit) & 1) != ((b[byte] >> bit) & 1))
+			return false;
+	}
+	return true;
+}
+
+static bool cidr_has(const struct sg_prefix *c, int family, const uint8_t *addr)
+{
+	return c->family == family && same_bits(c->addr, addr, c->len);
+}
+
+static bool instance_carries(const struct sg_instance *in, int group)
+{
+	size_t k;
+
+	for (k = 0; k < in->ngroups; k++)
+		if (in->groups[k] == group)
+			return true;
+	return false;
+}
+
+bool sg_ref_peer_has(const struct sg_config *cfg, const struct sg_rule *r,
+		     int family, const uint8_t *addr)
+{
+	const struct sg_prefix_list *pl;
+	size_t i, k;
+	int alen = family == 6 ? 16 : 4;
+
+	switch (r->peer_kind) {
+	case SG_PEER_CIDR:
+		return cidr_has(&r->cidr, family, addr);
+	case SG_PEER_PREFIX_LIST:
+		if (r->peer_index < 0 ||
+		    (size_t)r->peer_index >= cfg->nprefix_lists)
+			return false;
+		pl = &cfg->prefix_lists[r->peer_index];
+		for (i = 0; i < pl->nentries; i++)
+			if (cidr_has(&pl->entries[i], family, addr))
+				return true;
+		return false;
+	case SG_PEER_GROUP:
+		/* Every configured IP of every instance carrying the group. */
+		for (i = 0; i < cfg->ninstances; i++) {
+			const struct sg_instance *in = &cfg->instances[i];
+
+			if (!instance_carries(in, r->peer_index))
+				continue;
+			for (k = 0; k < in->nips; k++)
+				if (in->ips[k].family == family &&
+				    !memcmp(in->ips[k].addr, addr, alen))
+					return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+bool sg_ref_is_icmp(int family, int proto)
+{
+	return (family == 4 && proto == PROTO_ICMP) ||
+	       (family == 6 && proto == PROTO_ICMPV6);
+}
+
+bool sg_ref_is_infra(const struct sg_ref_pkt *p)
+{
+	if (p->proto == PROTO_UDP && p->family == 4)
+		return (p->sport == 67 || p->sport == 68) &&
+		       (p->dport == 67 || p->dport == 68);
+	if (p->proto == PROTO_UDP && p->family == 6)
+		return (p->sport == 546 || p->sport == 547) &&
+		       (p->dport == 546 || p->dport == 547);
+	if (p->family == 6 && p->proto == PROTO_ICMPV6)
+		return p->icmp_type >= 133 && p->icmp_type <= 137;
+	return false;
+}
+
+unsigned int sg_ref_rule_miss(const struct sg_config *cfg,
+			      const struct sg_rule *r,
+			      const struct sg_ref_pkt *p)
+{
+	unsigned int miss = 0;
+
+	if (r->dir != p->dir)
+		return SG_REF_MISS_PEER | SG_REF_MISS_PROTO;
+	if (!sg_ref_peer_has(cfg, r, p->family, p->remote))
+		miss |= SG_REF_MISS_PEER;
+	if (r->proto == SG_PROTO_ALL)
+		return miss;
+	if (r->proto != p->proto)
+		return miss | SG_REF_MISS_PROTO;
+	if (p->proto == PROTO_TCP || p->proto == PROTO_UDP) {
+		int lo = r->port_lo < 0 ? 0 : r->port_lo;
+		int hi = r->port_hi < 0 ? 65535 : r->port_hi;
+
+		/* Only the destination port is matched, never the source. */
+		if (p->dport < lo || p->dport > hi)
+			miss |= SG_REF_MISS_PORT;
+	} else if (sg_ref_is_icmp(p->family, p->proto)) {
+		if (r->icmp_type != SG_ANY && r->icmp_type != p->icmp_type)
+			miss |= SG_REF_MISS_ICMP;
+		else if (r->icmp_code != SG_ANY && r->icmp_code != p->icmp_code)
+			miss |= SG_REF_MISS_ICMP;
+	}
+	return miss;
+}
+
+/* The rule's peer is the whole address space of this family (a /0). */
+static bool peer_is_world(const struct sg_config *cfg, const struct sg_rule *r,
+			  int family)
+{
+	const struct sg_prefix_list *pl;
+	size_t i;
+
+	if (r->peer_kind == SG_PEER_CIDR)
+		return r->cidr.family == family && r->cidr.len == 0;
+	if (r->peer_kind != SG_PEER_PREFIX_LIST || r->peer_index < 0 ||
+	    (size_t)r->peer_index >= cfg->nprefix_lists)
+		return false;
+	pl = &cfg->prefix_lists[r->peer_index];
+	for (i = 0; i < pl->nentries; i++)
+		if (pl->entries[i].family == family && pl->entries[i].len == 0)
+			return true;
+	return false;
+}
+
+/* Some group of the instance allows all traffic to/from the world in dir. */
+static bool dir_open_to_world(const struct sg_config *cfg,
+			      const struct sg_instance *in, int dir, int family)
+{
+	size_t g, k;
+
+	for (g = 0; g < in->ngroups; g++) {
+		const struct sg_group *grp = &cfg->groups[in->groups[g]];
+
+		for (k = 0; k < grp->nrules; k++) {
+			const struct sg_rule *r = &grp->rules[k];
+
+			if (r->dir == dir && r->proto == SG_PROTO_ALL &&
+			    peer_is_world(cfg, r, family))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether an allowed new flow gets a conntrack entry. Tracked: TCP, UDP,
+ * ICMP echo requests and protocols without ports. Not tracked: ICMP other
+ * than an echo request (judged by the rules packet by packet), and the
+ * SPEC's untracked flows: TCP/UDP allowed by a rule whose peer is the whole
+ * world, on an instance whose opposite direction allows all traffic
+ * to/from the whole world.
+ */
+static bool would_track(const struct sg_config *cfg,
+			const struct sg_instance *in,
+			const struct sg_ref_pkt *p, const struct sg_ref_hit *m,
+			size_t nm)
+{
+	size_t i;
+
+	if (sg_ref_is_icmp(p->family, p->proto))
+		return p->icmp_type == (p->family == 4 ? 8 : 128);
+	if (p->proto != PROTO_TCP && p->proto != PROTO_UDP)
+		return true;
+	if (!dir_open_to_world(cfg, in, !p->dir, p->family))
+		return true;
+	for (i = 0; i < nm; i++) {
+		const struct sg_rule *r =
+			&cfg->groups[m[i].group].rules[m[i].rule];
+
+		if (peer_is_world(cfg, r, p->family))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the peer holds any address of this family: a rule whose peer is
+ * all IPv6 is no near miss for an IPv4 remote, whatever its ports.
+ */
+static bool peer_has_family(const struct sg_config *cfg,
+			    const struct sg_rule *r, int family)
+{
+	const struct sg_prefix_list *pl;
+	size_t i, k;
+
+	switch (r->peer_kind) {
+	case SG_PEER_CIDR:
+		return r->cidr.family == family;
+	case SG_PEER_PREFIX_LIST:
+		if (r->peer_index < 0 ||
+		    (size_t)r->peer_index >= cfg->nprefix_lists)
+			return false;
+		pl = &cfg->prefix_lists[r->peer_index];
+		for (i = 0; i < pl->nentries; i++)
+			if (pl->entries[i].family == family)
+				return true;
+		return false;
+	case SG_PEER_GROUP:
+		for (i = 0; i < cfg->ninstances; i++) {
+			const struct sg_instance *in = &cfg->instances[i];
+
+			if (!instance_carries(in, r->peer_index))
+				continue;
+			for (k = 0; k < in->nips; k++)
+				if (in->ips[k].family == family)
+					return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+static int popcount(unsigned int x)
+{
+	int n = 0;
+
+	for (; x; x &= x - 1)
+		n++;
+	return n;
+}
+
+/*
+ * Near misses, best first: fewer misses; then a wrong port (or ICMP type)
+ * before a wrong peer before a wrong protocol, the most telling first;
+ * then file order.
+ */
+static int miss_weight(unsigned int miss)
+{
+	return ((miss & SG_REF_MISS_PEER) ? 1 : 0) +
+	       ((miss & SG_REF_MISS_PROTO) ? 2 : 0);
+}
+
+static int near_cmp(const void *a, const void *b)
+{
+	const struct sg_ref_hit *x = a, *y = b;
+	int nx = popcount(x->miss), ny = popcount(y->miss);
+
+	if (nx != ny)
+		return nx - ny;
+	if (miss_weight(x->miss) != miss_weight(y->miss))
+		return miss_weight(x->miss) - miss_weight(y->miss);
+	if (x->group != y->group)
+		return x->group - y->group;
+	return x->rule - y->rule;
+}
+
+int sg_ref_decide(const struct sg_config *cfg, size_t inst,
+		  const struct sg_ref_pkt *p, bool ct_full,
+		  struct sg_ref_result *out)
+{
+	const struct sg_instance *in;
+	struct sg_ref_hit *m = NULL, *nr = NULL;
+	size_t nm = 0, nn = 0, total = 0, g, k;
+
+	memset(out, 0, sizeof(*out));
+	if (inst >= cfg->ninstances || (p->family != 4 && p->family != 6) ||
+	    (p->dir != SG_DIR_IN && p->dir != SG_DIR_OUT))
+		return -EINVAL;
+	in = &cfg->instances[inst];
+
+	if (sg_ref_is_infra(p)) {
+		out->accept = true;
+		out->reason = SG_REF_INFRA;
+		return 0;
+	}
+
+	for (g = 0; g < in->ngroups; g++)
+		total += cfg->groups[in->groups[g]].nrules;
+	m = calloc(total ? total : 1, sizeof(*m));
+	nr = calloc(total ? total : 1, sizeof(*nr));
+	if (!m || !nr) {
+		free(m);
+		free(nr);
+		return -ENOMEM;
+	}
+
+	/* The union of the rules of all the instance's groups. */
+	for (g = 0; g < in->ngroups; g++) {
+		const struct sg_group *grp = &cfg->groups[in->groups[g]];
+
+		for (k = 0; k < grp->nrules; k++) {
+			const struct sg_rule *r = &grp->rules[k];
+			struct sg_ref_hit h = {in->groups[g], (int)k, 0};
+
+			if (r->dir != p->dir)
+				continue;
+			h.miss = sg_ref_rule_miss(cfg, r, p);
+			if (!h.miss)
+				m[nm++] = h;
+			else if (popcount(h.miss) <= 2 &&
+				 peer_has_family(cfg, r, p->family))
+				nr[nn++] = h;
+		}
+	}
+
+	if (nm) {
+		out->accept = true;
+		out->reason = SG_REF_BY_RULE;
+		out->tracked = would_track(cfg, in, p, m, nm);
+		if (out->tracked && ct_full) {
+			out->accept = false;
+			out->reason = SG_REF_CT_FULL;
+		}
+		out->matches = m;
+		out->nmatches = nm;
+		free(nr);
+		return 0;
+	}
+	free(m);
+	out->reason = SG_REF_NO_RULE;
+	qsort(nr, nn, sizeof(*nr), near_cmp);
+	/* Only the best tier: 1-miss rules if any, else 2-miss ones. */
+	for (k = 1; k < nn; k++)
+		if (popcount(nr[k].miss) != popcount(nr[0].miss))
+			break;
+	nn = k < nn ? k : nn;
+	if (nn > SG_REF_MAX_NEAR)
+		nn = SG_REF_MAX_NEAR;
+	out->near = nr;
+	out->nnear = nn;
+	return 0;
+}
+
+void sg_ref_result_free(struct sg_ref_result *r)
+{
+	free(r->matches);
+	free(r->near);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------- wording */
+
+const char *sg_ref_proto_name(int proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case PROTO_TCP:
+		return "tcp";
+	case PROTO_UDP:
+		return "udp";
+	case PROTO_ICMP:
+		return "icmp";
+	case PROTO_ICMPV6:
+		return "icmpv6";
+	case SG_PROTO_ALL:
+		return "all";
+	}
+	snprintf(buf, len, "%d", proto);
+	return buf;
+}
+
+static void addr_str(int family, const uint8_t *a, char *buf, size_t len)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf,
+		       (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+static void rule_ports(const struct sg_rule *r, char *buf, size_t len)
+{
+	if (r->port_lo < 0 || (r->port_lo == 0 && r->port_hi == 65535))
+		snprintf(buf, len, "all ports");
+	else if (r->port_lo == r->port_hi)
+		snprintf(buf, len, "port %d", r->port_lo);
+	else
+		snprintf(buf, len, "ports %d-%d", r->port_lo, r->port_hi);
+}
+
+static void peer_why(const struct sg_config *cfg, const struct sg_rule *r,
+		     const struct sg_ref_pkt *p, char *buf, size_t len)
+{
+	char a[64], c[64];
+	const char *fam = p->family == 6 ? "IPv6" : "IPv4";
+
+	addr_str(p->family, p->remote, a, sizeof(a));
+	switch (r->peer_kind) {
+	case SG_PEER_CIDR:
+		if (r->cidr.family != p->family)
+			snprintf(buf, len, "%s is %s, the rule's %s is %s", a,
+				 fam,
+				 p->dir == SG_DIR_IN ? "source" : "destination",
+				 sg_prefix_str(&r->cidr, c, sizeof(c)));
+		else
+			snprintf(buf, len, "%s is not in %s", a,
+				 sg_prefix_str(&r->cidr, c, sizeof(c)));
+		return;
+	case SG_PEER_PREFIX_LIST:
+		snprintf(buf, len, "%s is in no entry of prefix list %s", a,
+			 r->peer_text);
+		return;
+	case SG_PEER_GROUP:
+		snprintf(buf, len,
+			 "%s is not an address of any instance carrying %s", a,
+			 r->peer_index >= 0 &&
+					 (size_t)r->peer_index < cfg->ngroups
+				 ? cfg->groups[r->peer_index].id
+				 : r->peer_text);
+		return;
+	}
+	snprintf(buf, len, "%s is not in %s", a, r->peer_text);
+}
+
+void sg_ref_explain_miss(const struct sg_config *cfg, const struct sg_rule *r,
+			 const struct sg_ref_pkt *p, unsigned int miss,
+			 char *buf, size_t len)
+{
+	const char *peer_word = p->dir == SG_DIR_IN ? "source" : "destination";
+	char b1[16], b2[16], ports[48], why[256];
+	size_t n = 0;
+
+	buf[0] = '\0';
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (n < len)                                                   \
+			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);  \
+	} while (0)
+
+	if (!(miss & SG_REF_MISS_PEER))
+		ADD("right %s", peer_word);
+	if (!(miss &
+	      (SG_REF_MISS_PROTO | SG_REF_MISS_PORT | SG_REF_MISS_ICMP))) {
+		if (p->proto == PROTO_TCP || p->proto == PROTO_UDP)
+			ADD("%sright protocol and port", n ? ", " : "");
+		else
+			ADD("%sright protocol", n ? ", " : "");
+	} else if (!(miss & SG_REF_MISS_PROTO)) {
+		ADD("%sright protocol", n ? ", " : "");
+	}
+	if (miss & SG_REF_MISS_PEER) {
+		peer_why(cfg, r, p, why, sizeof(why));
+		ADD("%swrong %s (%s)", n ? ", " : "", peer_word, why);
+	}
+	if (miss & SG_REF_MISS_PROTO)
+		ADD("%swrong protocol (the rule allows %s, not %s)",
+		    n ? ", " : "", sg_ref_proto_name(r->proto, b1, sizeof(b1)),
+		    sg_ref_proto_name(p->proto, b2, sizeof(b2)));
+	if (miss & SG_REF_MISS_PORT) {
+		rule_ports(r, ports, sizeof(ports));
+		ADD("%swrong port (the rule allows %s, not %d)", n ? ", " : "",
+		    ports, p->dport);
+	}
+	if (miss & SG_REF_MISS_ICMP) {
+		if (r->icmp_code == SG_ANY)
+			snprintf(ports, sizeof(ports), "type %d", r->icmp_type);
+		else
+			snprintf(ports, sizeof(ports), "type %d code %d",
+				 r->icmp_type, r->icmp_code);
+		ADD("%swrong ICMP type (the rule allows %s, not type %d code "
+		    "%d)",
+		    n ? ", " : "", ports, p->icmp_type, p->icmp_code);
+	}
+#undef ADD
+}
+
+const char *sg_counter_name(int counter)
+{
+	static const char *const names[SG_NCOUNTERS] = {
+		[SG_CNT_ACCEPT_NEW] = "accept_new",
+		[SG_CNT_ACCEPT_ESTABLISHED] = "accept_established",
+		[SG_CNT_ACCEPT_UNTRACKED] = "accept_untracked",
+		[SG_CNT_ACCEPT_RELATED] = "accept_related",
+		[SG_CNT_ACCEPT_FRAGMENT] = "accept_fragment",
+		[SG_CNT_PASS_INFRA] = "pass_infra",
+		[SG_CNT_DROP_NO_RULE] = "drop_no_rule",
+		[SG_CNT_DROP_CT_FULL] = "drop_conntrack_full",
+		[SG_CNT_DROP_MALFORMED] = "drop_malformed",
+		[SG_CNT_DROP_FRAGMENT] = "drop_fragment",
+		[SG_CNT_DROP_SPOOFED] = "drop_spoofed_source",
+		[SG_CNT_DROP_IPV6_CHAIN] = "drop_ipv6_header_chain",
+		[SG_CNT_DROP_NO_INSTANCE] = "drop_no_instance",
+	};
+
+	if (counter < 0 || counter >= SG_NCOUNTERS || !names[counter])
+		return "unknown";
+	return names[counter];
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The config model: what a YAML file says, validated. Produced by config.c,
+ * consumed by compile.c (map entries) and by show/check. Plain data; every
+ * string and array is owned by the config and freed by sg_config_free().
+ */
+#ifndef SG_MODEL_H
+#define SG_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/diag.h"
+
+#define SG_PROTO_ALL (-1)
+#define SG_ANY (-1) /* icmp_type / icmp_code "all" */
+
+#define SG_MAX_GROUPS_PER_INSTANCE 16
+#define SG_MAX_RULES_PER_DIR 60 /* per group, per family */
+#define SG_MAX_RULES_PER_INSTANCE 1000
+/* Instances in one config (a VPC); only those enforced on this host take
+ * one of the SG_MAX_INSTANCES slots. */
+#define SG_MAX_CONFIG_INSTANCES 1000000
+
+/* A CIDR. IPv4 uses addr[0..3]; host bits are always zero. */
+struct sg_prefix {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len; /* 0-32 or 0-128 */
+	uint8_t addr[16];
+};
+
+enum sg_peer_kind {
+	SG_PEER_CIDR,
+	SG_PEER_PREFIX_LIST,
+	SG_PEER_GROUP,
+};
+
+/*
+ * One allow rule with one peer. A YAML rule with a list of sources becomes
+ * several sg_rule (as AWS stores them), sharing pos, text and description.
+ */
+struct sg_rule {
+	int dir; /* enum sg_dir */
+	int proto; /* 0-255 or SG_PROTO_ALL */
+	int port_lo, port_hi; /* tcp/udp only; else -1 */
+	int icmp_type, icmp_code; /* icmp/icmpv6 only: 0-255 or SG_ANY */
+	enum sg_peer_kind peer_kind;
+	struct sg_prefix cidr; /* SG_PEER_CIDR */
+	int peer_index; /* index of the prefix list or group */
+	char *peer_text; /* the peer as written: "203.0.113.10/32", "sg-web" */
+	char *text; /* the rule as written, e.g. "ssh (tcp/22) from 203.0.113.10/32" */
+	char *description; /* may be NULL */
+	struct sg_pos pos;
+};
+
+struct sg_group {
+	char *id; /* "sg-web" */
+	char *name; /* may be NULL; "default" only for the default group */
+	char *description;
+	struct sg_rule *rules; /* both directions, in file order */
+	size_t nrules;
+	bool implicit; /* the VPC's default group, not written in the file */
+	bool undefined; /* only referenced by rules, never defined: no rules,
+			 * no members (config.c warns); instances cannot
+			 * carry it */
+	struct sg_pos pos;
+};
+
+struct sg_prefix_list {
+	char *id; /* "pl-office" */
+	int max_entries;
+	struct sg_prefix *entries;
+	size_t nentries;
+	struct sg_pos pos;
+};
+
+struct sg_ct_limits {
+	uint32_t tcp_established; /* 60-432000, default 432000 */
+	uint32_t udp_stream; /* 60-180, default 180 */
+	uint32_t udp; /* 30-60, default 30 */
+	uint32_t max_entries; /* default 65536 */
+};
+
+struct sg_instance {
+	char *id; /* "i-web1" */
+	char *interface; /* may be NULL */
+	struct sg_prefix *ips; /* /32 or /128 each */
+	size_t nips;
+	int *groups; /* group indices, in file order, no duplicates */
+	size_t ngroups; /* 1-16 (the default group when none listed) */
+	bool source_dest_check; /* default true */
+	struct sg_ct_limits ct;
+	/*
+	 * Not enforced on this host: the instance only lends its addresses
+	 * to group references, and gets no slot and no compiled policy. Set
+	 * by the loader (load.c), never by the parser.
+	 */
+	bool remote;
+	struct sg_pos pos;
+};
+
+struct sg_config {
+	char *vpc; /* default "vpc-default" */
+	char *region; /* default "local" */
+	char *account; /* default "000000000000" */
+	struct sg_prefix_list *prefix_lists;
+	size_t nprefix_lists;
+	struct sg_group *groups; /* includes the default group */
+	size_t ngroups;
+	struct sg_instance *instances;
+	size_t ninstances;
+};
+
+/*
+ * Parse and validate. Every problem goes to diag (all of them, not just the
+ * first). Returns 0 when there are no errors (warnings allowed), -EINVAL when
+ * diag holds errors, another negative errno when the file cannot be read.
+ * On error *cfg is left empty.
+ */
+int sg_config_parse_file(const char *path, struct sg_config *cfg,
+			 struct sg_diag *diag);
+int sg_config_parse_string(const char *name, const char *text, size_t len,
+			   struct sg_config *cfg, struct sg_diag *diag);
+void sg_config_free(struct sg_config *cfg);
+
+/* Lookups by id; -1 when absent. */
+int sg_config_find_group(const struct sg_config *cfg, const char *id);
+int sg_config_find_instance(const struct sg_config *cfg, const char *id);
+
+/* Helpers shared by the compiler and the printers. */
+bool sg_prefix_contains(const struct sg_prefix *outer,
+			const struct sg_prefix *inner);
+/* Formats "198.18.1.10/32" or "2001:db8::/32"; buf >= 64 bytes. */
+const char *sg_prefix_str(const struct sg_prefix *p, char *buf, size_t len);
+
+#endif /* SG_MODEL_H */

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Diagnostics: a growing list of errors and warnings, each with its place in
+ * the input, printed as "sgctl: FILE:LINE:COL: CODE: message".
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/diag.h"
+
+void sg_diag_init(struct sg_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void sg_diag_free(struct sg_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nentries; i++) {
+		free(d->entries[i].code);
+		free(d->entries[i].message);
+	}
+	free(d->entries);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * File names live as long as the process, not the diag: a config's
+ * positions point at them, and a config outlives the diag that parsed it
+ * (load compiles, and reports compile errors, after parsing).
+ */
+static char **interned;
+static size_t ninterned;
+
+const char *sg_diag_intern(struct sg_diag *d, const char *name)
+{
+	char **files;
+	char *copy;
+	size_t i;
+
+	(void)d;
+	if (!name)
+		return NULL;
+	for (i = 0; i < ninterned; i++)
+		if (!strcmp(interned[i], name))
+			return interned[i];
+	copy = strdup(name);
+	if (!copy)
+		return NULL;
+	files = realloc(interned, (ninterned + 1) * sizeof(*files));
+	if (!files) {
+		free(copy);
+		return NULL;
+	}
+	interned = files;
+	interned[ninterned++] = copy;
+	return copy;
+}
+
+void sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
+		 const char *code, const char *fmt, ...)
+{
+	struct sg_diag_entry *e, *entries;
+	va_list ap;
+	char *msg;
+	int n;
+
+	/* Count first: even when memory runs out the caller must see a failure.
+	 */
+	if (sev == SG_ERROR)
+		d->nerrors++;
+	else
+		d->nwarnings++;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	entries = realloc(d->entries, (d->nentries + 1) * sizeof(*entries));
+	if (!entries) {
+		free(msg);
+		return;
+	}
+	d->entries = entries;
+	e = &d->entries[d->nentries];
+	e->severity = sev;
+	e->pos = pos;
+	e->message = msg;
+	e->code = NULL;
+	if (code) {
+		e->code = strdup(code);
+		if (!e->code) {
+			free(msg);
+			return;
+		}
+	}
+	d->nentries++;
+}
+
+void sg_diag_print(const struct sg_diag *d, FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < d->nentries; i++) {
+		const struct sg_diag_entry *e = &d->entries[i];
+
+		fputs("sgctl: ", out);
+		if (e->pos.file) {
+			if (e->pos.line > 0 && e->pos.col > 0)
+				fprintf(out, "%s:%d:%d: ", e->pos.file,
+					e->pos.line, e->pos.col);
+			else if (e->pos.line > 0)
+				fprintf(out, "%s:%d: ", e->pos.file,
+					e->pos.line);
+			else
+				fprintf(out, "%s: ", e->pos.file);
+		}
+		if (e->severity == SG_WARNING)
+			fputs("warning: ", out);
+		if (e->code)
+			fprintf(out, "%s: ", e->code);
+		fprintf(out, "%s\n", e->message);
+	}
+}
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	size_t n = strlen(fmt);
+
+	fprintf(stderr, "sgctl: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	/* Callers write messages without the newline, like err(3). */
+	if (!n || fmt[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+void sg_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+}
+
+void sg_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
