@@ -53,7 +53,7 @@
 #include "compile/compile.h"
 #include "util/diag.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 
 #define XDP_DROP_RC 1

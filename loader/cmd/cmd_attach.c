@@ -16,7 +16,7 @@
 #include "util/diag.h"
 #include "input/inputs.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 
 /* Opens the state read-write without programs, or says nothing is loaded. */

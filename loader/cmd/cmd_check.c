@@ -23,7 +23,7 @@
 #include "compile/compile.h"
 #include "util/diag.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "input/inputs.h"
 #include "config/model.h"
 #include "enforce/kcheck.h"

@@ -21,7 +21,7 @@
 #include "cmd/cmd.h"
 #include "util/diag.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "compile/refmodel.h"
 
 struct ct_row {

@@ -18,7 +18,7 @@
 #include "compile/export_nft.h"
 #include "input/inputs.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 
 /* The loaded config, parsed from the stored inputs. */

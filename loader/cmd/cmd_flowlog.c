@@ -41,7 +41,7 @@
 #include "cmd/cmd.h"
 #include "util/diag.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "input/inputs.h"
 #include "config/model.h"
 

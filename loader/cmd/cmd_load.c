@@ -26,7 +26,7 @@
 #include "util/diag.h"
 #include "input/inputs.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 
 static size_t count_rules(const struct sg_config *cfg)

@@ -15,7 +15,7 @@
 #include "util/diag.h"
 #include "input/inputs.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 
 struct show_ctx {

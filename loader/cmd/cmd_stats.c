@@ -13,7 +13,7 @@
 #include "cmd/cmd.h"
 #include "util/diag.h"
 #include "out/json.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "compile/refmodel.h"
 
 /* The drop reasons the SPEC names, in its order, and their labels. */

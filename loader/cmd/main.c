@@ -21,7 +21,7 @@
 
 #include "cmd/cmd.h"
 #include "util/diag.h"
-#include "state/maps.h"
+#include "state/state.h"
 
 struct sg_opts sg_opts = {
 	.pin_dir = SG_DEFAULT_PIN_DIR,

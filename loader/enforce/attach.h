@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 
-#include "state/maps.h"
+#include "state/state.h"
 
 #define SG_TC_HANDLE   0x5347 /* "SG" */
 #define SG_TC_PRIORITY 1

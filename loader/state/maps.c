@@ -25,7 +25,7 @@
 #include "state/skel.h"
 
 #include "util/diag.h"
-#include "state/maps.h"
+#include "state/state.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's "operation not supported" for batches */

@@ -25,7 +25,7 @@
 #include "state/skel.h"
 
 #include "compile/compile.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 #include "enforce/kcheck.h"
 

@@ -42,7 +42,7 @@
 #include "sgctl.skel.h"
 #include "compile/compile.h"
 #include "util/diag.h"
-#include "state/maps.h"
+#include "state/state.h"
 #include "config/model.h"
 #include "compile/refmodel.h"
 

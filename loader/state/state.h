@@ -4,8 +4,8 @@
  * pin_dir (created on first use), writing compiled policy atomically, and
  * the loader-only maps (slots, attachments, stored config).
  */
-#ifndef SG_MAPS_H
-#define SG_MAPS_H
+#ifndef SG_STATE_H
+#define SG_STATE_H
 
 #include <linux/types.h>
 #include <stdbool.h>
@@ -140,4 +140,4 @@ int sg_ct_count_write(struct sg_state *st, __u32 slot, __s64 n);
 int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t n,
 		size_t *flushed);
 
-#endif /* SG_MAPS_H */
+#endif /* SG_STATE_H */
