@@ -61,14 +61,6 @@
 #define MAX_LIST    16
 #define FRAME_MAX   128
 
-static const char *lerr(int err)
-{
-	static char buf[128];
-
-	libbpf_strerror(err, buf, sizeof(buf));
-	return buf;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -258,7 +250,7 @@ static struct sgctl_bpf *open_dry(const char *pin_dir)
 
 	s = sgctl_bpf__open_opts(&opts);
 	if (!s) {
-		sg_err("cannot open the BPF object: %s", lerr(-errno));
+		sg_err("cannot open the BPF object: %s", sg_bpf_strerror(-errno));
 		return NULL;
 	}
 	bpf_object__for_each_program(prog, s->obj)
@@ -267,7 +259,7 @@ static struct sgctl_bpf *open_dry(const char *pin_dir)
 	s->rodata->sg_dry_run = 1;
 	err = sgctl_bpf__load(s);
 	if (err) {
-		sg_err("cannot load the dry-run program: %s", lerr(err));
+		sg_err("cannot load the dry-run program: %s", sg_bpf_strerror(err));
 		sgctl_bpf__destroy(s);
 		return NULL;
 	}
@@ -354,7 +346,7 @@ static int test_run(int fd, const void *buf, size_t len, __u32 repeat,
 	int err = bpf_prog_test_run_opts(fd, &o);
 
 	if (err) {
-		sg_err("BPF_PROG_TEST_RUN: %s", lerr(err));
+		sg_err("BPF_PROG_TEST_RUN: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	if (retval)
@@ -516,7 +508,7 @@ static int floor_prog(void)
 			       2, NULL);
 
 	if (fd < 0)
-		sg_err("cannot load the floor program: %s", lerr(fd));
+		sg_err("cannot load the floor program: %s", sg_bpf_strerror(fd));
 	return fd;
 }
 
@@ -732,7 +724,7 @@ static int rx_count(const struct live_opts *o, struct trafficgen_bpf *tg,
 	}
 	free(v);
 	if (err)
-		sg_err("cannot read the receive counters: %s", lerr(err));
+		sg_err("cannot read the receive counters: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -768,7 +760,7 @@ static int live_run(const struct live_opts *o)
 
 	tg = trafficgen_bpf__open();
 	if (!tg) {
-		sg_err("cannot open the traffic generator: %s", lerr(-errno));
+		sg_err("cannot open the traffic generator: %s", sg_bpf_strerror(-errno));
 		return SG_EXIT_ERR;
 	}
 	switch (o->mix) {
@@ -789,7 +781,7 @@ static int live_run(const struct live_opts *o)
 		!strcmp(o->sink, "drop") ? XDP_DROP : XDP_PASS;
 	err = trafficgen_bpf__load(tg);
 	if (err) {
-		sg_err("cannot load the traffic generator: %s", lerr(err));
+		sg_err("cannot load the traffic generator: %s", sg_bpf_strerror(err));
 		goto out;
 	}
 
@@ -812,7 +804,7 @@ static int live_run(const struct live_opts *o)
 		sg_netns_leave(&ns);
 		if (err) {
 			sg_err("cannot attach the sink to %s: %s", o->rx_dev,
-			       lerr(err));
+			       sg_bpf_strerror(err));
 			goto out;
 		}
 	}
@@ -840,7 +832,7 @@ static int live_run(const struct live_opts *o)
 		err = bpf_prog_test_run_opts(bpf_program__fd(tg->progs.tg_gen),
 					     &r);
 		if (err) {
-			sg_err("live frames: %s", lerr(err));
+			sg_err("live frames: %s", sg_bpf_strerror(err));
 			break;
 		}
 		sent += chunk;

@@ -29,14 +29,6 @@
 #include "enforce/attach.h"
 #include "util/diag.h"
 
-static const char *lerr(int err)
-{
-	static char buf[128];
-
-	libbpf_strerror(err, buf, sizeof(buf));
-	return buf;
-}
-
 /* " in netns NAME" or "" */
 static const char *where(const char *netns)
 {
@@ -270,7 +262,7 @@ static int attach_here(struct sg_state *st, const struct sg_attach_req *req,
 	err = bpf_xdp_query(ifindex, 0, &q);
 	if (err) {
 		sg_err("cannot query XDP on %s%s: %s", req->ifname,
-		       where(req->netns), lerr(err));
+		       where(req->netns), sg_bpf_strerror(err));
 		return err;
 	}
 	if (q.hw_prog_id)
@@ -303,7 +295,7 @@ static int attach_here(struct sg_state *st, const struct sg_attach_req *req,
 		if (err) {
 			sg_err("cannot remove the previous XDP program from "
 			       "%s%s: %s",
-			       req->ifname, where(req->netns), lerr(err));
+			       req->ifname, where(req->netns), sg_bpf_strerror(err));
 			return err;
 		}
 		other_removed = true;
@@ -328,7 +320,7 @@ static int attach_here(struct sg_state *st, const struct sg_attach_req *req,
 		else
 			sg_err("cannot attach XDP (%s) to %s%s: %s",
 			       req->xdp_generic ? "generic" : "native",
-			       req->ifname, where(req->netns), lerr(err));
+			       req->ifname, where(req->netns), sg_bpf_strerror(err));
 		goto restore_other;
 	}
 
@@ -336,7 +328,7 @@ static int attach_here(struct sg_state *st, const struct sg_attach_req *req,
 	err = tc_hook_create_quiet(&hook);
 	if (err && err != -EEXIST) {
 		sg_err("cannot create the clsact qdisc on %s%s: %s",
-		       req->ifname, where(req->netns), lerr(err));
+		       req->ifname, where(req->netns), sg_bpf_strerror(err));
 		goto undo_xdp;
 	}
 	LIBBPF_OPTS(bpf_tc_opts, to, .handle = SG_TC_HANDLE,
@@ -345,7 +337,7 @@ static int attach_here(struct sg_state *st, const struct sg_attach_req *req,
 	err = bpf_tc_attach(&hook, &to);
 	if (err) {
 		sg_err("cannot attach TC egress to %s%s: %s", req->ifname,
-		       where(req->netns), lerr(err));
+		       where(req->netns), sg_bpf_strerror(err));
 		goto undo_xdp;
 	}
 
@@ -361,7 +353,7 @@ static int attach_here(struct sg_state *st, const struct sg_attach_req *req,
 	err = bpf_map_update_elem(attach_fd, &key, &val, BPF_ANY);
 	if (err) {
 		sg_err("cannot record the attachment of %s: %s", req->ifname,
-		       lerr(err));
+		       sg_bpf_strerror(err));
 		if (!tc_replace) {
 			LIBBPF_OPTS(bpf_tc_opts, dt, .handle = SG_TC_HANDLE,
 				    .priority = SG_TC_PRIORITY);
@@ -431,7 +423,7 @@ static int detach_here(int attach_fd, const struct sg_attach_key *key,
 	err = bpf_xdp_query(ifindex, 0, &q);
 	if (err && err != -ENODEV) {
 		sg_err("cannot query XDP on %s%s: %s", ifname, where(netns),
-		       lerr(err));
+		       sg_bpf_strerror(err));
 		return err;
 	}
 	if (!err) {
@@ -462,7 +454,7 @@ static int detach_here(int attach_fd, const struct sg_attach_key *key,
 			if (err && err != -ENOENT) {
 				sg_err("cannot remove the TC egress filter "
 				       "from %s%s: %s",
-				       ifname, where(netns), lerr(err));
+				       ifname, where(netns), sg_bpf_strerror(err));
 				return err;
 			}
 			found = true;
@@ -473,7 +465,7 @@ static int detach_here(int attach_fd, const struct sg_attach_key *key,
 		err = bpf_map_delete_elem(attach_fd, key);
 		if (err && err != -ENOENT) {
 			sg_err("cannot delete the attachment record of %s: %s",
-			       ifname, lerr(err));
+			       ifname, sg_bpf_strerror(err));
 			return err;
 		}
 		found = true;
@@ -482,7 +474,7 @@ static int detach_here(int attach_fd, const struct sg_attach_key *key,
 
 xdp_fail:
 	sg_err("cannot remove XDP from %s%s: %s", ifname, where(netns),
-	       lerr(err));
+	       sg_bpf_strerror(err));
 	return err;
 }
 

@@ -19,16 +19,9 @@
 #include "state/skel.h"
 
 #include "compile/compile.h"
+#include "state/state.h"
 #include "util/diag.h"
 #include "enforce/kcheck.h"
-
-static const char *lerr(int err)
-{
-	static char buf[128];
-
-	libbpf_strerror(err, buf, sizeof(buf));
-	return buf;
-}
 
 int sg_kcheck_open(struct sg_kcheck *k, const char *pin_dir, __u32 slot)
 {
@@ -42,7 +35,7 @@ int sg_kcheck_open(struct sg_kcheck *k, const char *pin_dir, __u32 slot)
 	k->skel = sgctl_bpf__open_opts(&opts);
 	if (!k->skel) {
 		err = -errno;
-		sg_err("cannot open the BPF object: %s", lerr(err));
+		sg_err("cannot open the BPF object: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	bpf_object__for_each_program(prog, k->skel->obj)
@@ -56,7 +49,7 @@ int sg_kcheck_open(struct sg_kcheck *k, const char *pin_dir, __u32 slot)
 	err = sgctl_bpf__load(k->skel);
 	if (err) {
 		sg_err("cannot load the programs in dry-run mode: %s",
-		       lerr(err));
+		       sg_bpf_strerror(err));
 		sgctl_bpf__destroy(k->skel);
 		k->skel = NULL;
 		return err;
@@ -155,7 +148,7 @@ int sg_kcheck_run(struct sg_kcheck *k, const struct sg_ref_pkt *p,
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 	if (err) {
 		sg_err("cannot run the %s program on the test packet: %s",
-		       p->dir == SG_DIR_IN ? "XDP" : "TC", lerr(err));
+		       p->dir == SG_DIR_IN ? "XDP" : "TC", sg_bpf_strerror(err));
 		return err;
 	}
 	if (!r->done) {

@@ -33,7 +33,7 @@
 
 #define BITS_PER_UL (8 * sizeof(unsigned long))
 
-static const char *lerr(int err)
+const char *sg_bpf_strerror(int err)
 {
 	static char buf[128];
 
@@ -166,7 +166,7 @@ int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
 	st->skel = sgctl_bpf__open_opts(&opts);
 	if (!st->skel) {
 		err = -errno;
-		sg_err("cannot open the BPF object: %s", lerr(err));
+		sg_err("cannot open the BPF object: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	if (slot >= 0) {
@@ -180,7 +180,7 @@ int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
 	err = sgctl_bpf__load(st->skel);
 	if (err) {
 		sg_err("cannot load the BPF object (pins in %s): %s",
-		       st->pin_dir, lerr(err));
+		       st->pin_dir, sg_bpf_strerror(err));
 		if (err == -EINVAL && existed)
 			sg_err("the pinned maps may come from another sgctl "
 			       "version; sgctl unload removes them");
@@ -410,7 +410,7 @@ static int write_map(int fd, const char *name, const void *keys,
 	int err = map_update_all(fd, keys, vals, ksz, vsz, n);
 
 	if (err)
-		sg_err("cannot write %s (%zu entries): %s", name, n, lerr(err));
+		sg_err("cannot write %s (%zu entries): %s", name, n, sg_bpf_strerror(err));
 	return err;
 }
 
@@ -456,7 +456,7 @@ int sg_meta_read(struct sg_state *st, struct sg_meta *m)
 		bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_meta), &k, m);
 
 	if (err)
-		sg_err("cannot read sg_meta: %s", lerr(err));
+		sg_err("cannot read sg_meta: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -467,7 +467,7 @@ int sg_meta_write(struct sg_state *st, const struct sg_meta *m)
 				      m, BPF_ANY);
 
 	if (err)
-		sg_err("cannot write sg_meta: %s", lerr(err));
+		sg_err("cannot write sg_meta: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -479,7 +479,7 @@ int sg_active_gen(struct sg_state *st, __u32 *gen)
 				      &a);
 
 	if (err) {
-		sg_err("cannot read sg_active: %s", lerr(err));
+		sg_err("cannot read sg_active: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	*gen = a.gen & 1;
@@ -731,7 +731,7 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 			offsetof(struct sg_ip_key, gen_slot), ng, NULL);
 	if (err) {
 		sg_err("cannot clear stale policy generation %u: %s", ng,
-		       lerr(err));
+		       sg_bpf_strerror(err));
 		return err;
 	}
 
@@ -853,7 +853,7 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 	err = write_bloom(bpf_map__fd(s->maps.sg_exact_bloom), ng, xckeys,
 			  x.nclass_exact, xrkeys, x.nrule_exact);
 	if (err) {
-		sg_err("cannot write sg_exact_bloom: %s", lerr(err));
+		sg_err("cannot write sg_exact_bloom: %s", sg_bpf_strerror(err));
 		goto out;
 	}
 
@@ -863,7 +863,7 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 				  BPF_ANY);
 	if (err)
 		sg_err("cannot switch to policy generation %u: %s", ng,
-		       lerr(err));
+		       sg_bpf_strerror(err));
 out:
 	free(ikeys);
 	free(ivals);
@@ -931,7 +931,7 @@ int sg_slot_get(struct sg_state *st, const char *id, bool allocate)
 	if (!err)
 		return (int)slot;
 	if (err != -ENOENT) {
-		sg_err("cannot read sg_slots: %s", lerr(err));
+		sg_err("cannot read sg_slots: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	if (!allocate)
@@ -951,7 +951,7 @@ int sg_slot_get(struct sg_state *st, const char *id, bool allocate)
 	}
 	err = bpf_map_update_elem(fd, &k, &slot, BPF_NOEXIST);
 	if (err) {
-		sg_err("cannot allocate a slot for %s: %s", id, lerr(err));
+		sg_err("cannot allocate a slot for %s: %s", id, sg_bpf_strerror(err));
 		return err;
 	}
 	st->slot_used[slot / BITS_PER_UL] |= 1UL << (slot % BITS_PER_UL);
@@ -973,7 +973,7 @@ int sg_slot_release(struct sg_state *st, const char *id)
 	if (!err)
 		err = bpf_map_delete_elem(fd, &k);
 	if (err) {
-		sg_err("cannot release the slot of %s: %s", id, lerr(err));
+		sg_err("cannot release the slot of %s: %s", id, sg_bpf_strerror(err));
 		return err;
 	}
 	if (slot < SG_MAX_INSTANCES)
@@ -992,7 +992,7 @@ int sg_slot_set(struct sg_state *st, const char *id, __u32 slot)
 		return -EINVAL;
 	err = bpf_map_update_elem(fd, &k, &slot, BPF_NOEXIST);
 	if (err) {
-		sg_err("cannot restore the slot of %s: %s", id, lerr(err));
+		sg_err("cannot restore the slot of %s: %s", id, sg_bpf_strerror(err));
 		return err;
 	}
 	st->slot_used[slot / BITS_PER_UL] |= 1UL << (slot % BITS_PER_UL);
@@ -1008,7 +1008,7 @@ int sg_slot_list(struct sg_state *st, char **ids, __u32 **slots, size_t *n)
 	err = map_dump(bpf_map__fd(st->skel->maps.sg_slots), sizeof(*keys),
 		       sizeof(*vals), (void **)&keys, (void **)&vals, n);
 	if (err) {
-		sg_err("cannot read sg_slots: %s", lerr(err));
+		sg_err("cannot read sg_slots: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	for (size_t i = 0; i < *n; i++)
@@ -1073,7 +1073,7 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 			     sizeof(struct sg_ct_key), sizeof(struct sg_ct_val),
 			     offsetof(struct sg_ct_key, slot), slots, n);
 	if (err) {
-		sg_err("cannot clear conntrack entries: %s", lerr(err));
+		sg_err("cannot clear conntrack entries: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	err = delete_by_slot(bpf_map__fd(s->maps.sg_frag),
@@ -1081,7 +1081,7 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 			     sizeof(struct sg_frag_val),
 			     offsetof(struct sg_frag_key, slot), slots, n);
 	if (err) {
-		sg_err("cannot clear fragment entries: %s", lerr(err));
+		sg_err("cannot clear fragment entries: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	/* Flow-log records: a slot given to another instance starts clean. */
@@ -1090,7 +1090,7 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 			     sizeof(struct sg_reject_val),
 			     offsetof(struct sg_reject_key, slot), slots, n);
 	if (err) {
-		sg_err("cannot clear rejected-flow records: %s", lerr(err));
+		sg_err("cannot clear rejected-flow records: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	zeros = calloc((size_t)ncpu * SG_NDIR * SG_NCOUNTERS, vsz);
@@ -1113,7 +1113,7 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 	}
 	free(zeros);
 	if (err)
-		sg_err("cannot reset counters: %s", lerr(err));
+		sg_err("cannot reset counters: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -1155,7 +1155,7 @@ int sg_blob_store(struct sg_state *st, const char *text, size_t len)
 			err = e;
 	}
 	if (err) {
-		sg_err("cannot store the config text: %s", lerr(err));
+		sg_err("cannot store the config text: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	err = sg_meta_read(st, &meta);
@@ -1197,7 +1197,7 @@ int sg_blob_load(struct sg_state *st, char **text, size_t *len)
 		err = bpf_map_lookup_elem(fd, &i, chunk);
 		if (err) {
 			sg_err("cannot read stored config chunk %u: %s", i,
-			       lerr(err));
+			       sg_bpf_strerror(err));
 			break;
 		}
 		if (chunk->len > sizeof(chunk->data) ||
@@ -1234,7 +1234,7 @@ int sg_attach_list_fd(int fd, struct sg_attach_key **keys,
 			   (void **)vals, n);
 
 	if (err) {
-		sg_err("cannot read sg_attach: %s", lerr(err));
+		sg_err("cannot read sg_attach: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	for (size_t i = 0; i < *n; i++) {
@@ -1272,7 +1272,7 @@ int sg_state_arm_timer(struct sg_state *st, __u32 slot)
 		skel = sgctl_bpf__open_opts(&opts);
 		if (!skel) {
 			err = -errno;
-			sg_err("cannot open the BPF object: %s", lerr(err));
+			sg_err("cannot open the BPF object: %s", sg_bpf_strerror(err));
 			return err;
 		}
 		bpf_object__for_each_program(prog, skel->obj)
@@ -1282,7 +1282,7 @@ int sg_state_arm_timer(struct sg_state *st, __u32 slot)
 		skel->rodata->sg_host_side = 0;
 		err = sgctl_bpf__load(skel);
 		if (err) {
-			sg_err("cannot load the BPF object: %s", lerr(err));
+			sg_err("cannot load the BPF object: %s", sg_bpf_strerror(err));
 			sgctl_bpf__destroy(skel);
 			return err;
 		}
@@ -1293,7 +1293,7 @@ int sg_state_arm_timer(struct sg_state *st, __u32 slot)
 				     &ropts);
 	if (err)
 		sg_err("cannot start the conntrack expiry timer: %s",
-		       lerr(err));
+		       sg_bpf_strerror(err));
 	if (skel != st->skel)
 		sgctl_bpf__destroy(skel);
 	return err;
@@ -1458,7 +1458,7 @@ int sg_stats_read(struct sg_state *st, __u32 slot,
 
 			err = bpf_map_lookup_elem(fd, &idx, v);
 			if (err) {
-				sg_err("cannot read sg_stats: %s", lerr(err));
+				sg_err("cannot read sg_stats: %s", sg_bpf_strerror(err));
 				break;
 			}
 			for (int i = 0; i < ncpu; i++) {
@@ -1485,7 +1485,7 @@ int sg_inst_read(struct sg_state *st, __u32 slot, struct sg_inst *inst)
 	err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_inst), &idx,
 				  inst);
 	if (err)
-		sg_err("cannot read sg_inst: %s", lerr(err));
+		sg_err("cannot read sg_inst: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -1495,7 +1495,7 @@ int sg_ct_count_read(struct sg_state *st, __u32 slot, __s64 *n)
 				      &slot, n);
 
 	if (err)
-		sg_err("cannot read sg_ct_count: %s", lerr(err));
+		sg_err("cannot read sg_ct_count: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -1505,7 +1505,7 @@ int sg_ct_count_write(struct sg_state *st, __u32 slot, __s64 n)
 				      &slot, &n, BPF_ANY);
 
 	if (err)
-		sg_err("cannot write sg_ct_count: %s", lerr(err));
+		sg_err("cannot write sg_ct_count: %s", sg_bpf_strerror(err));
 	return err;
 }
 
@@ -1524,7 +1524,7 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	err = map_dump(fd, ksz, sizeof(*vals), (void **)&keys, (void **)&vals,
 		       &n);
 	if (err) {
-		sg_err("cannot read sg_ct: %s", lerr(err));
+		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1538,7 +1538,7 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	keys = NULL;
 	vals = NULL;
 	if (err) {
-		sg_err("cannot delete conntrack entries: %s", lerr(err));
+		sg_err("cannot delete conntrack entries: %s", sg_bpf_strerror(err));
 		return err;
 	}
 	*flushed = m;
@@ -1554,7 +1554,7 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	err = map_dump(fd, ksz, sizeof(*vals), (void **)&keys, (void **)&vals,
 		       &n);
 	if (err) {
-		sg_err("cannot read sg_ct: %s", lerr(err));
+		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
 		free(left);
 		return err;
 	}

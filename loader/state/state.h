@@ -27,6 +27,10 @@ struct sg_state {
 
 #define SG_DEFAULT_PIN_DIR "/sys/fs/bpf/sgctl"
 
+/* A libbpf or kernel error (negative errno or LIBBPF_ERRNO__*) as text;
+ * one static buffer, for the message being printed. */
+const char *sg_bpf_strerror(int err);
+
 /*
  * Error convention: these functions report unexpected failures themselves
  * (sg_err, libbpf_strerror) and return a negative errno; -ENOENT from a
