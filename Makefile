@@ -49,7 +49,7 @@ LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libsgctl.a
 # The pure core, which never touches the kernel: read, validate, compile,
-# print. It builds without libbpf (see core-check).
+# print. It links without libbpf (CORE_LIBS) and check-layers keeps it so.
 CORE_STAGES := util out input config compile
 CORE_SRCS := $(sort $(foreach d,$(CORE_STAGES),$(wildcard loader/$(d)/*.c)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
