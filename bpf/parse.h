@@ -22,16 +22,7 @@
 #define SG_ETH_P_8021Q	0x8100
 #define SG_ETH_P_8021AD 0x88A8
 
-#define SG_PROTO_HOPOPTS  0
-#define SG_PROTO_ICMP	  1
-#define SG_PROTO_TCP	  6
-#define SG_PROTO_UDP	  17
-#define SG_PROTO_ROUTING  43
-#define SG_PROTO_FRAGMENT 44
-#define SG_PROTO_AH	  51
-#define SG_PROTO_ICMPV6	  58
-#define SG_PROTO_DSTOPTS  60
-#define SG_PROTO_MH	  135
+/* IP protocol numbers: SG_PROTO_* in include/sgctl.h. */
 
 #define SG_TCP_FIN 0x01
 #define SG_TCP_SYN 0x02
@@ -193,9 +184,7 @@ static __always_inline int sg_parse_ipv4(void *pos, void *data_end,
 
 static __always_inline int sg_ipv6_is_ext(__u8 nh)
 {
-	return nh == SG_PROTO_HOPOPTS || nh == SG_PROTO_ROUTING ||
-	       nh == SG_PROTO_FRAGMENT || nh == SG_PROTO_DSTOPTS ||
-	       nh == SG_PROTO_AH || nh == SG_PROTO_MH;
+	return SG_PROTO_IS_IPV6_EXT(nh);
 }
 
 static __always_inline int sg_parse_ipv6(void *pos, void *data_end,
