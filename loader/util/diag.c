@@ -157,3 +157,65 @@ void sg_warnx(const char *fmt, ...)
 	vreport("warning: ", fmt, ap);
 	va_end(ap);
 }
+
+/* Which input a position is in: files[i] itself, or "files[i]: PATH". */
+static size_t file_rank(const char *file, const char *const *files,
+			size_t nfiles)
+{
+	for (size_t i = 0; file && i < nfiles; i++) {
+		size_t l = strlen(files[i]);
+
+		if (file == files[i] ||
+		    (!strncmp(file, files[i], l) &&
+		     (!file[l] || (file[l] == ':' && file[l + 1] == ' '))))
+			return i;
+	}
+	return nfiles;
+}
+
+struct sort_key {
+	size_t rank, i;
+	int line, col;
+};
+
+static int sort_key_cmp(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+void sg_diag_sort(struct sg_diag *d, size_t start, const char *const *files,
+		  size_t nfiles)
+{
+	size_t n = d->nentries - start;
+	struct sg_diag_entry *tmp;
+	struct sort_key *k;
+
+	if (n < 2)
+		return;
+	k = calloc(n, sizeof(*k));
+	tmp = calloc(n, sizeof(*tmp));
+	if (k && tmp) {
+		for (size_t i = 0; i < n; i++) {
+			const struct sg_pos *p = &d->entries[start + i].pos;
+
+			k[i].rank = file_rank(p->file, files, nfiles);
+			k[i].line = p->line;
+			k[i].col = p->col;
+			k[i].i = i;
+		}
+		qsort(k, n, sizeof(*k), sort_key_cmp);
+		for (size_t i = 0; i < n; i++)
+			tmp[i] = d->entries[start + k[i].i];
+		memcpy(d->entries + start, tmp, n * sizeof(*tmp));
+	}
+	free(k);
+	free(tmp);
+}

@@ -52,4 +52,13 @@ void sg_diag_print(const struct sg_diag *d, FILE *out);
 __attribute__((format(printf, 1, 2))) void sg_err(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void sg_warnx(const char *fmt, ...);
 
+/*
+ * Puts the entries from start on in reading order, stably: by input (the
+ * position's file is files[i], or "files[i]: PATH" for JSON; any other
+ * file after them all), then line, then column. With no files, by line
+ * and column. Passes that run in several orders call it when done.
+ */
+void sg_diag_sort(struct sg_diag *d, size_t start, const char *const *files,
+		  size_t nfiles);
+
 #endif /* SG_DIAG_H */
