@@ -59,6 +59,9 @@ enum sg_dir {
  * new one, never a mix and never nothing.
  */
 #define SG_GEN_SHIFT 31
+/* The generation bit of a key word (scope, class_id, gen_slot), and back. */
+#define SG_GEN_BIT(gen) ((__u32)(gen) << SG_GEN_SHIFT)
+#define SG_GEN_OF(word) ((__u32)(word) >> SG_GEN_SHIFT)
 
 struct sg_active {
 	__u32 gen; /* 0 or 1 */
@@ -71,9 +74,21 @@ struct sg_active {
  * the address: prefixlen = 32 + address prefix length. IPv4 addresses use
  * addr[0..3], the rest zero.
  */
-#define SG_SCOPE(gen, dir, v6, policy)                                      \
-	(((__u32)(gen) << 31) | ((__u32)(dir) << 30) | ((__u32)(v6) << 29) | \
-	 ((__u32)(policy)&0x1fffffff))
+#define SG_SCOPE_DIR_SHIFT 30
+#define SG_SCOPE_V6_SHIFT 29
+#define SG_SCOPE_POLICY_MASK 0x1fffffffu /* 29 bits: the most policies */
+#define SG_SCOPE(gen, dir, v6, policy)                          \
+	(((__u32)(gen) << SG_GEN_SHIFT) |                       \
+	 ((__u32)(dir) << SG_SCOPE_DIR_SHIFT) |                 \
+	 ((__u32)(v6) << SG_SCOPE_V6_SHIFT) |                   \
+	 ((__u32)(policy) & SG_SCOPE_POLICY_MASK))
+/* Decoding a scope: each field of SG_SCOPE(gen, dir, v6, policy). */
+#define SG_SCOPE_GEN(scope) ((__u32)(scope) >> SG_GEN_SHIFT)
+#define SG_SCOPE_DIR(scope) (((__u32)(scope) >> SG_SCOPE_DIR_SHIFT) & 1)
+#define SG_SCOPE_V6(scope) (((__u32)(scope) >> SG_SCOPE_V6_SHIFT) & 1)
+#define SG_SCOPE_POLICY(scope) ((__u32)(scope) & SG_SCOPE_POLICY_MASK)
+/* dir << 1 | v6: the scope's index among a policy's four (0..3). */
+#define SG_SCOPE_SUB(scope) (((__u32)(scope) >> SG_SCOPE_V6_SHIFT) & 3)
 
 struct sg_class_key {
 	__u32 prefixlen;
@@ -110,7 +125,7 @@ struct sg_class_val {
  * tail of struct sg_class_key from scope on, so the datapath can pass
  * &key.scope. Read only for scopes whose instances carry SG_INST_EXACT in
  * sg_inst.flags; without it the LPM alone decides. The loader fills it
- * when the trie is large enough for that to pay (loader/maps.c).
+ * when the trie is large enough for that to pay (loader/compile/exact.c).
  */
 struct sg_class_exact_key {
 	__u32 scope; /* SG_SCOPE(...), generation bit included */
@@ -238,8 +253,10 @@ struct sg_inst {
 };
 
 /* Instance addresses for the source check. Hash; value unused (1). */
+#define SG_GEN_SLOT(gen, slot) (SG_GEN_BIT(gen) | (__u32)(slot))
+
 struct sg_ip_key {
-	__u32 gen_slot; /* gen << 31 | slot */
+	__u32 gen_slot; /* SG_GEN_SLOT(gen, slot) */
 	__u32 family; /* 4 or 6 */
 	__u8 addr[16];
 };
