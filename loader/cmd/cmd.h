@@ -57,10 +57,6 @@ int sg_need_root(const char *cmd);
 int cmd_validate(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
-struct sg_state;
-/* cmd_load.c: compile the loaded config in for an instance with no slot
- * yet (attach). */
-int sg_load_enforce(struct sg_state *st, const char *id);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_show(int argc, char **argv);
