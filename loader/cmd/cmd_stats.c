@@ -6,6 +6,7 @@
  * textfile format (--prometheus).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,11 @@ static int by_slot(const void *a, const void *b)
 
 int cmd_stats(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"prometheus", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *want = NULL;
 	bool prom = false;
 	struct sg_state st = {};
@@ -327,21 +333,25 @@ int cmd_stats(int argc, char **argv)
 	char *ids = NULL;
 	__u32 *slots = NULL;
 	size_t n = 0, nv = 0;
-	int rc = SG_EXIT_ERR;
+	int opt, rc = SG_EXIT_ERR;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--instance")) {
-			if (i + 1 >= argc)
-				return sg_usage_err(argv[0],
-						    "--instance needs an id");
-			want = argv[++i];
-		} else if (!strcmp(argv[i], "--prometheus")) {
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":i:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			want = optarg;
+			break;
+		case 'p':
 			prom = true;
-		} else {
-			return sg_usage_err(argv[0], "unexpected argument '%s'",
-					    argv[i]);
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
 		}
 	}
+	if (optind < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind]);
 	if (prom && sg_opts.json)
 		return sg_usage_err(argv[0],
 				    "--prometheus and -j are two formats; "
