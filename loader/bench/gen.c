@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Generated configs for sgctl bench (see bench_gen.h). Plain YAML text,
+ * Generated configs for sgctl bench (see gen.h). Plain YAML text,
  * deterministic (the same arguments give the same file), so a figure can
  * be reproduced with `sgctl bench gen ...` and `sgctl load`.
  */
