@@ -150,7 +150,7 @@ struct sg_rule_key {
 };
 
 /* sg_rule_val.flags */
-#define SG_RULE_UNTRACKED (1u << 0) /* SPEC "untracked flows": never tracked */
+#define SG_RULE_UNTRACKED (1u << 0) /* never tracked: docs/semantics.md §3.9 */
 
 struct sg_rule_val {
 	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
@@ -281,7 +281,7 @@ enum sg_ct_state {
 #define SG_CT_FIN_IN (1u << 1)
 #define SG_CT_FIN_OUT (1u << 2)
 
-/* Timeouts the SPEC fixes (ours where AWS documents none), seconds. */
+/* Fixed timeouts, seconds (docs/semantics.md §3.10). */
 #define SG_CT_TIMEOUT_TCP_OPENING 60
 #define SG_CT_TIMEOUT_TCP_CLOSING 10
 #define SG_CT_TIMEOUT_ICMP 30

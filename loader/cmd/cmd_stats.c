@@ -20,7 +20,7 @@
 /*
  * Each counter's drop reason (JSON "drops" key, Prometheus reason) and
  * plain text label, from SG_COUNTERS in include/sgctl.h; drops are listed
- * in its order, which is the SPEC's.
+ * in the order of docs/semantics.md §11.1.
  */
 static const struct {
 	const char *reason;

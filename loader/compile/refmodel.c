@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The reference model (refmodel.h): SPEC section 1 read literally. For a new
+ * The reference model (refmodel.h): docs/semantics.md read literally. For a new
  * flow of one instance, every rule of every group the instance carries is
  * tried in turn; the flow is allowed when one of them allows it. No
  * prefixes are merged, no classes built, nothing is shared with compile.c:
@@ -176,7 +176,7 @@ static bool dir_open_to_world(const struct sg_config *cfg,
  * Whether an allowed new flow gets a conntrack entry. Tracked: TCP, UDP,
  * ICMP echo requests and protocols without ports. Not tracked: ICMP other
  * than an echo request (judged by the rules packet by packet), and the
- * SPEC's untracked flows: TCP/UDP allowed by a rule whose peer is the whole
+ * untracked flows (docs/semantics.md §3.9): TCP/UDP allowed by a rule whose peer is the whole
  * world, on an instance whose opposite direction allows all traffic
  * to/from the whole world.
  */

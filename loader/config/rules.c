@@ -30,7 +30,7 @@ struct preset {
 	int lo, hi; /* -1 for protocols without ports */
 };
 
-/* SPEC section 2, in its order. */
+/* The presets of docs/usage.md "Rules", in its order. */
 static const struct preset presets[] = {
 	{"ssh", PROTO_TCP, 22, 22},
 	{"ftp", PROTO_TCP, 21, 21},
@@ -293,9 +293,9 @@ static void add_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 }
 
 /*
- * A reference to a group the file does not define. The SPEC's own example
- * does this (sg-lb), and configs may be merged from several files, so it
- * is a warning: the reference stands for a group without members, which
+ * A reference to a group the file does not define. docs/usage.md's own
+ * example does this (sg-lb), and configs may be merged from several files,
+ * so it is a warning: the reference stands for a group without members, which
  * matches nothing. Returns its future index, or -1 after an error.
  */
 static int undefined_group(struct ctx *c, yaml_node_t *n, const char *s)
@@ -673,8 +673,8 @@ static void check_duplicates(struct ctx *c, struct sg_group *g,
 }
 
 /*
- * Quotas (SPEC section 1): 60 rules per group and direction, counted per
- * address family. A CIDR counts 1 in its family; a group reference counts 1
+ * Quotas (docs/semantics.md §2.12): 60 rules per group and direction,
+ * counted per address family. A CIDR counts 1 in its family; a group reference counts 1
  * in both (its members may have either); a prefix list counts max_entries
  * in each family it holds entries of (both when it is empty, as it may
  * grow either way).
