@@ -295,8 +295,8 @@ static void add_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 /*
  * A reference to a group the file does not define. docs/usage.md's own
  * example does this (sg-lb), and configs may be merged from several files,
- * so it is a warning: the reference stands for a group without members, which
- * matches nothing. Returns its future index, or -1 after an error.
+ * so it is a warning: the reference stands for a group without members,
+ * which matches nothing. Returns its future index, or -1 after an error.
  */
 static int undefined_group(struct ctx *c, yaml_node_t *n, const char *s)
 {
