@@ -26,7 +26,7 @@ static const struct {
 	const char *reason;
 	const char *label;
 } cnt_text[SG_NCOUNTERS] = {
-#define SG_CNT_TEXT_(id, kind, name, reason, label) \
+#define SG_CNT_TEXT_(id, kind, name, reason, label)                            \
 	[SG_CNT_##id] = {reason, label},
 	SG_COUNTERS(SG_CNT_TEXT_)
 #undef SG_CNT_TEXT_
