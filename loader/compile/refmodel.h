@@ -106,6 +106,11 @@ struct sg_compiled;
 bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
 		    const struct sg_kverdict *k, char *why, size_t len);
 
+/* The packet's local end for instance in: its first address of the family
+ * (a documentation address when it has none). */
+void sg_ref_local_addr(const struct sg_instance *in, int family,
+		       uint8_t out[16]);
+
 /* The counter's machine name from SG_COUNTERS ("accept_new", ...). */
 const char *sg_counter_name(int counter);
 
