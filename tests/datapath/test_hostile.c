@@ -452,7 +452,8 @@ static int run_case(const struct hcase *c)
 				     : got   ? "PASS"
 					     : "DROP",
 				     bumped,
-				     which >= 0 ? sg_counter_name(which) : "none",
+				     which >= 0 ? sg_counter_name(which)
+						: "none",
 				     st->pass ? "PASS" : "DROP",
 				     sg_counter_name(st->counter));
 			fails++;
