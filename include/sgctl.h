@@ -46,6 +46,26 @@ enum sg_dir {
 #define SG_PROTO_DSTOPTS 60 /* IPv6 destination options */
 #define SG_PROTO_MH 135 /* IPv6 mobility header */
 
+#ifndef __bpf__
+/* The name a protocol has in configs and output; NULL when it has none
+ * (then it is written as its number). */
+static inline const char *sg_proto_name(int proto)
+{
+	switch (proto) {
+	case SG_PROTO_TCP:
+		return "tcp";
+	case SG_PROTO_UDP:
+		return "udp";
+	case SG_PROTO_ICMP:
+		return "icmp";
+	case SG_PROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return (const char *)0;
+	}
+}
+#endif
+
 /* IPv6 extension headers the datapath walks past to find the protocol. */
 #define SG_PROTO_IS_IPV6_EXT(nh)                                         \
 	((nh) == SG_PROTO_HOPOPTS || (nh) == SG_PROTO_ROUTING ||        \

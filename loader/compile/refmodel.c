@@ -363,18 +363,10 @@ void sg_ref_result_free(struct sg_ref_result *r)
 
 const char *sg_ref_proto_name(int proto, char *buf, size_t len)
 {
-	switch (proto) {
-	case SG_PROTO_TCP:
-		return "tcp";
-	case SG_PROTO_UDP:
-		return "udp";
-	case SG_PROTO_ICMP:
-		return "icmp";
-	case SG_PROTO_ICMPV6:
-		return "icmpv6";
-	case SG_PROTO_ALL:
+	if (proto == SG_PROTO_ALL)
 		return "all";
-	}
+	if (sg_proto_name(proto))
+		return sg_proto_name(proto);
 	snprintf(buf, len, "%d", proto);
 	return buf;
 }
