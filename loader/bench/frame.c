@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <linux/types.h>
+
 #include "sgctl.h"
 #include "bench/priv.h"
 
