@@ -1394,7 +1394,7 @@ Test(random, compiled_equals_model, .timeout = 120)
 	cr_expect_gt(untr, 0);
 }
 
-/* ---- Through the YAML parser (loader/config.c) ---- */
+/* ---- Through the YAML parser (loader/config/) ---- */
 
 static const char lab_yaml[] =
 	"vpc: vpc-lab\n"
