@@ -96,7 +96,7 @@ $(TG_SKEL): $(TG_OBJ)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name trafficgen_bpf > $@
 
-$(BUILD)/loader/bench/cmd_bench.o: $(TG_SKEL)
+$(BUILD)/loader/bench/live.o: $(TG_SKEL)
 
 # Userspace objects that include the skeleton depend on it through -MMD.
 $(BUILD)/%.o: %.c | $(SKEL)

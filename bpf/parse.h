@@ -22,16 +22,7 @@
 #define SG_ETH_P_8021Q	0x8100
 #define SG_ETH_P_8021AD 0x88A8
 
-#define SG_PROTO_HOPOPTS  0
-#define SG_PROTO_ICMP	  1
-#define SG_PROTO_TCP	  6
-#define SG_PROTO_UDP	  17
-#define SG_PROTO_ROUTING  43
-#define SG_PROTO_FRAGMENT 44
-#define SG_PROTO_AH	  51
-#define SG_PROTO_ICMPV6	  58
-#define SG_PROTO_DSTOPTS  60
-#define SG_PROTO_MH	  135
+/* IP protocol numbers: SG_PROTO_* in include/sgctl.h. */
 
 #define SG_TCP_FIN 0x01
 #define SG_TCP_SYN 0x02
@@ -193,9 +184,7 @@ static __always_inline int sg_parse_ipv4(void *pos, void *data_end,
 
 static __always_inline int sg_ipv6_is_ext(__u8 nh)
 {
-	return nh == SG_PROTO_HOPOPTS || nh == SG_PROTO_ROUTING ||
-	       nh == SG_PROTO_FRAGMENT || nh == SG_PROTO_DSTOPTS ||
-	       nh == SG_PROTO_AH || nh == SG_PROTO_MH;
+	return SG_PROTO_IS_IPV6_EXT(nh);
 }
 
 static __always_inline int sg_parse_ipv6(void *pos, void *data_end,
@@ -372,6 +361,48 @@ static __always_inline int sg_parse_quoted(const struct sg_pkt *p, void *l4,
 			return -1;
 	}
 	return 0;
+}
+
+/* What the parse stage hands to the policy stage: data only. */
+struct sg_parsed {
+	struct sg_pkt p;
+	struct sg_pkt q; /* the packet an ICMP error quotes, when quoted */
+	__u32 quoted;
+	__u32 pkt_len; /* set by the caller: the whole frame, paged part too */
+};
+
+/*
+ * The parse stage of both programs: headers into *m, or an early verdict.
+ * Returns SG_CONTINUE when the policy stage is to decide, else the
+ * counter of the verdict. tests/fuzz/fuzz_parse.c runs this very function.
+ */
+static __always_inline int sg_parse(void *data, void *data_end,
+				    struct sg_parsed *m)
+{
+	struct sg_pkt *p = &m->p;
+	void *pos = data, *l4 = NULL;
+	__be16 eth_proto;
+	__u32 l3_avail;
+	int ret;
+
+	eth_proto = sg_parse_eth(&pos, data_end);
+	if (!eth_proto)
+		return SG_CNT_DROP_MALFORMED;
+	l3_avail = m->pkt_len - (__u32)(pos - data);
+	if (eth_proto == bpf_htons(SG_ETH_P_IP))
+		ret = sg_parse_ipv4(pos, data_end, l3_avail, p, &l4);
+	else if (eth_proto == bpf_htons(SG_ETH_P_IPV6))
+		ret = sg_parse_ipv6(pos, data_end, l3_avail, p, &l4);
+	else
+		return SG_CNT_PASS_INFRA; /* SGs filter IP only */
+	if (ret != SG_CONTINUE || p->frag == SG_FRAG_LATER)
+		return ret;
+	ret = sg_parse_l4(l4, data_end, p);
+	if (ret != SG_CONTINUE)
+		return ret;
+	if (p->icmp && sg_is_icmp_error(p))
+		m->quoted = !sg_parse_quoted(p, l4, data_end, &m->q);
+	return SG_CONTINUE;
 }
 
 #endif /* SG_BPF_PARSE_H */

@@ -52,14 +52,6 @@ static __always_inline int sg_addr_eq(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
-/* What the parse stage hands to the policy stage: data only. */
-struct sg_parsed {
-	struct sg_pkt p;
-	struct sg_pkt q; /* the packet an ICMP error quotes, when quoted */
-	__u32 quoted;
-	__u32 pkt_len;
-};
-
 /*
  * An ICMP error about a live tracked flow. The quoted packet travelled the
  * other way, so its key is built for the opposite direction; the instance's
@@ -218,36 +210,6 @@ static __always_inline int sg_policy_stage(const struct sg_parsed *m, __u32 dir)
 		sg_log_reject(&m->p, slot, dir, m->pkt_len, now);
 	sg_count(slot, dir, cnt, m->pkt_len);
 	return pass;
-}
-
-/* The parse stage: headers into struct sg_parsed, or an early verdict. */
-static __always_inline int sg_parse(void *data, void *data_end,
-				    struct sg_parsed *m)
-{
-	struct sg_pkt *p = &m->p;
-	void *pos = data, *l4 = NULL;
-	__be16 eth_proto;
-	__u32 l3_avail;
-	int ret;
-
-	eth_proto = sg_parse_eth(&pos, data_end);
-	if (!eth_proto)
-		return SG_CNT_DROP_MALFORMED;
-	l3_avail = m->pkt_len - (__u32)(pos - data);
-	if (eth_proto == bpf_htons(SG_ETH_P_IP))
-		ret = sg_parse_ipv4(pos, data_end, l3_avail, p, &l4);
-	else if (eth_proto == bpf_htons(SG_ETH_P_IPV6))
-		ret = sg_parse_ipv6(pos, data_end, l3_avail, p, &l4);
-	else
-		return SG_CNT_PASS_INFRA; /* SGs filter IP only */
-	if (ret != SG_CONTINUE || p->frag == SG_FRAG_LATER)
-		return ret;
-	ret = sg_parse_l4(l4, data_end, p);
-	if (ret != SG_CONTINUE)
-		return ret;
-	if (p->icmp && sg_is_icmp_error(p))
-		m->quoted = !sg_parse_quoted(p, l4, data_end, &m->q);
-	return SG_CONTINUE;
 }
 
 /* The one policy path of both programs. Returns 1 to pass, 0 to drop. */

@@ -11,7 +11,9 @@
 
 #include "state/skel.h"
 
+#include "enforce/apply.h"
 #include "enforce/attach.h"
+#include "enforce/stored.h"
 #include "cmd/cmd.h"
 #include "util/diag.h"
 #include "input/inputs.h"
@@ -42,30 +44,35 @@ static int open_loaded(struct sg_state *st)
 	return 0;
 }
 
-/* The stored config, parsed. */
+/* The stored config, parsed; reported when there is none. */
 static int stored_config(struct sg_state *st, struct sg_config *cfg)
 {
-	struct sg_diag diag;
-	char *text;
-	size_t len;
-	int err;
+	int err = sg_stored_config(st, cfg, NULL);
 
-	err = sg_blob_load(st, &text, &len);
-	if (err) {
-		if (err == -ENOENT)
-			sg_err("no config loaded; run sgctl load FILE first");
-		return err;
-	}
-	sg_diag_init(&diag);
-	err = sg_config_parse_blob(text, len, cfg, &diag);
-	if (err || diag.nerrors) {
-		sg_diag_print(&diag, stderr);
-		sg_err("the stored config no longer parses; load it again");
-		err = err ? err : -EINVAL;
-	}
-	sg_diag_free(&diag);
-	free(text);
+	if (err == -ENOENT)
+		sg_err("no config loaded; run sgctl load FILE first");
 	return err;
+}
+
+/*
+ * The slot of instance idx of the stored config cfg; an instance this
+ * host does not enforce yet gets one, its policy compiled in as a new
+ * generation (tracked flows and other instances are untouched).
+ */
+static int enforce_slot(struct sg_state *st, struct sg_config *cfg, int idx)
+{
+	const char *id = cfg->instances[idx].id;
+	struct sg_apply_req req = {.label = "the loaded config", .extra = id};
+	struct sg_apply_result res;
+	int slot, err;
+
+	slot = sg_slot_get(st, id, false);
+	if (slot != -ENOENT)
+		return slot;
+	err = sg_enforce_apply(st, cfg, &req, &res);
+	if (err)
+		return err;
+	return sg_slot_get(st, id, false);
 }
 
 enum { OPT_HOST_SIDE = 0x100, OPT_XDP_MODE, OPT_ALL };
@@ -280,10 +287,7 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	instance = cfg.instances[idx].id;
-	slot = sg_slot_get(&st, instance, false);
-	/* Not enforced on this host yet: compile its policy in first. */
-	if (slot == -ENOENT)
-		slot = sg_load_enforce(&st, instance);
+	slot = enforce_slot(&st, &cfg, idx);
 	if (slot < 0)
 		goto out;
 

@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 #include "input/inputs.h"
 #include "config/model.h"
 #include "enforce/kcheck.h"
+#include "enforce/plan.h"
+#include "enforce/stored.h"
 
 /*
  * The synthesised packet's source port (TCP/UDP) or echo identifier: an
@@ -67,73 +70,96 @@ static bool ipv6_ext(int proto)
 	       proto == 60 || proto == 135;
 }
 
+enum {
+	OPT_INBOUND = 0x100,
+	OPT_OUTBOUND,
+	OPT_INSTANCE,
+	OPT_PROTOCOL,
+	OPT_REMOTE,
+	OPT_PORT,
+	OPT_ICMP_TYPE,
+	OPT_ICMP_CODE,
+};
+
 static int parse_args(int argc, char **argv, struct check_args *a)
 {
+	static const struct option opts[] = {
+		{"inbound", no_argument, NULL, OPT_INBOUND},
+		{"outbound", no_argument, NULL, OPT_OUTBOUND},
+		{"instance", required_argument, NULL, OPT_INSTANCE},
+		{"protocol", required_argument, NULL, OPT_PROTOCOL},
+		{"remote", required_argument, NULL, OPT_REMOTE},
+		{"port", required_argument, NULL, OPT_PORT},
+		{"icmp-type", required_argument, NULL, OPT_ICMP_TYPE},
+		{"icmp-code", required_argument, NULL, OPT_ICMP_CODE},
+		{NULL, 0, NULL, 0},
+	};
 	const char *proto = NULL;
+	int opt, d;
 	long v;
 
 	memset(a, 0, sizeof(*a));
 	a->dir = -1;
 	a->port = a->itype = a->icode = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i];
-		bool has = i + 1 < argc;
-
-		if (!strcmp(o, "--inbound") || !strcmp(o, "--outbound")) {
-			int d = o[2] == 'i' ? SG_DIR_IN : SG_DIR_OUT;
-
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_INBOUND:
+		case OPT_OUTBOUND:
+			d = opt == OPT_INBOUND ? SG_DIR_IN : SG_DIR_OUT;
 			if (a->dir >= 0 && a->dir != d)
 				return sg_usage_err(argv[0],
 						    "--inbound or --outbound, "
 						    "not both");
 			a->dir = d;
-			continue;
-		}
-		if (strcmp(o, "--instance") && strcmp(o, "--protocol") &&
-		    strcmp(o, "--remote") && strcmp(o, "--port") &&
-		    strcmp(o, "--icmp-type") && strcmp(o, "--icmp-code"))
-			return sg_usage_err(argv[0], "unexpected argument '%s'",
-					    o);
-		if (!has)
-			return sg_usage_err(argv[0], "%s needs a value", o);
-		const char *val = argv[++i];
-
-		if (!strcmp(o, "--instance")) {
-			a->instance = val;
-		} else if (!strcmp(o, "--protocol")) {
-			proto = val;
-		} else if (!strcmp(o, "--remote")) {
-			a->remote_text = val;
-			if (inet_pton(AF_INET, val, a->remote) == 1)
+			break;
+		case OPT_INSTANCE:
+			a->instance = optarg;
+			break;
+		case OPT_PROTOCOL:
+			proto = optarg;
+			break;
+		case OPT_REMOTE:
+			a->remote_text = optarg;
+			if (inet_pton(AF_INET, optarg, a->remote) == 1)
 				a->family = 4;
-			else if (inet_pton(AF_INET6, val, a->remote) == 1)
+			else if (inet_pton(AF_INET6, optarg, a->remote) == 1)
 				a->family = 6;
 			else
 				return sg_usage_err(argv[0],
 						    "--remote: '%s' is not an "
 						    "IPv4 or IPv6 address",
-						    val);
-		} else if (!strcmp(o, "--port")) {
-			if (parse_num(val, 0, 65535, &a->port))
-				return sg_usage_err(
-					argv[0],
-					"--port: '%s' is not a port "
-					"0-65535",
-					val);
-		} else if (!strcmp(o, "--icmp-type")) {
-			if (parse_num(val, 0, 255, &a->itype))
+						    optarg);
+			break;
+		case OPT_PORT:
+			if (parse_num(optarg, 0, 65535, &a->port))
+				return sg_usage_err(argv[0],
+						    "--port: '%s' is not a "
+						    "port 0-65535",
+						    optarg);
+			break;
+		case OPT_ICMP_TYPE:
+			if (parse_num(optarg, 0, 255, &a->itype))
 				return sg_usage_err(argv[0],
 						    "--icmp-type: '%s' is not "
 						    "0-255",
-						    val);
-		} else {
-			if (parse_num(val, 0, 255, &a->icode))
+						    optarg);
+			break;
+		case OPT_ICMP_CODE:
+			if (parse_num(optarg, 0, 255, &a->icode))
 				return sg_usage_err(argv[0],
 						    "--icmp-code: '%s' is not "
 						    "0-255",
-						    val);
+						    optarg);
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
 		}
 	}
+	if (optind < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind]);
 	if (!a->instance)
 		return sg_usage_err(argv[0], "--instance is required");
 	if (a->dir < 0)
@@ -492,44 +518,30 @@ static void pick_local(const struct sg_instance *in, int family, __u8 *out)
 
 static int load_config(struct sg_state *st, struct check_ctx *x)
 {
+	struct sg_plan plan;
 	struct sg_diag diag;
-	char *text = NULL;
-	size_t len;
 	int err;
 
-	err = sg_blob_load(st, &text, &len);
-	if (err == -ENOENT) {
+	err = sg_stored_config(st, &x->cfg, NULL);
+	if (err == -ENOENT)
 		sg_err("check: no config loaded");
-		return err;
-	}
 	if (err)
 		return err;
+	/* As the host compiled it: instances without a slot are remote. */
+	err = sg_plan_host(st, &x->cfg, SG_PLAN_HELD, NULL, &plan);
+	sg_plan_free(&plan);
+	if (err)
+		return err;
+	/* Only for rule_ref -> rule: the verdict is not taken from it. */
 	sg_diag_init(&diag);
-	err = sg_config_parse_blob(text, len, &x->cfg, &diag);
-	if (err || diag.nerrors) {
+	err = sg_compile(&x->cfg, &x->comp, &diag);
+	if (err) {
 		sg_diag_print(&diag, stderr);
-		sg_err("the stored config no longer parses; load it again");
-		err = err ? err : -EINVAL;
-	}
-	if (!err) {
-		/* Only for rule_ref -> rule: the verdict is not taken from it.
-		 */
-		sg_diag_free(&diag);
-		sg_diag_init(&diag);
-		/* As the host compiled it: instances without a slot are remote. */
-		for (size_t i = 0; i < x->cfg.ninstances; i++)
-			x->cfg.instances[i].remote =
-				sg_slot_get(st, x->cfg.instances[i].id, false) < 0;
-		err = sg_compile(&x->cfg, &x->comp, &diag);
-		if (err) {
-			sg_diag_print(&diag, stderr);
-			sg_err("cannot compile the stored config");
-		} else {
-			x->compiled = true;
-		}
+		sg_err("cannot compile the stored config");
+	} else {
+		x->compiled = true;
 	}
 	sg_diag_free(&diag);
-	free(text);
 	return err;
 }
 

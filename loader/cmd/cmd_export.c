@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "util/diag.h"
 #include "compile/export_nft.h"
+#include "enforce/stored.h"
 #include "input/inputs.h"
 #include "out/json.h"
 #include "state/state.h"
@@ -25,9 +26,6 @@
 static int loaded_config(struct sg_config *cfg)
 {
 	struct sg_state st = {};
-	struct sg_diag diag;
-	char *text = NULL;
-	size_t len;
 	int err;
 
 	if (sg_need_root("export"))
@@ -39,23 +37,11 @@ static int loaded_config(struct sg_config *cfg)
 	}
 	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
 		return -EIO;
-	err = sg_blob_load(&st, &text, &len);
+	err = sg_stored_config(&st, cfg, NULL);
 	sg_state_close(&st);
-	if (err) {
-		if (err == -ENOENT)
-			sg_err("no config loaded; run sgctl load FILE first, "
-			       "or name the FILEs to export");
-		return err;
-	}
-	sg_diag_init(&diag);
-	err = sg_config_parse_blob(text, len, cfg, &diag);
-	if (err || diag.nerrors) {
-		sg_diag_print(&diag, stderr);
-		sg_err("the stored config no longer parses; load it again");
-		err = err ? err : -EINVAL;
-	}
-	sg_diag_free(&diag);
-	free(text);
+	if (err == -ENOENT)
+		sg_err("no config loaded; run sgctl load FILE first, or name "
+		       "the FILEs to export");
 	return err;
 }
 

@@ -27,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 #include "state/skel.h"
 
 #include "cmd/cmd.h"
+#include "enforce/stored.h"
 #include "util/diag.h"
 #include "out/json.h"
 #include "state/state.h"
@@ -439,29 +441,28 @@ static int follow(struct fl_ctx *x, struct sink *s, struct flows *prev,
 
 /* ----------------------------------------------------------------- main */
 
+/* The account id of the flow records: the stored config's, if it has
+ * one that parses; the default otherwise. */
 static int read_account(struct fl_ctx *x)
 {
 	struct sg_config cfg = {};
 	struct sg_diag diag;
-	char *text = NULL;
-	size_t len;
 	int err;
 
 	snprintf(x->account, sizeof(x->account), "000000000000");
-	err = sg_blob_load(&x->st, &text, &len);
-	if (err == -ENOENT)
-		return 0;
-	if (err)
-		return err;
 	sg_diag_init(&diag);
-	err = sg_config_parse_blob(text, len, &cfg, &diag);
-	if (!err && !diag.nerrors && cfg.account)
+	err = sg_stored_config(&x->st, &cfg, &diag);
+	if (!err && cfg.account)
 		snprintf(x->account, sizeof(x->account), "%s", cfg.account);
+	/* A stored config that does not parse only costs the account id. */
+	if (err == -EINVAL || diag.nerrors)
+		err = 0;
 	sg_diag_free(&diag);
 	sg_config_free(&cfg);
-	free(text);
-	return 0;
+	return err == -ENOENT ? 0 : err;
 }
+
+enum { OPT_INSTANCE = 0x100, OPT_FOLLOW, OPT_WINDOW };
 
 int cmd_flowlog(int argc, char **argv)
 {
@@ -472,36 +473,44 @@ int cmd_flowlog(int argc, char **argv)
 	bool do_follow = false, have_window = false;
 	unsigned long window = 60;
 	struct bpf_map *rm;
-	int rc = SG_EXIT_ERR;
+	int opt, rc = SG_EXIT_ERR;
+	static const struct option opts[] = {
+		{"instance", required_argument, NULL, OPT_INSTANCE},
+		{"follow", no_argument, NULL, OPT_FOLLOW},
+		{"window", required_argument, NULL, OPT_WINDOW},
+		{NULL, 0, NULL, 0},
+	};
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--instance")) {
-			if (i + 1 >= argc)
-				return sg_usage_err(argv[0],
-						    "--instance needs an id");
-			want = argv[++i];
-		} else if (!strcmp(argv[i], "--follow")) {
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		char *end;
+
+		switch (opt) {
+		case OPT_INSTANCE:
+			want = optarg;
+			break;
+		case OPT_FOLLOW:
 			do_follow = true;
-		} else if (!strcmp(argv[i], "--window")) {
-			char *end;
-
-			if (i + 1 >= argc)
-				return sg_usage_err(argv[0],
-						    "--window needs seconds");
+			break;
+		case OPT_WINDOW:
 			errno = 0;
-			window = strtoul(argv[++i], &end, 10);
-			if (errno || *end || end == argv[i] || window < 1 ||
+			window = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || window < 1 ||
 			    window > 86400)
 				return sg_usage_err(argv[0],
 						    "--window: '%s' is not a "
 						    "number of seconds 1-86400",
-						    argv[i]);
+						    optarg);
 			have_window = true;
-		} else {
-			return sg_usage_err(argv[0], "unexpected argument '%s'",
-					    argv[i]);
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
 		}
 	}
+	if (optind < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind]);
 	if (sg_need_root(argv[0]))
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {

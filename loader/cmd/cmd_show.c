@@ -6,12 +6,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "enforce/stored.h"
 #include "util/diag.h"
 #include "input/inputs.h"
 #include "out/json.h"
@@ -367,14 +369,18 @@ int cmd_show(int argc, char **argv)
 {
 	struct show_ctx x = {};
 	struct sg_state st = {};
-	struct sg_diag diag;
-	char *text = NULL;
-	size_t len;
-	int err, rc = SG_EXIT_ERR;
+	int opt, err, rc = SG_EXIT_ERR;
+	static const struct option opts[] = {
+		{NULL, 0, NULL, 0},
+	};
 
-	if (argc > 1)
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+		return sg_getopt_err(argv, opt);
+	if (optind < argc)
 		return sg_usage_err(argv[0], "unexpected argument '%s'",
-				    argv[1]);
+				    argv[optind]);
 	if (sg_need_root("show"))
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {
@@ -385,7 +391,7 @@ int cmd_show(int argc, char **argv)
 		return SG_EXIT_ERR;
 	if (sg_meta_read(&st, &x.meta))
 		goto out;
-	err = sg_blob_load(&st, &text, &len);
+	err = sg_stored_config(&st, &x.cfg, NULL);
 	if (err == -ENOENT) {
 		print_nothing();
 		rc = SG_EXIT_OK;
@@ -393,15 +399,6 @@ int cmd_show(int argc, char **argv)
 	}
 	if (err)
 		goto out;
-	sg_diag_init(&diag);
-	err = sg_config_parse_blob(text, len, &x.cfg, &diag);
-	if (err || diag.nerrors) {
-		sg_diag_print(&diag, stderr);
-		sg_err("the stored config no longer parses; load it again");
-		sg_diag_free(&diag);
-		goto out;
-	}
-	sg_diag_free(&diag);
 	if (sg_slot_list(&st, &x.slot_ids, &x.slots, &x.nslots))
 		goto out;
 	if (sg_attach_list(&st, &x.akeys, &x.avals, &x.natt))
@@ -414,7 +411,6 @@ int cmd_show(int argc, char **argv)
 out:
 	sg_state_close(&st);
 	sg_config_free(&x.cfg);
-	free(text);
 	free(x.slot_ids);
 	free(x.slots);
 	free(x.akeys);

@@ -19,7 +19,7 @@
 
 #include "compile/compile.h"
 
-#define MAX_POLICIES 0x1fffffffu /* SG_SCOPE keeps 29 bits of policy */
+#define MAX_POLICIES SG_SCOPE_POLICY_MASK /* the policy bits of a scope */
 
 /* One peer prefix of one rule, before the trie walk. */
 struct pitem {

@@ -17,11 +17,6 @@
 #include "sgctl.h"
 #include "compile/refmodel.h"
 
-#define PROTO_ICMP   1
-#define PROTO_TCP    6
-#define PROTO_UDP    17
-#define PROTO_ICMPV6 58
-
 /* ------------------------------------------------------------ matching */
 
 /* The first len bits of a and b are equal. */
@@ -91,19 +86,19 @@ bool sg_ref_peer_has(const struct sg_config *cfg, const struct sg_rule *r,
 
 bool sg_ref_is_icmp(int family, int proto)
 {
-	return (family == 4 && proto == PROTO_ICMP) ||
-	       (family == 6 && proto == PROTO_ICMPV6);
+	return (family == 4 && proto == SG_PROTO_ICMP) ||
+	       (family == 6 && proto == SG_PROTO_ICMPV6);
 }
 
 bool sg_ref_is_infra(const struct sg_ref_pkt *p)
 {
-	if (p->proto == PROTO_UDP && p->family == 4)
+	if (p->proto == SG_PROTO_UDP && p->family == 4)
 		return (p->sport == 67 || p->sport == 68) &&
 		       (p->dport == 67 || p->dport == 68);
-	if (p->proto == PROTO_UDP && p->family == 6)
+	if (p->proto == SG_PROTO_UDP && p->family == 6)
 		return (p->sport == 546 || p->sport == 547) &&
 		       (p->dport == 546 || p->dport == 547);
-	if (p->family == 6 && p->proto == PROTO_ICMPV6)
+	if (p->family == 6 && p->proto == SG_PROTO_ICMPV6)
 		return p->icmp_type >= 133 && p->icmp_type <= 137;
 	return false;
 }
@@ -122,7 +117,7 @@ unsigned int sg_ref_rule_miss(const struct sg_config *cfg,
 		return miss;
 	if (r->proto != p->proto)
 		return miss | SG_REF_MISS_PROTO;
-	if (p->proto == PROTO_TCP || p->proto == PROTO_UDP) {
+	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
 		int lo = r->port_lo < 0 ? 0 : r->port_lo;
 		int hi = r->port_hi < 0 ? 65535 : r->port_hi;
 
@@ -194,7 +189,7 @@ static bool would_track(const struct sg_config *cfg,
 
 	if (sg_ref_is_icmp(p->family, p->proto))
 		return p->icmp_type == (p->family == 4 ? 8 : 128);
-	if (p->proto != PROTO_TCP && p->proto != PROTO_UDP)
+	if (p->proto != SG_PROTO_TCP && p->proto != SG_PROTO_UDP)
 		return true;
 	if (!dir_open_to_world(cfg, in, !p->dir, p->family))
 		return true;
@@ -368,13 +363,13 @@ void sg_ref_result_free(struct sg_ref_result *r)
 const char *sg_ref_proto_name(int proto, char *buf, size_t len)
 {
 	switch (proto) {
-	case PROTO_TCP:
+	case SG_PROTO_TCP:
 		return "tcp";
-	case PROTO_UDP:
+	case SG_PROTO_UDP:
 		return "udp";
-	case PROTO_ICMP:
+	case SG_PROTO_ICMP:
 		return "icmp";
-	case PROTO_ICMPV6:
+	case SG_PROTO_ICMPV6:
 		return "icmpv6";
 	case SG_PROTO_ALL:
 		return "all";
@@ -453,7 +448,7 @@ void sg_ref_explain_miss(const struct sg_config *cfg, const struct sg_rule *r,
 		ADD("right %s", peer_word);
 	if (!(miss &
 	      (SG_REF_MISS_PROTO | SG_REF_MISS_PORT | SG_REF_MISS_ICMP))) {
-		if (p->proto == PROTO_TCP || p->proto == PROTO_UDP)
+		if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP)
 			ADD("%sright protocol and port", n ? ", " : "");
 		else
 			ADD("%sright protocol", n ? ", " : "");
@@ -489,22 +484,12 @@ void sg_ref_explain_miss(const struct sg_config *cfg, const struct sg_rule *r,
 const char *sg_counter_name(int counter)
 {
 	static const char *const names[SG_NCOUNTERS] = {
-		[SG_CNT_ACCEPT_NEW] = "accept_new",
-		[SG_CNT_ACCEPT_ESTABLISHED] = "accept_established",
-		[SG_CNT_ACCEPT_UNTRACKED] = "accept_untracked",
-		[SG_CNT_ACCEPT_RELATED] = "accept_related",
-		[SG_CNT_ACCEPT_FRAGMENT] = "accept_fragment",
-		[SG_CNT_PASS_INFRA] = "pass_infra",
-		[SG_CNT_DROP_NO_RULE] = "drop_no_rule",
-		[SG_CNT_DROP_CT_FULL] = "drop_conntrack_full",
-		[SG_CNT_DROP_MALFORMED] = "drop_malformed",
-		[SG_CNT_DROP_FRAGMENT] = "drop_fragment",
-		[SG_CNT_DROP_SPOOFED] = "drop_spoofed_source",
-		[SG_CNT_DROP_IPV6_CHAIN] = "drop_ipv6_header_chain",
-		[SG_CNT_DROP_NO_INSTANCE] = "drop_no_instance",
+#define SG_CNT_NAME_(id, kind, name, reason, label) [SG_CNT_##id] = name,
+		SG_COUNTERS(SG_CNT_NAME_)
+#undef SG_CNT_NAME_
 	};
 
-	if (counter < 0 || counter >= SG_NCOUNTERS || !names[counter])
+	if (counter < 0 || counter >= SG_NCOUNTERS)
 		return "unknown";
 	return names[counter];
 }

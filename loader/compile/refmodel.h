@@ -106,7 +106,7 @@ struct sg_compiled;
 bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
 		    const struct sg_kverdict *k, char *why, size_t len);
 
-/* "accept_new", "drop_no_rule", ...; for messages and JSON. */
+/* The counter's machine name from SG_COUNTERS ("accept_new", ...). */
 const char *sg_counter_name(int counter);
 
 #endif /* SG_REFMODEL_H */

@@ -82,14 +82,16 @@ static void load(const char *yaml)
 	cr_assert_eq(rc, 0, "compile: %d", rc);
 	sg_diag_free(&diag);
 	cr_assert_eq(sg_state_open(&st, pin, -1, false), 0);
-	/* The exact-match maps too, though these policies are small. */
-	st.exact_always = true;
 	cr_assert_leq(cfg.ninstances, 64);
 	for (size_t i = 0; i < cfg.ninstances; i++) {
 		slots[i] = sg_slot_get(&st, cfg.instances[i].id, true);
 		cr_assert_geq(slots[i], 0);
 	}
-	cr_assert_eq(sg_state_apply(&st, &comp, slots, cfg.ninstances), 0);
+	/* The exact-match maps too, though these policies are small. */
+	cr_assert_eq(sg_state_apply_opts(&st, &comp, slots, cfg.ninstances,
+					 &(struct sg_apply_opts){
+						 .exact_always = true}),
+		     0);
 }
 
 /* ---- random packets, biased towards what the config mentions ---- */
@@ -489,8 +491,8 @@ Test(check, a_missing_class_is_caught)
 	for (size_t i = 0; i < n; i++) {
 		__u32 s = keys[i].scope;
 
-		if ((s >> 31) != gen || ((s >> 30) & 1) != SG_DIR_IN ||
-		    ((s >> 29) & 1))
+		if (SG_SCOPE_GEN(s) != gen || SG_SCOPE_DIR(s) != SG_DIR_IN ||
+		    SG_SCOPE_V6(s))
 			continue;
 		if (victim == (size_t)-1 ||
 		    keys[i].prefixlen < keys[victim].prefixlen)

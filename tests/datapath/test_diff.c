@@ -707,6 +707,7 @@ static void one_config(__u64 seed, unsigned int packets, struct gen *g)
 	struct sg_compiled comp;
 	struct sg_diag diag;
 	int slots[MAX_INST];
+	struct sg_apply_opts opts = {};
 	size_t i;
 
 	rng_state = seed;
@@ -734,8 +735,10 @@ static void one_config(__u64 seed, unsigned int packets, struct gen *g)
 	}
 	/* Every other config through the exact-match maps, whatever its
 	 * size (small policies would otherwise use the tries alone). */
-	st.exact_always = seed & 1;
-	cr_assert_eq(sg_state_apply(&st, &comp, slots, cfg.ninstances), 0);
+	opts.exact_always = seed & 1;
+	cr_assert_eq(sg_state_apply_opts(&st, &comp, slots, cfg.ninstances,
+					 &opts),
+		     0);
 	n_configs++;
 
 	for (i = 0; i < cfg.ninstances; i++) {

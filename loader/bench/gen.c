@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_gen.h"
+#include "bench/gen.h"
 
 #define BENCH_NET      0xc6120000u /* 198.18.0.0/15 */
 #define BENCH_NET_SIZE 0x20000u

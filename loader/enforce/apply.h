@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Applying a config: the one path by which a validated config becomes
+ * the enforced policy of a state, for `load`, for `attach` of an
+ * instance this host does not enforce yet, and for an agent that applies
+ * configs it is sent.
+ *
+ *   plan (plan.h) -> compile the local instances -> write the inactive
+ *   generation and flip (state.h) -> forget what the datapath kept for
+ *   released and fresh slots -> store the config and its hash.
+ *
+ * All-or-nothing until the flip: a failure before it restores the slots
+ * and leaves the live policy as it was.
+ */
+#ifndef SG_APPLY_H
+#define SG_APPLY_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compile/compile.h"
+#include "config/model.h"
+#include "state/state.h"
+
+struct sg_apply_req {
+	const char *label; /* the config in messages: "a.yaml + b.json" */
+	/* The stored form of cfg (sg_inputs_pack). NULL: cfg is the stored
+	 * config already (attach); it is applied but not stored again. */
+	const char *text;
+	size_t len;
+	const char *extra; /* an instance to enforce in addition, or NULL */
+};
+
+struct sg_apply_result {
+	bool unchanged; /* that config was live already: nothing written */
+	__u32 gen;	/* the live generation afterwards */
+	/* The compiled policy of this host (zero when unchanged). */
+	size_t policies, classes, class_entries, rule_entries;
+	size_t entries_written; /* policy map entries of the new generation */
+	size_t local;		/* instances this host enforces */
+	size_t slots_added;	/* slots given to instances new here */
+	size_t slots_released;	/* slots of instances gone from the config */
+};
+
+/*
+ * Applies cfg (validated; its `remote` marks are set here by the host
+ * plan) to st, opened without programs; the caller holds the state lock.
+ * Every failure is reported (stderr) and returned as a negative errno:
+ * -EBUSY when an attached instance is missing from cfg, -EFBIG when the
+ * config is too large to store.
+ */
+int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
+		     const struct sg_apply_req *req,
+		     struct sg_apply_result *res);
+
+/* Compiles the instances of cfg not marked remote, printing diagnostics
+ * to stderr. 0 or a negative errno (-EINVAL when the config has errors). */
+int sg_enforce_compile(const struct sg_config *cfg, struct sg_compiled *c);
+
+#endif /* SG_APPLY_H */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The host plan: which instances of a config this host enforces (they get
+ * an instance slot and a compiled policy) and which are remote (they only
+ * lend their addresses to group references).
+ *
+ * The rule (docs/design.md, "slots only for local instances"): when the
+ * config's instances fit in the slots, all of them, so check, stats and
+ * attach work for any instance right after a load. A larger config (a
+ * whole VPC) gets slots only for the instances that hold one already
+ * (attached now or before), that name their `interface`, or the one an
+ * attach asks for; so a VPC of any size costs a host only its own
+ * instances' policies.
+ */
+#ifndef SG_PLAN_H
+#define SG_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/model.h"
+#include "state/state.h"
+
+enum sg_plan_mode {
+	SG_PLAN_NEW,	  /* a host with no slots yet (validate); st unused */
+	SG_PLAN_HELD,	  /* as the host compiled it: local = holds a slot */
+	SG_PLAN_ALLOCATE, /* a load or attach: slots looked up or allocated */
+};
+
+struct sg_plan {
+	int *slots;  /* per cfg instance: its slot, -1 when remote (or NEW) */
+	bool *fresh; /* slot allocated by this plan (released on failure) */
+	size_t n;    /* cfg->ninstances */
+};
+
+/*
+ * Decides the plan for cfg and marks cfg->instances[i].remote. extra: an
+ * instance id to enforce in addition (attach), or NULL. Returns 0, or a
+ * negative errno (-ENOSPC when the slots run out; the state layer reports
+ * it); on failure the slots this call allocated are released again.
+ */
+int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
+		 enum sg_plan_mode mode, const char *extra,
+		 struct sg_plan *plan);
+/* Gives back the slots the plan allocated (a failed apply). */
+void sg_plan_release(struct sg_state *st, const struct sg_config *cfg,
+		     struct sg_plan *plan);
+void sg_plan_free(struct sg_plan *plan);
+
+#endif /* SG_PLAN_H */
