@@ -9,6 +9,8 @@
 #     never sees the state missing): it reopens the new maps and goes on;
 #   - the state gone (unload, no new load): `state removed; exiting` on
 #     stderr, exit 1.
+# A second follower with --instance A must print nothing of B's flows after
+# the reload (it used to keep A's slot and print them as A's).
 # One enforcement mode is enough: what is tested is the reader, not the
 # datapath.
 set -u
@@ -115,6 +117,11 @@ timeout -s INT 90 "$SGCTL" flowlog --follow --window 1 \
 	--pin-dir "$LAB_PIN" >"$out" 2>"$err" &
 tpid=$!
 LAB_PIDS+=("$tpid")
+out_a="$LAB_TMP/follow-a.out" err_a="$LAB_TMP/follow-a.err"
+timeout -s INT 90 "$SGCTL" flowlog --follow --window 1 --instance i-flowa \
+	--pin-dir "$LAB_PIN" >"$out_a" 2>"$err_a" &
+apid=$!
+LAB_PIDS+=("$apid")
 sleep 1
 
 # ---- A's flows, labelled A
@@ -136,6 +143,10 @@ expect "B: REJECT record names B and B's account" "444455556666 i-flowb" \
 	"$(label "$(record "$me" 41004 REJECT)")"
 expect "B: no record of B's flows names A" 0 \
 	"$(awk '($6 == 41003 || $6 == 41004 || $7 == 41003 || $7 == 41004) && $3 != "i-flowb"' "$out" | wc -l)"
+expect "--instance A: A's flows before the reload" yes \
+	"$(awk '$6 == 41001 && $3 == "i-flowa"' "$out_a" | grep -q . && echo yes || echo no)"
+expect "--instance A: says A is gone" yes \
+	"$(grep -q 'i-flowa is no longer in the loaded config' "$err_a" && echo yes || echo "no: $(tail -n 2 "$err_a")")"
 
 # ---- rebuilt: unload and load while the follower is stopped, so it only
 # sees new maps, never a missing state.
@@ -171,4 +182,17 @@ done
 expect "gone: the follower exits 1 after unload" 1 "$rc"
 expect "gone: it says why on stderr" yes \
 	"$(grep -q 'state removed; exiting' "$err" && echo yes || echo "no: $(tail -n 2 "$err")")"
+rc=none
+for _ in $(seq 30); do
+	if ! kill -0 "$apid" 2>/dev/null; then
+		wait "$apid"
+		rc=$?
+		break
+	fi
+	sleep 0.1
+done
+expect "gone: the --instance follower exits 1 too" 1 "$rc"
+# Its output is complete now: not one record of B's flows.
+expect "--instance A: nothing of B's flows after the reload" 0 \
+	"$(awk '$6 >= 41003 && $6 <= 41006 || $7 >= 41003 && $7 <= 41006' "$out_a" | wc -l)"
 lab_finish
