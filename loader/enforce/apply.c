@@ -77,7 +77,8 @@ static int check_attached(struct sg_state *st, const struct sg_config *cfg)
 	free(keys);
 	free(vals);
 	if (err)
-		sg_err("cannot check the attachments: %s", sg_bpf_strerror(err));
+		sg_err("cannot check the attachments: %s",
+		       sg_bpf_strerror(err));
 	return err ? err : bad ? -EBUSY : 0;
 }
 

@@ -335,8 +335,7 @@ static int other_state_error(const char *ifname, const char *netns,
 }
 
 /* Refuses an interface with a program not of this state. */
-static int check_takeover(const struct sg_owner *o,
-			  const struct iface_progs *p,
+static int check_takeover(const struct sg_owner *o, const struct iface_progs *p,
 			  const struct sg_attach_val *old, const char *ifname,
 			  const char *netns)
 {
@@ -763,8 +762,8 @@ int sg_detach_record(const struct sg_owner *o, const struct sg_attach_key *key,
 	*detached = false;
 	if (!sg_netns_enter_ino(key->netns_ino, val->netns, &ns)) {
 		if (if_indextoname(key->ifindex, now))
-			err = remove_ours(o, (int)key->ifindex, now,
-					  val->netns, val, detached);
+			err = remove_ours(o, (int)key->ifindex, now, val->netns,
+					  val, detached);
 		if (sg_netns_leave(&ns) && !err)
 			err = -EIO;
 		if (err)
@@ -902,9 +901,9 @@ int sg_detach_all(const char *pin_dir, size_t *detached)
 	*detached = 0;
 	if (sg_owner_open(&o, pin_dir))
 		sg_warnx("removing the pins anyway");
-	err = o.attach_fd >= 0 ? sg_attach_list_fd(o.attach_fd, &keys, &vals,
-						   &n)
-			       : 0;
+	err = o.attach_fd >= 0
+		      ? sg_attach_list_fd(o.attach_fd, &keys, &vals, &n)
+		      : 0;
 	if (err)
 		rc = err;
 	for (size_t i = 0; !err && i < n; i++) {

@@ -278,8 +278,7 @@ int sg_netns_enter_ino(__u64 ino, const char *name, struct sg_netns *ns)
 	return err;
 }
 
-int sg_netns_walk(int (*fn)(void *ctx, __u64 ino, const char *name),
-		  void *ctx)
+int sg_netns_walk(int (*fn)(void *ctx, __u64 ino, const char *name), void *ctx)
 {
 	struct ns_list l = {};
 	struct sg_netns ns;

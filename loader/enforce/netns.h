@@ -42,7 +42,6 @@ int sg_netns_enter_ino(__u64 ino, const char *name, struct sg_netns *ns);
  * the named ones, those of processes), with its inode and its `ip netns`
  * name (NULL for none). Stops at fn's first nonzero return and returns it.
  */
-int sg_netns_walk(int (*fn)(void *ctx, __u64 ino, const char *name),
-		  void *ctx);
+int sg_netns_walk(int (*fn)(void *ctx, __u64 ino, const char *name), void *ctx);
 
 #endif /* SG_NETNS_H */
