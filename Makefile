@@ -28,7 +28,10 @@ endif
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD) -Iinclude -Iloader
-LIBS := -lbpf -lelf -lz -lyaml -ljansson
+# The pure core links without libbpf: the unit tests and fuzz_config prove
+# it, since they link CORE_LIBS only.
+CORE_LIBS := -lyaml -ljansson
+LIBS := -lbpf -lelf -lz $(CORE_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-parameter -MMD -MP -I$(BUILD) -Iinclude -Ibpf \
 	-idirafter /usr/include/$(MULTIARCH)
@@ -46,7 +49,7 @@ LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libsgctl.a
 # The pure core, which never touches the kernel: read, validate, compile,
-# print. It builds without libbpf (see core-check).
+# print. It links without libbpf (CORE_LIBS) and check-layers keeps it so.
 CORE_STAGES := util out input config compile
 CORE_SRCS := $(sort $(foreach d,$(CORE_STAGES),$(wildcard loader/$(d)/*.c)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
@@ -60,7 +63,7 @@ DP_BINS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(DP_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit test-datapath test-ns demo bench clean format man install \
+.PHONY: all deps check-layers test test-unit test-datapath test-ns demo bench clean format man install \
 	uninstall fuzz fuzz-bins test-fuzz test-asan test-valgrind
 
 all: $(SGCTL) $(UNIT_BINS) $(DP_BINS)
@@ -93,7 +96,7 @@ $(TG_SKEL): $(TG_OBJ)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name trafficgen_bpf > $@
 
-$(BUILD)/loader/bench/cmd_bench.o: $(TG_SKEL)
+$(BUILD)/loader/bench/live.o: $(TG_SKEL)
 
 # Userspace objects that include the skeleton depend on it through -MMD.
 $(BUILD)/%.o: %.c | $(SKEL)
@@ -115,7 +118,7 @@ $(SGCTL): $(BUILD)/loader/cmd/main.o $(LIB)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $^ $(CORE_LIBS) -lcriterion -o $@
 
 $(BUILD)/tests/datapath/%: $(BUILD)/tests/datapath/%.o $(LIB)
 	$(call msg,LINK,$@)
@@ -125,11 +128,15 @@ $(BUILD) $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all fuzz-bins
+	$(Q)$(MAKE) --no-print-directory all fuzz-bins check-layers
 	$(Q)tests/run.sh $(BUILD)
 
-test-unit: all
+test-unit: all check-layers
 	$(Q)tests/run.sh $(BUILD) unit
+
+# Every include points to an earlier stage; the core needs no libbpf.
+check-layers:
+	$(Q)scripts/check-layers.sh
 
 test-datapath: all
 	$(Q)tests/run.sh $(BUILD) datapath
@@ -173,7 +180,7 @@ $(FUZZ_DIR)/obj/fuzz_config.o: tests/fuzz/fuzz_config.c | $(SKEL)
 
 $(FUZZ_DIR)/fuzz_config: $(FUZZ_DIR)/obj/fuzz_config.o $(FUZZ_CORE_OBJS)
 	$(call msg,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LIBS) -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(CORE_LIBS) -o $@
 
 # The shim comes first: parse.h's "vmlinux.h" and <bpf/...> resolve there.
 # Not the alignment check: frames put the IP header 2 bytes off a 4-byte

@@ -5,10 +5,10 @@
 
 #include "maps.h"
 
-/* Accept counters come first in enum sg_counter, drops after. */
+/* Accepts and passes come first in SG_COUNTERS: one compare. */
 static __always_inline int sg_counter_passes(int cnt)
 {
-	return cnt <= SG_CNT_PASS_INFRA;
+	return SG_COUNTER_PASSES(cnt);
 }
 
 static __always_inline void sg_count(__u32 slot, __u32 dir, int cnt, __u32 len)

@@ -13,83 +13,10 @@
 #include <bpf/bpf_endian.h>
 
 #include "sgctl.h"
+#include "consts.h"
+#include "structs.h"
 
 #define SG_CONTINUE (-1)
-
-/* Own names: vmlinux.h and the UAPI fallback disagree on which exist. */
-#define SG_ETH_P_IP	0x0800
-#define SG_ETH_P_IPV6	0x86DD
-#define SG_ETH_P_8021Q	0x8100
-#define SG_ETH_P_8021AD 0x88A8
-
-#define SG_PROTO_HOPOPTS  0
-#define SG_PROTO_ICMP	  1
-#define SG_PROTO_TCP	  6
-#define SG_PROTO_UDP	  17
-#define SG_PROTO_ROUTING  43
-#define SG_PROTO_FRAGMENT 44
-#define SG_PROTO_AH	  51
-#define SG_PROTO_ICMPV6	  58
-#define SG_PROTO_DSTOPTS  60
-#define SG_PROTO_MH	  135
-
-#define SG_TCP_FIN 0x01
-#define SG_TCP_SYN 0x02
-#define SG_TCP_RST 0x04
-#define SG_TCP_ACK 0x10
-
-#define SG_ICMP_ECHOREPLY  0
-#define SG_ICMP_ECHO	   8
-#define SG_ICMP6_ECHO	   128
-#define SG_ICMP6_ECHOREPLY 129
-
-#define SG_IP_MF     0x2000
-#define SG_IP_OFFSET 0x1fff
-
-struct sg_vlan_hdr {
-	__be16 tci;
-	__be16 proto;
-};
-
-struct sg_ipv6_opt {
-	__u8 nexthdr;
-	__u8 hdrlen;
-};
-
-struct sg_ipv6_frag {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off; /* offset << 3 | M */
-	__be32 id;
-};
-
-enum sg_frag_kind {
-	SG_FRAG_NONE,
-	SG_FRAG_FIRST,
-	SG_FRAG_LATER,
-};
-
-/*
- * A packet as seen on the wire (source/destination, not instance view).
- * Plain data, no packet pointers: the policy stage is a separate function
- * verified once (see sgctl.bpf.c).
- */
-struct sg_pkt {
-	__u8 saddr[16]; /* IPv4 in the first 4 bytes, rest zero */
-	__u8 daddr[16];
-	__u32 l4_len; /* L4 bytes per the IP length fields */
-	__u32 frag_id;
-	__be16 sport; /* TCP/UDP */
-	__be16 dport;
-	__be16 icmp_tc; /* ICMP type << 8 | code, network order */
-	__be16 icmp_id; /* ICMP echo identifier */
-	__u8 family;	/* 4 or 6 */
-	__u8 proto;
-	__u8 frag; /* enum sg_frag_kind */
-	__u8 tcp_flags;
-	__u8 icmp; /* 1 when proto is this family's ICMP */
-	__u8 icmp_type;
-};
 
 static __always_inline int sg_is_echo(const struct sg_pkt *p)
 {
@@ -193,9 +120,7 @@ static __always_inline int sg_parse_ipv4(void *pos, void *data_end,
 
 static __always_inline int sg_ipv6_is_ext(__u8 nh)
 {
-	return nh == SG_PROTO_HOPOPTS || nh == SG_PROTO_ROUTING ||
-	       nh == SG_PROTO_FRAGMENT || nh == SG_PROTO_DSTOPTS ||
-	       nh == SG_PROTO_AH || nh == SG_PROTO_MH;
+	return SG_PROTO_IS_IPV6_EXT(nh);
 }
 
 static __always_inline int sg_parse_ipv6(void *pos, void *data_end,
@@ -372,6 +297,40 @@ static __always_inline int sg_parse_quoted(const struct sg_pkt *p, void *l4,
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The parse stage of both programs: headers into *m, or an early verdict.
+ * Returns SG_CONTINUE when the policy stage is to decide, else the
+ * counter of the verdict. tests/fuzz/fuzz_parse.c runs this very function.
+ */
+static __always_inline int sg_parse(void *data, void *data_end,
+				    struct sg_parsed *m)
+{
+	struct sg_pkt *p = &m->p;
+	void *pos = data, *l4 = NULL;
+	__be16 eth_proto;
+	__u32 l3_avail;
+	int ret;
+
+	eth_proto = sg_parse_eth(&pos, data_end);
+	if (!eth_proto)
+		return SG_CNT_DROP_MALFORMED;
+	l3_avail = m->pkt_len - (__u32)(pos - data);
+	if (eth_proto == bpf_htons(SG_ETH_P_IP))
+		ret = sg_parse_ipv4(pos, data_end, l3_avail, p, &l4);
+	else if (eth_proto == bpf_htons(SG_ETH_P_IPV6))
+		ret = sg_parse_ipv6(pos, data_end, l3_avail, p, &l4);
+	else
+		return SG_CNT_PASS_INFRA; /* SGs filter IP only */
+	if (ret != SG_CONTINUE || p->frag == SG_FRAG_LATER)
+		return ret;
+	ret = sg_parse_l4(l4, data_end, p);
+	if (ret != SG_CONTINUE)
+		return ret;
+	if (p->icmp && sg_is_icmp_error(p))
+		m->quoted = !sg_parse_quoted(p, l4, data_end, &m->q);
+	return SG_CONTINUE;
 }
 
 #endif /* SG_BPF_PARSE_H */

@@ -96,7 +96,7 @@ static __always_inline int sg_source_ok(__u32 gen, __u32 slot,
 
 	if (sg_addr_exempt(p))
 		return 1;
-	k.gen_slot = gen << SG_GEN_SHIFT | slot;
+	k.gen_slot = SG_GEN_SLOT(gen, slot);
 	k.family = p->family;
 	__builtin_memcpy(k.addr, p->saddr, 16);
 	return bpf_map_lookup_elem(&sg_ip, &k) != NULL;

@@ -9,17 +9,15 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "consts.h"
+#include "structs.h"
 #include "maps.h"
 #include "parse.h"
 #include "counters.h"
 #include "policy.h"
 #include "conntrack.h"
+#include "flowlog.h"
 #include "gc.h"
-
-#define SG_TC_ACT_OK   0
-#define SG_TC_ACT_SHOT 2
-/* Linear bytes TC makes sure of: any sane header stack fits. */
-#define SG_PULL_LEN 512
 
 /* Set by the loader per attachment, before load. */
 const volatile __u32 sg_slot = 0;
@@ -51,14 +49,6 @@ static __always_inline int sg_addr_eq(const __u8 *a, const __u8 *b)
 
 	return x[0] == y[0] && x[1] == y[1];
 }
-
-/* What the parse stage hands to the policy stage: data only. */
-struct sg_parsed {
-	struct sg_pkt p;
-	struct sg_pkt q; /* the packet an ICMP error quotes, when quoted */
-	__u32 quoted;
-	__u32 pkt_len;
-};
 
 /*
  * An ICMP error about a live tracked flow. The quoted packet travelled the
@@ -149,37 +139,6 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 			    sg_dry_run);
 }
 
-/* Flow logs: one record per rejected flow (ports 0 without ports). */
-static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
-					  __u32 dir, __u32 len, __u64 now)
-{
-	struct sg_reject_key k = {};
-	struct sg_reject_val *v, nv = {};
-
-	k.slot = slot;
-	k.dir = dir;
-	k.family = p->family;
-	k.proto = p->proto;
-	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
-		k.sport = p->sport;
-		k.dport = p->dport;
-	}
-	__builtin_memcpy(k.saddr, p->saddr, 16);
-	__builtin_memcpy(k.daddr, p->daddr, 16);
-	v = bpf_map_lookup_elem(&sg_reject, &k);
-	if (v) {
-		v->packets++;
-		v->bytes += len;
-		v->last_ns = now;
-		return;
-	}
-	nv.packets = 1;
-	nv.bytes = len;
-	nv.first_ns = now;
-	nv.last_ns = now;
-	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
-}
-
 /*
  * Counts the verdict; returns 1 pass, 0 drop. Inlined: behind SRSO return
  * thunks a BPF-to-BPF call costs ~10 ns a packet. The verifier then checks
@@ -218,36 +177,6 @@ static __always_inline int sg_policy_stage(const struct sg_parsed *m, __u32 dir)
 		sg_log_reject(&m->p, slot, dir, m->pkt_len, now);
 	sg_count(slot, dir, cnt, m->pkt_len);
 	return pass;
-}
-
-/* The parse stage: headers into struct sg_parsed, or an early verdict. */
-static __always_inline int sg_parse(void *data, void *data_end,
-				    struct sg_parsed *m)
-{
-	struct sg_pkt *p = &m->p;
-	void *pos = data, *l4 = NULL;
-	__be16 eth_proto;
-	__u32 l3_avail;
-	int ret;
-
-	eth_proto = sg_parse_eth(&pos, data_end);
-	if (!eth_proto)
-		return SG_CNT_DROP_MALFORMED;
-	l3_avail = m->pkt_len - (__u32)(pos - data);
-	if (eth_proto == bpf_htons(SG_ETH_P_IP))
-		ret = sg_parse_ipv4(pos, data_end, l3_avail, p, &l4);
-	else if (eth_proto == bpf_htons(SG_ETH_P_IPV6))
-		ret = sg_parse_ipv6(pos, data_end, l3_avail, p, &l4);
-	else
-		return SG_CNT_PASS_INFRA; /* SGs filter IP only */
-	if (ret != SG_CONTINUE || p->frag == SG_FRAG_LATER)
-		return ret;
-	ret = sg_parse_l4(l4, data_end, p);
-	if (ret != SG_CONTINUE)
-		return ret;
-	if (p->icmp && sg_is_icmp_error(p))
-		m->quoted = !sg_parse_quoted(p, l4, data_end, &m->q);
-	return SG_CONTINUE;
 }
 
 /* The one policy path of both programs. Returns 1 to pass, 0 to drop. */

@@ -31,12 +31,57 @@ enum sg_dir {
 };
 
 /*
+ * IP protocol numbers (IANA) that sgctl names, for the datapath and the
+ * loader alike: vmlinux.h and <netinet/in.h> cannot both be included, and
+ * neither gives BPF code and userspace the same names.
+ */
+#define SG_PROTO_HOPOPTS 0 /* IPv6 hop-by-hop options */
+#define SG_PROTO_ICMP 1
+#define SG_PROTO_TCP 6
+#define SG_PROTO_UDP 17
+#define SG_PROTO_ROUTING 43 /* IPv6 routing header */
+#define SG_PROTO_FRAGMENT 44 /* IPv6 fragment header */
+#define SG_PROTO_AH 51
+#define SG_PROTO_ICMPV6 58
+#define SG_PROTO_DSTOPTS 60 /* IPv6 destination options */
+#define SG_PROTO_MH 135 /* IPv6 mobility header */
+
+#ifndef __bpf__
+/* The name a protocol has in configs and output; NULL when it has none
+ * (then it is written as its number). */
+static inline const char *sg_proto_name(int proto)
+{
+	switch (proto) {
+	case SG_PROTO_TCP:
+		return "tcp";
+	case SG_PROTO_UDP:
+		return "udp";
+	case SG_PROTO_ICMP:
+		return "icmp";
+	case SG_PROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return (const char *)0;
+	}
+}
+#endif
+
+/* IPv6 extension headers the datapath walks past to find the protocol. */
+#define SG_PROTO_IS_IPV6_EXT(nh)                                         \
+	((nh) == SG_PROTO_HOPOPTS || (nh) == SG_PROTO_ROUTING ||        \
+	 (nh) == SG_PROTO_FRAGMENT || (nh) == SG_PROTO_DSTOPTS ||       \
+	 (nh) == SG_PROTO_AH || (nh) == SG_PROTO_MH)
+
+/*
  * Policy generations. Every policy key carries the generation it belongs to;
  * `load` writes the inactive generation completely, then flips sg_active.gen
  * with a single 32-bit store, so a new flow sees either the old policy or the
  * new one, never a mix and never nothing.
  */
 #define SG_GEN_SHIFT 31
+/* The generation bit of a key word (scope, class_id, gen_slot), and back. */
+#define SG_GEN_BIT(gen) ((__u32)(gen) << SG_GEN_SHIFT)
+#define SG_GEN_OF(word) ((__u32)(word) >> SG_GEN_SHIFT)
 
 struct sg_active {
 	__u32 gen; /* 0 or 1 */
@@ -49,9 +94,21 @@ struct sg_active {
  * the address: prefixlen = 32 + address prefix length. IPv4 addresses use
  * addr[0..3], the rest zero.
  */
-#define SG_SCOPE(gen, dir, v6, policy)                                      \
-	(((__u32)(gen) << 31) | ((__u32)(dir) << 30) | ((__u32)(v6) << 29) | \
-	 ((__u32)(policy)&0x1fffffff))
+#define SG_SCOPE_DIR_SHIFT 30
+#define SG_SCOPE_V6_SHIFT 29
+#define SG_SCOPE_POLICY_MASK 0x1fffffffu /* 29 bits: the most policies */
+#define SG_SCOPE(gen, dir, v6, policy)                          \
+	(((__u32)(gen) << SG_GEN_SHIFT) |                       \
+	 ((__u32)(dir) << SG_SCOPE_DIR_SHIFT) |                 \
+	 ((__u32)(v6) << SG_SCOPE_V6_SHIFT) |                   \
+	 ((__u32)(policy) & SG_SCOPE_POLICY_MASK))
+/* Decoding a scope: each field of SG_SCOPE(gen, dir, v6, policy). */
+#define SG_SCOPE_GEN(scope) ((__u32)(scope) >> SG_GEN_SHIFT)
+#define SG_SCOPE_DIR(scope) (((__u32)(scope) >> SG_SCOPE_DIR_SHIFT) & 1)
+#define SG_SCOPE_V6(scope) (((__u32)(scope) >> SG_SCOPE_V6_SHIFT) & 1)
+#define SG_SCOPE_POLICY(scope) ((__u32)(scope) & SG_SCOPE_POLICY_MASK)
+/* dir << 1 | v6: the scope's index among a policy's four (0..3). */
+#define SG_SCOPE_SUB(scope) (((__u32)(scope) >> SG_SCOPE_V6_SHIFT) & 3)
 
 struct sg_class_key {
 	__u32 prefixlen;
@@ -88,7 +145,7 @@ struct sg_class_val {
  * tail of struct sg_class_key from scope on, so the datapath can pass
  * &key.scope. Read only for scopes whose instances carry SG_INST_EXACT in
  * sg_inst.flags; without it the LPM alone decides. The loader fills it
- * when the trie is large enough for that to pay (loader/maps.c).
+ * when the trie is large enough for that to pay (loader/compile/exact.c).
  */
 struct sg_class_exact_key {
 	__u32 scope; /* SG_SCOPE(...), generation bit included */
@@ -113,7 +170,7 @@ struct sg_rule_key {
 };
 
 /* sg_rule_val.flags */
-#define SG_RULE_UNTRACKED (1u << 0) /* SPEC "untracked flows": never tracked */
+#define SG_RULE_UNTRACKED (1u << 0) /* never tracked: docs/semantics.md §3.9 */
 
 struct sg_rule_val {
 	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
@@ -216,8 +273,10 @@ struct sg_inst {
 };
 
 /* Instance addresses for the source check. Hash; value unused (1). */
+#define SG_GEN_SLOT(gen, slot) (SG_GEN_BIT(gen) | (__u32)(slot))
+
 struct sg_ip_key {
-	__u32 gen_slot; /* gen << 31 | slot */
+	__u32 gen_slot; /* SG_GEN_SLOT(gen, slot) */
 	__u32 family; /* 4 or 6 */
 	__u8 addr[16];
 };
@@ -242,7 +301,7 @@ enum sg_ct_state {
 #define SG_CT_FIN_IN (1u << 1)
 #define SG_CT_FIN_OUT (1u << 2)
 
-/* Timeouts the SPEC fixes (ours where AWS documents none), seconds. */
+/* Fixed timeouts, seconds (docs/semantics.md §3.10). */
 #define SG_CT_TIMEOUT_TCP_OPENING 60
 #define SG_CT_TIMEOUT_TCP_CLOSING 10
 #define SG_CT_TIMEOUT_ICMP 30
@@ -291,23 +350,95 @@ struct sg_frag_val {
 	__u32 pad;
 };
 
+/*
+ * Verdict counters, defined once: the enum, the datapath's pass-or-drop
+ * decision and every name the loader prints are expanded from this list.
+ * X(id, kind, name, reason, label):
+ *   id      the counter is SG_CNT_<id>; the order is its index in sg_stats
+ *   kind    ACCEPT (filtered and allowed), PASS (never filtered) or DROP
+ *   name    machine name: `stats -j` "counters", `check` and its JSON
+ *   reason  drop reason: `stats -j` "drops", Prometheus reason="..."; the
+ *           name without "drop_" (two columns: both are output contracts)
+ *   label   `stats` plain text
+ * Every ACCEPT and PASS counter comes before every DROP one (asserted
+ * below), so the datapath decides with one compare.
+ */
+#define SG_CNT_KIND_ACCEPT 0
+#define SG_CNT_KIND_PASS 1
+#define SG_CNT_KIND_DROP 2
+
+#define SG_COUNTERS(X)                                                       \
+	/* new flow allowed by a rule and tracked */                         \
+	X(ACCEPT_NEW, ACCEPT, "accept_new", NULL, "new flow")                \
+	/* packet of a tracked flow */                                       \
+	X(ACCEPT_ESTABLISHED, ACCEPT, "accept_established", NULL,            \
+	  "established")                                                     \
+	/* allowed by a rule, not tracked */                                 \
+	X(ACCEPT_UNTRACKED, ACCEPT, "accept_untracked", NULL, "untracked")   \
+	/* ICMP error about a tracked flow */                                \
+	X(ACCEPT_RELATED, ACCEPT, "accept_related", NULL,                    \
+	  "related ICMP error")                                              \
+	/* later fragment of an allowed datagram */                          \
+	X(ACCEPT_FRAGMENT, ACCEPT, "accept_fragment", NULL, "later fragment") \
+	/* ARP, ND, DHCP, non-IP: never filtered */                          \
+	X(PASS_INFRA, PASS, "pass_infra", NULL, "not filtered (ARP/ND/DHCP)") \
+	/* no group of the instance allows it */                             \
+	X(DROP_NO_RULE, DROP, "drop_no_rule", "no_rule", "no rule")          \
+	/* conntrack_allowance_exceeded */                                   \
+	X(DROP_CT_FULL, DROP, "drop_conntrack_full", "conntrack_full",       \
+	  "conntrack full")                                                  \
+	/* truncated or malformed header */                                  \
+	X(DROP_MALFORMED, DROP, "drop_malformed", "malformed", "malformed")  \
+	/* later fragment without its first */                               \
+	X(DROP_FRAGMENT, DROP, "drop_fragment", "fragment", "fragment")      \
+	/* source check on a host-side attachment */                         \
+	X(DROP_SPOOFED, DROP, "drop_spoofed_source", "spoofed_source",       \
+	  "spoofed source")                                                  \
+	/* more than SG_IPV6_MAX_EXT_HDRS headers */                         \
+	X(DROP_IPV6_CHAIN, DROP, "drop_ipv6_header_chain",                   \
+	  "ipv6_header_chain", "IPv6 header chain")                          \
+	/* slot has no policy (should not happen) */                         \
+	X(DROP_NO_INSTANCE, DROP, "drop_no_instance", "no_instance",         \
+	  "no instance")
+
 /* Counters: per-CPU array indexed by SG_STATS_INDEX(slot, dir, counter). */
 enum sg_counter {
-	SG_CNT_ACCEPT_NEW, /* new flow allowed by a rule and tracked */
-	SG_CNT_ACCEPT_ESTABLISHED, /* packet of a tracked flow */
-	SG_CNT_ACCEPT_UNTRACKED, /* allowed by a rule, not tracked */
-	SG_CNT_ACCEPT_RELATED, /* ICMP error about a tracked flow */
-	SG_CNT_ACCEPT_FRAGMENT, /* later fragment of an allowed datagram */
-	SG_CNT_PASS_INFRA, /* ARP, ND, DHCP, non-IP: never filtered */
-	SG_CNT_DROP_NO_RULE, /* no group of the instance allows it */
-	SG_CNT_DROP_CT_FULL, /* conntrack_allowance_exceeded */
-	SG_CNT_DROP_MALFORMED, /* truncated or malformed header */
-	SG_CNT_DROP_FRAGMENT, /* later fragment without its first */
-	SG_CNT_DROP_SPOOFED, /* source check on a host-side attachment */
-	SG_CNT_DROP_IPV6_CHAIN, /* more than SG_IPV6_MAX_EXT_HDRS headers */
-	SG_CNT_DROP_NO_INSTANCE, /* slot has no policy (should not happen) */
+#define SG_CNT_ENUM_(id, kind, name, reason, label) SG_CNT_##id,
+	SG_COUNTERS(SG_CNT_ENUM_)
+#undef SG_CNT_ENUM_
 	SG_NCOUNTERS,
 };
+
+/* How many counters let the packet through, and which (one bit each). */
+#define SG_CNT_PASSES_(id, kind, name, reason, label) \
+	+(SG_CNT_KIND_##kind != SG_CNT_KIND_DROP)
+#define SG_CNT_PASS_BIT_(id, kind, name, reason, label) \
+	| ((SG_CNT_KIND_##kind != SG_CNT_KIND_DROP) ? 1u << SG_CNT_##id : 0u)
+enum {
+	SG_NCOUNTERS_PASS = 0 SG_COUNTERS(SG_CNT_PASSES_),
+};
+_Static_assert(SG_NCOUNTERS <= 32 &&
+		       (0u SG_COUNTERS(SG_CNT_PASS_BIT_)) ==
+			       (1u << SG_NCOUNTERS_PASS) - 1,
+	       "SG_COUNTERS: every accept and pass counter before the drops");
+#undef SG_CNT_PASSES_
+#undef SG_CNT_PASS_BIT_
+
+/* Whether a verdict lets the packet through (accepted or never filtered). */
+#define SG_COUNTER_PASSES(cnt) ((cnt) < SG_NCOUNTERS_PASS)
+
+/* SG_CNT_KIND_* of a counter; SG_CNT_KIND_DROP for an unknown one. */
+static inline int sg_counter_kind(int cnt)
+{
+	switch (cnt) {
+#define SG_CNT_KIND_CASE_(id, kind, name, reason, label) \
+	case SG_CNT_##id:                                \
+		return SG_CNT_KIND_##kind;
+		SG_COUNTERS(SG_CNT_KIND_CASE_)
+#undef SG_CNT_KIND_CASE_
+	}
+	return SG_CNT_KIND_DROP;
+}
 
 #define SG_STATS_INDEX(slot, dir, cnt) \
 	(((slot) * SG_NDIR + (dir)) * SG_NCOUNTERS + (cnt))

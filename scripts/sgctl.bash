@@ -54,7 +54,7 @@ _sgctl_files() {
 
 _sgctl() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmd="" i w
+	local cmd="" cmdi=0 i w
 	local global="--pin-dir -j --json -h --help -V --version"
 
 	# The command: the first word that is not an option or its value.
@@ -64,9 +64,20 @@ _sgctl() {
 			((i++))
 		elif [[ $w != -* ]]; then
 			cmd=$w
+			cmdi=$i
 			break
 		fi
 	done
+
+	# An abbreviation stands for the one command it names, as in sgctl.
+	if [ -n "$cmd" ]; then
+		local full
+		full=$(_sgctl_commands | awk -v w="$cmd" 'index($0, w) == 1')
+		if ! grep -qx -- "$cmd" <<<"$full" && [ -n "$full" ] &&
+			[ "$(wc -l <<<"$full")" -eq 1 ]; then
+			cmd=$full
+		fi
+	fi
 
 	case $prev in
 	--pin-dir)
@@ -85,7 +96,7 @@ _sgctl() {
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -114,9 +125,10 @@ _sgctl() {
 		;;
 	stats) _sgctl_reply --instance --prometheus "$global" ;;
 	conntrack)
+		# The subcommand comes first; options after it.
 		if [[ $cur == -* ]]; then
 			_sgctl_reply --instance "$global"
-		else
+		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
 			_sgctl_reply list flush
 		fi
 		;;
@@ -124,7 +136,7 @@ _sgctl() {
 	export)
 		if [[ $cur == -* ]]; then
 			_sgctl_reply --instance "$global"
-		elif [ "$prev" = export ]; then
+		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
 			_sgctl_reply nft
 		else
 			_sgctl_files

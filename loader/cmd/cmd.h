@@ -9,6 +9,7 @@
 #define SG_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #ifndef SGCTL_VERSION
@@ -40,7 +41,13 @@ extern struct sg_opts sg_opts;
 const struct cmd *sg_cmd_find(const struct cmd *table, const char *name,
 			      bool *ambiguous);
 
-/* "sgctl: CMD: message" + "usage: ..." on stderr; returns SG_EXIT_USAGE. */
+/* The names of table's entries that start with prefix ("" for all),
+ * "a, b, c", into buf (truncated to len). */
+void sg_cmd_names(const struct cmd *table, const char *prefix, char *buf,
+		  size_t len);
+
+/* "sgctl: CMD: message" + "usage: ..." on stderr; returns SG_EXIT_USAGE.
+ * Under -j: {"error": "CMD: message", "usage": "sgctl CMD ..."} on stdout. */
 __attribute__((format(printf, 2, 3))) int sg_usage_err(const char *cmd,
 						       const char *fmt, ...);
 /* The usage error for what getopt_long returned ('?' or ':'). */

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,7 @@ static void endpoint(char *buf, size_t len, int family, const __u8 *addr,
 
 static bool has_ports(__u8 proto)
 {
-	return proto == 6 || proto == 17;
+	return proto == SG_PROTO_TCP || proto == SG_PROTO_UDP;
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -149,7 +150,8 @@ static void print_rows(const struct ct_row *rows, size_t n)
 						ntohs(w->k.lport));
 				sg_json_kv_uint(j, "remote_port",
 						ntohs(w->k.rport));
-			} else if (w->k.proto == 1 || w->k.proto == 58) {
+			} else if (w->k.proto == SG_PROTO_ICMP ||
+				   w->k.proto == SG_PROTO_ICMPV6) {
 				sg_json_kv_uint(j, "icmp_id",
 						ntohs(w->k.lport));
 			}
@@ -283,30 +285,35 @@ static int do_flush(struct sg_state *st, struct ct_ctx *x, const char *want)
 	return 0;
 }
 
-int cmd_conntrack(int argc, char **argv)
+/*
+ * list and flush: argv[0] is "conntrack" (for its usage line), the options
+ * follow.
+ */
+static int run(int argc, char **argv, bool list)
 {
+	static const struct option opts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{NULL, 0, NULL, 0},
+	};
 	struct sg_state st = {};
 	struct ct_ctx x = {};
-	const char *want = NULL, *sub;
-	int lock = -1, err, rc = SG_EXIT_ERR;
+	const char *want = NULL;
+	int opt, lock = -1, err, rc = SG_EXIT_ERR;
 
-	if (argc < 2)
-		return sg_usage_err(argv[0], "list or flush?");
-	sub = argv[1];
-	if (strcmp(sub, "list") && strcmp(sub, "flush"))
-		return sg_usage_err(
-			argv[0], "unknown subcommand '%s' (list, flush)", sub);
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--instance")) {
-			if (i + 1 >= argc)
-				return sg_usage_err(argv[0],
-						    "--instance needs an id");
-			want = argv[++i];
-		} else {
-			return sg_usage_err(argv[0], "unexpected argument '%s'",
-					    argv[i]);
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":i:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			want = optarg;
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
 		}
 	}
+	if (optind < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind]);
 	if (sg_need_root(argv[0]))
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {
@@ -316,16 +323,15 @@ int cmd_conntrack(int argc, char **argv)
 			return SG_EXIT_ERR;
 		}
 		if (sg_opts.json)
-			printf(!strcmp(sub, "list") ? "{\"flows\": []}\n"
-						    : "{\"instance\": null, "
-						      "\"flushed\": 0}\n");
+			printf(list ? "{\"flows\": []}\n"
+				    : "{\"instance\": null, "
+				      "\"flushed\": 0}\n");
 		else
-			printf(!strcmp(sub, "list")
-				       ? "no tracked flows\n"
-				       : "flushed 0 tracked flows\n");
+			printf(list ? "no tracked flows\n"
+				    : "flushed 0 tracked flows\n");
 		return SG_EXIT_OK;
 	}
-	if (!strcmp(sub, "flush")) {
+	if (!list) {
 		/* Serialised with load/unload: they reset slots too. */
 		lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
 		if (lock < 0)
@@ -335,8 +341,7 @@ int cmd_conntrack(int argc, char **argv)
 		goto out;
 	if (sg_slot_list(&st, &x.ids, &x.slots, &x.nslots))
 		goto out;
-	err = !strcmp(sub, "list") ? do_list(&st, &x, want)
-				   : do_flush(&st, &x, want);
+	err = list ? do_list(&st, &x, want) : do_flush(&st, &x, want);
 	if (!err)
 		rc = SG_EXIT_OK;
 out:
@@ -346,4 +351,43 @@ out:
 	if (lock >= 0)
 		close(lock);
 	return rc;
+}
+
+static int sub_list(int argc, char **argv)
+{
+	return run(argc, argv, true);
+}
+
+static int sub_flush(int argc, char **argv)
+{
+	return run(argc, argv, false);
+}
+
+/* Resolved like the commands: any prefix that names only one. */
+static const struct cmd subcmds[] = {
+	{"list", sub_list, "[--instance ID]\tthe tracked flows"},
+	{"flush", sub_flush, "[--instance ID]\tforget them"},
+	{NULL, NULL, NULL},
+};
+
+int cmd_conntrack(int argc, char **argv)
+{
+	const struct cmd *sub;
+	char names[64];
+	bool ambiguous;
+
+	sg_cmd_names(subcmds, "", names, sizeof(names));
+	if (argc < 2 || argv[1][0] == '-')
+		return sg_usage_err(argv[0], "which one: %s?", names);
+	sub = sg_cmd_find(subcmds, argv[1], &ambiguous);
+	if (!sub) {
+		if (ambiguous)
+			sg_cmd_names(subcmds, argv[1], names, sizeof(names));
+		return sg_usage_err(argv[0], "%s subcommand '%s' (%s)",
+				    ambiguous ? "ambiguous" : "unknown",
+				    argv[1], names);
+	}
+	/* The subcommand sees "conntrack" and the options after the word. */
+	argv[1] = argv[0];
+	return sub->fn(argc - 1, argv + 1);
 }

@@ -155,7 +155,8 @@ int cmd_validate(int argc, char **argv)
 		}
 		sg_plan_free(&plan);
 	}
-	if (sg_opts.json) {
+	/* Under -j a failure has printed its {"error": ...} object already. */
+	if (sg_opts.json && rc == SG_EXIT_OK) {
 		struct sg_json *j = sg_json_new(stdout, true);
 
 		sg_json_begin_object(j);

@@ -6,6 +6,7 @@
  * textfile format (--prometheus).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +17,25 @@
 #include "state/state.h"
 #include "compile/refmodel.h"
 
-/* The drop reasons the SPEC names, in its order, and their labels. */
+/*
+ * Each counter's drop reason (JSON "drops" key, Prometheus reason) and
+ * plain text label, from SG_COUNTERS in include/sgctl.h; drops are listed
+ * in the order of docs/semantics.md §11.1.
+ */
 static const struct {
-	int counter;
-	const char *label; /* JSON key and Prometheus reason */
-	const char *title; /* plain text column */
-} drops[] = {
-	{SG_CNT_DROP_NO_RULE, "no_rule", "no rule"},
-	{SG_CNT_DROP_CT_FULL, "conntrack_full", "conntrack full"},
-	{SG_CNT_DROP_MALFORMED, "malformed", "malformed"},
-	{SG_CNT_DROP_FRAGMENT, "fragment", "fragment"},
-	{SG_CNT_DROP_SPOOFED, "spoofed_source", "spoofed source"},
-	{SG_CNT_DROP_IPV6_CHAIN, "ipv6_header_chain", "IPv6 header chain"},
-	{SG_CNT_DROP_NO_INSTANCE, "no_instance", "no instance"},
+	const char *reason;
+	const char *label;
+} cnt_text[SG_NCOUNTERS] = {
+#define SG_CNT_TEXT_(id, kind, name, reason, label)                            \
+	[SG_CNT_##id] = {reason, label},
+	SG_COUNTERS(SG_CNT_TEXT_)
+#undef SG_CNT_TEXT_
 };
-#define NDROPS (sizeof(drops) / sizeof(drops[0]))
+
+static bool is_drop(int c)
+{
+	return sg_counter_kind(c) == SG_CNT_KIND_DROP;
+}
 
 struct inst_stats {
 	char id[SG_ID_LEN];
@@ -46,11 +51,6 @@ struct inst_stats {
 static const char *dir_name(int d)
 {
 	return d == SG_DIR_IN ? "inbound" : "outbound";
-}
-
-static bool is_accept(int c)
-{
-	return c <= SG_CNT_ACCEPT_FRAGMENT;
 }
 
 static void add(struct sg_counter_val *to, const struct sg_counter_val *v)
@@ -93,9 +93,11 @@ static int read_one(struct sg_state *st, const char *id, __u32 slot,
 	s->ct_max = inst.ct_max;
 	for (int d = 0; d < SG_NDIR; d++) {
 		for (int c = 0; c < SG_NCOUNTERS; c++) {
-			if (is_accept(c))
+			int kind = sg_counter_kind(c);
+
+			if (kind == SG_CNT_KIND_ACCEPT)
 				add(&s->accepted[d], &s->c[d][c]);
-			else if (c == SG_CNT_PASS_INFRA)
+			else if (kind == SG_CNT_KIND_PASS)
 				add(&s->unfiltered[d], &s->c[d][c]);
 			else
 				add(&s->rejected[d], &s->c[d][c]);
@@ -124,30 +126,26 @@ static void print_plain(const struct inst_stats *v, size_t n)
 			       (unsigned long long)s->rejected[d].bytes);
 		printf("  %-28s %10s %10s\n", "drops by reason (packets)",
 		       "inbound", "outbound");
-		for (size_t k = 0; k < NDROPS; k++) {
-			const struct sg_counter_val *a =
-				&s->c[SG_DIR_IN][drops[k].counter];
-			const struct sg_counter_val *b =
-				&s->c[SG_DIR_OUT][drops[k].counter];
+		for (int c = 0; c < SG_NCOUNTERS; c++) {
+			const struct sg_counter_val *a = &s->c[SG_DIR_IN][c];
+			const struct sg_counter_val *b = &s->c[SG_DIR_OUT][c];
 
-			/* "no instance" only shows up when it happened. */
-			if (drops[k].counter == SG_CNT_DROP_NO_INSTANCE &&
-			    !a->packets && !b->packets)
+			if (!is_drop(c))
 				continue;
-			printf("    %-26s %10llu %10llu\n", drops[k].title,
+			/* "no instance" only shows up when it happened. */
+			if (c == SG_CNT_DROP_NO_INSTANCE && !a->packets &&
+			    !b->packets)
+				continue;
+			printf("    %-26s %10llu %10llu\n", cnt_text[c].label,
 			       (unsigned long long)a->packets,
 			       (unsigned long long)b->packets);
 		}
 		printf("  %-28s %10s %10s\n", "accepted by kind (packets)",
 		       "inbound", "outbound");
-		for (int c = SG_CNT_ACCEPT_NEW; c <= SG_CNT_PASS_INFRA; c++) {
-			static const char *const t[] = {
-				"new flow",	  "established",
-				"untracked",	  "related ICMP error",
-				"later fragment", "not filtered (ARP/ND/DHCP)",
-			};
-
-			printf("    %-26s %10llu %10llu\n", t[c],
+		for (int c = 0; c < SG_NCOUNTERS; c++) {
+			if (is_drop(c))
+				continue;
+			printf("    %-26s %10llu %10llu\n", cnt_text[c].label,
 			       (unsigned long long)s->c[SG_DIR_IN][c].packets,
 			       (unsigned long long)s->c[SG_DIR_OUT][c].packets);
 		}
@@ -193,10 +191,10 @@ static void print_json(const struct inst_stats *v, size_t n)
 			json_pair(j, "not_filtered", &s->unfiltered[d]);
 			sg_json_key(j, "drops");
 			sg_json_begin_object(j);
-			for (size_t k = 0; k < NDROPS; k++)
-				sg_json_kv_uint(
-					j, drops[k].label,
-					s->c[d][drops[k].counter].packets);
+			for (int c = 0; c < SG_NCOUNTERS; c++)
+				if (is_drop(c))
+					sg_json_kv_uint(j, cnt_text[c].reason,
+							s->c[d][c].packets);
 			sg_json_end_object(j);
 			sg_json_key(j, "counters");
 			sg_json_begin_object(j);
@@ -284,10 +282,12 @@ static void print_prometheus(const struct inst_stats *v, size_t n)
 	head("sgctl_drops_total", "counter", "Dropped packets, by reason.");
 	for (size_t i = 0; i < n; i++)
 		for (int d = 0; d < SG_NDIR; d++)
-			for (size_t k = 0; k < NDROPS; k++)
-				sample("sgctl_drops_total", v[i].id,
-				       dir_name(d), "reason", drops[k].label,
-				       v[i].c[d][drops[k].counter].packets);
+			for (int c = 0; c < SG_NCOUNTERS; c++)
+				if (is_drop(c))
+					sample("sgctl_drops_total", v[i].id,
+					       dir_name(d), "reason",
+					       cnt_text[c].reason,
+					       v[i].c[d][c].packets);
 	head("sgctl_conntrack_entries", "gauge",
 	     "Tracked flows in use in the instance's conntrack table.");
 	for (size_t i = 0; i < n; i++)
@@ -321,6 +321,11 @@ static int by_slot(const void *a, const void *b)
 
 int cmd_stats(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"instance", required_argument, NULL, 'i'},
+		{"prometheus", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *want = NULL;
 	bool prom = false;
 	struct sg_state st = {};
@@ -328,21 +333,25 @@ int cmd_stats(int argc, char **argv)
 	char *ids = NULL;
 	__u32 *slots = NULL;
 	size_t n = 0, nv = 0;
-	int rc = SG_EXIT_ERR;
+	int opt, rc = SG_EXIT_ERR;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--instance")) {
-			if (i + 1 >= argc)
-				return sg_usage_err(argv[0],
-						    "--instance needs an id");
-			want = argv[++i];
-		} else if (!strcmp(argv[i], "--prometheus")) {
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":i:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			want = optarg;
+			break;
+		case 'p':
 			prom = true;
-		} else {
-			return sg_usage_err(argv[0], "unexpected argument '%s'",
-					    argv[i]);
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
 		}
 	}
+	if (optind < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind]);
 	if (prom && sg_opts.json)
 		return sg_usage_err(argv[0],
 				    "--prometheus and -j are two formats; "

@@ -4,11 +4,14 @@
  *
  *	sgctl [--pin-dir DIR] [-j] COMMAND [ARGS]
  *
- * Global options may appear anywhere (before or after the command). A
- * command may be abbreviated to any prefix that names only it.
+ * Global options may appear anywhere (before or after the command), spelled
+ * out in full; getopt_long takes them out. A command may be abbreviated to
+ * any prefix that names only it. Under -j errors are JSON objects too
+ * (util/diag.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,15 +103,43 @@ const struct cmd *sg_cmd_find(const struct cmd *table, const char *name,
 	return hit;
 }
 
-static void print_cmd_help(const struct cmd *c, FILE *out, bool brief)
+void sg_cmd_names(const struct cmd *table, const char *prefix, char *buf,
+		  size_t len)
+{
+	size_t plen = strlen(prefix), used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (const struct cmd *c = table; c->name && len; c++) {
+		int n;
+
+		if (strncmp(c->name, prefix, plen))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+			     c->name);
+		if (n < 0 || (size_t)n >= len - used)
+			break; /* truncated: the list is a hint */
+		used += (size_t)n;
+	}
+}
+
+/* "NAME ARGS": the usage line of a table entry, without "usage: sgctl". */
+static int cmd_head(const struct cmd *c, char *head, size_t len)
 {
 	const char *tab = strchr(c->help, '\t');
 	int alen = tab ? (int)(tab - c->help) : (int)strlen(c->help);
+
+	return snprintf(head, len, "%s%s%.*s", c->name, alen ? " " : "", alen,
+			c->help);
+}
+
+static void print_cmd_help(const struct cmd *c, FILE *out, bool brief)
+{
+	const char *tab = strchr(c->help, '\t');
 	char head[160];
 	int n;
 
-	n = snprintf(head, sizeof(head), "%s%s%.*s", c->name, alen ? " " : "",
-		     alen, c->help);
+	n = cmd_head(c, head, sizeof(head));
 	if (!brief) {
 		fprintf(out, "usage: sgctl %s\n", head);
 		return;
@@ -128,16 +159,44 @@ void sg_cmd_usage(const char *cmd, FILE *out)
 			print_cmd_help(c, out, false);
 }
 
+/* Under -j: {"error": "CMD: message", "usage": "sgctl CMD ARGS"}. */
+static void json_usage_err(const char *msg, const char *usage)
+{
+	fflush(stdout);
+	fputs("{\"error\": ", stdout);
+	sg_diag_json_string(stdout, msg);
+	if (usage) {
+		fputs(", \"usage\": ", stdout);
+		sg_diag_json_string(stdout, usage);
+	}
+	fputs("}\n", stdout);
+	fflush(stdout);
+}
+
 int sg_usage_err(const char *cmd, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], line[600], head[160];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	sg_err("%s: %s", cmd, msg);
-	sg_cmd_usage(cmd, stderr);
+	if (!sg_opts.json) {
+		sg_err("%s: %s", cmd, msg);
+		sg_cmd_usage(cmd, stderr);
+		return SG_EXIT_USAGE;
+	}
+	snprintf(line, sizeof(line), "%s: %s", cmd, msg);
+	for (const struct cmd *c = cmds; c->name; c++)
+		if (!strcmp(c->name, cmd)) {
+			char usage[200];
+
+			cmd_head(c, head, sizeof(head));
+			snprintf(usage, sizeof(usage), "sgctl %s", head);
+			json_usage_err(line, usage);
+			return SG_EXIT_USAGE;
+		}
+	json_usage_err(line, NULL);
 	return SG_EXIT_USAGE;
 }
 
@@ -190,15 +249,19 @@ int sg_need_root(const char *cmd)
 	return -EPERM;
 }
 
+#define TOP_USAGE "sgctl [--pin-dir DIR] [-j|--json] COMMAND [ARGS]"
+
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: sgctl [--pin-dir DIR] [-j|--json] COMMAND [ARGS]\n"
-		     "       sgctl -h|--help | -V|--version\n"
-		     "\n"
-		     "AWS-style security groups for Linux hosts, enforced by "
-		     "XDP and TC.\n"
-		     "\n"
-		     "commands (any unambiguous prefix works):\n");
+	fprintf(out,
+		"usage: %s\n"
+		"       sgctl -h|--help | -V|--version\n"
+		"\n"
+		"AWS-style security groups for Linux hosts, enforced by "
+		"XDP and TC.\n"
+		"\n"
+		"commands (any unambiguous prefix works):\n",
+		TOP_USAGE);
 	for (const struct cmd *c = cmds; c->name; c++)
 		print_cmd_help(c, out, true);
 	fprintf(out,
@@ -241,11 +304,108 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return n;
 }
 
+enum { OPT_PIN_DIR = 0x100 };
+
+static const struct option global_opts[] = {
+	{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+	{"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/*
+ * Whether argv[first..optind) is global option idx spelled out in full:
+ * getopt_long also takes a prefix ("--he"), which may well be meant as one
+ * of the command's own options (--host-side), so those pass through.
+ */
+static bool spelled_out(char **argv, int first, int idx)
+{
+	const char *a = argv[first], *name = global_opts[idx].name;
+	size_t len = strlen(name);
+
+	return !strncmp(a, "--", 2) && !strncmp(a + 2, name, len) &&
+	       (a[2 + len] == '\0' || a[2 + len] == '=');
+}
+
+/*
+ * Takes the global options out of argv, wherever they are, and leaves the
+ * command and its arguments, in their order, in args. getopt_long in its
+ * "return in order" mode ('-') hands every other word back as it comes, so
+ * a command's option keeps its value next to it. Returns SG_EXIT_OK, or
+ * SG_EXIT_USAGE with *why set.
+ */
+static int take_global_opts(int argc, char **argv, char **args, int *nargs,
+			    bool *help, bool *version, const char **why)
+{
+	int opt, idx, first = 1, cluster = -1, n = 0;
+	bool flushed;
+
+	*why = NULL;
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		first = optind ? optind : 1;
+		idx = -1;
+		opt = getopt_long(argc, argv, "-:jhV", global_opts, &idx);
+		/* A cluster of short options ("-jx") that holds one of the
+		 * command's goes to it whole once getopt is past it. */
+		flushed = cluster >= 0 && optind > cluster;
+		if (flushed) {
+			args[n++] = argv[cluster];
+			cluster = -1;
+		}
+		if (opt == -1)
+			break;
+		if (idx >= 0 && !spelled_out(argv, first, idx))
+			opt = '?';
+		switch (opt) {
+		case 1: /* the command, or an argument of it */
+			args[n++] = optarg;
+			break;
+		case 'j':
+			sg_opts.json = true;
+			break;
+		case 'h':
+			*help = true;
+			break;
+		case 'V':
+			*version = true;
+			break;
+		case OPT_PIN_DIR:
+			if (!optarg[0] && !*why)
+				*why = "--pin-dir needs a directory";
+			sg_opts.pin_dir = optarg;
+			break;
+		case ':': /* only --pin-dir takes a value */
+			if (!*why)
+				*why = "--pin-dir needs a directory";
+			break;
+		default: /* the command's own option, passed on as written */
+			if (optind == first)
+				cluster = first;
+			else if (flushed)
+				break;
+			for (int i = first; i < optind; i++)
+				args[n++] = argv[i];
+			break;
+		}
+	}
+	/* After "--" everything is the command's, "--" included. */
+	if (first < argc && !strcmp(argv[first], "--"))
+		args[n++] = argv[first];
+	for (int i = optind; i < argc; i++)
+		args[n++] = argv[i];
+	*nargs = n;
+	return *why ? SG_EXIT_USAGE : SG_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	char **args = calloc((size_t)argc + 1, sizeof(*args));
-	bool help = false, version = false, ambiguous, dashdash = false;
+	bool help = false, version = false, ambiguous;
 	const struct cmd *c;
+	const char *why;
 	int n = 0;
 
 	if (!args) {
@@ -254,37 +414,13 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(libbpf_print);
 
-	/* Take the global options out, wherever they are. */
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (dashdash) {
-			args[n++] = argv[i];
-		} else if (!strcmp(a, "--")) {
-			dashdash = true;
-			args[n++] = argv[i];
-		} else if (!strcmp(a, "--pin-dir")) {
-			if (i + 1 >= argc || !argv[i + 1][0]) {
-				sg_err("--pin-dir needs a directory");
-				return SG_EXIT_USAGE;
-			}
-			sg_opts.pin_dir = argv[++i];
-		} else if (!strncmp(a, "--pin-dir=", 10)) {
-			if (!a[10]) {
-				sg_err("--pin-dir needs a directory");
-				return SG_EXIT_USAGE;
-			}
-			sg_opts.pin_dir = a + 10;
-		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			sg_opts.json = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			help = true;
-		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			version = true;
-		} else {
-			args[n++] = argv[i];
-		}
+	if (take_global_opts(argc, argv, args, &n, &help, &version, &why)) {
+		sg_diag_set_json(sg_opts.json);
+		sg_err("%s", why);
+		return SG_EXIT_USAGE;
 	}
+	/* From here on, every error and warning respects -j. */
+	sg_diag_set_json(sg_opts.json);
 
 	/* A pin dir "/x/" and "/x" are the same state (and the same lock). */
 	if (sg_opts.pin_dir[0]) {
@@ -313,24 +449,19 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return SG_EXIT_OK;
 		}
-		usage(stderr);
+		if (sg_opts.json)
+			json_usage_err("no command (see sgctl --help)",
+				       TOP_USAGE);
+		else
+			usage(stderr);
 		return SG_EXIT_USAGE;
 	}
 	c = sg_cmd_find(cmds, args[0], &ambiguous);
 	if (!c) {
-		if (ambiguous) {
-			char list[256] = "";
+		char list[256];
 
-			for (const struct cmd *k = cmds; k->name; k++) {
-				if (strncmp(k->name, args[0], strlen(args[0])))
-					continue;
-				if (list[0])
-					strncat(list, ", ",
-						sizeof(list) - strlen(list) -
-							1);
-				strncat(list, k->name,
-					sizeof(list) - strlen(list) - 1);
-			}
+		if (ambiguous) {
+			sg_cmd_names(cmds, args[0], list, sizeof(list));
 			sg_err("ambiguous command '%s' (%s)", args[0], list);
 		} else {
 			sg_err("unknown command '%s' (see sgctl --help)",
@@ -339,9 +470,9 @@ int main(int argc, char **argv)
 		return SG_EXIT_USAGE;
 	}
 	if (help) {
-		print_cmd_help(c, stdout, false);
 		const char *tab = strchr(c->help, '\t');
 
+		print_cmd_help(c, stdout, false);
 		if (tab)
 			printf("%s\n", tab + 1);
 		return SG_EXIT_OK;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The compiler: a pure function from the config model to map entries
- * (generation 0; maps.c sets the generation bit when writing them).
+ * (generation 0; state/generation.c sets the generation bit when writing
+ * them).
  *
  * Policies: one per distinct sorted set of groups; instances with the same
  * groups share one. For each (policy, direction, family), every peer prefix
@@ -34,7 +35,7 @@ struct sg_policy {
 /* Per instance (same order as cfg->instances). */
 struct sg_inst_entry {
 	struct sg_inst inst; /* policy id and limits; flags has SG_INST_PRESENT */
-	struct sg_ip_key *ips; /* gen_slot left 0: maps.c fills gen and slot */
+	struct sg_ip_key *ips; /* gen_slot left 0: state/ fills gen and slot */
 	size_t nips;
 };
 

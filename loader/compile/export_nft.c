@@ -36,11 +36,6 @@
 #include "compile/export_nft.h"
 #include "sgctl.h"
 
-#define PROTO_ICMP   1
-#define PROTO_TCP    6
-#define PROTO_UDP    17
-#define PROTO_ICMPV6 58
-
 struct nft {
 	const struct sg_config *cfg;
 	FILE *out;
@@ -239,9 +234,9 @@ static bool proto_match(const struct sg_rule *r, int family, char *buf,
 	switch (r->proto) {
 	case SG_PROTO_ALL:
 		return true;
-	case PROTO_TCP:
-	case PROTO_UDP:
-		pn = r->proto == PROTO_TCP ? "tcp" : "udp";
+	case SG_PROTO_TCP:
+	case SG_PROTO_UDP:
+		pn = r->proto == SG_PROTO_TCP ? "tcp" : "udp";
 		if (r->port_lo <= 0 && r->port_hi >= 65535)
 			snprintf(buf, len, "meta l4proto %s ", pn);
 		else if (r->port_lo == r->port_hi)
@@ -250,15 +245,16 @@ static bool proto_match(const struct sg_rule *r, int family, char *buf,
 			snprintf(buf, len, "%s dport %d-%d ", pn, r->port_lo,
 				 r->port_hi);
 		return true;
-	case PROTO_ICMP:
-	case PROTO_ICMPV6:
+	case SG_PROTO_ICMP:
+	case SG_PROTO_ICMPV6:
 		/* ICMP exists over IPv4 only, ICMPv6 over IPv6 only. */
-		if ((r->proto == PROTO_ICMP) != (family == 4))
+		if ((r->proto == SG_PROTO_ICMP) != (family == 4))
 			return false;
-		pn = r->proto == PROTO_ICMP ? "icmp" : "icmpv6";
+		pn = r->proto == SG_PROTO_ICMP ? "icmp" : "icmpv6";
 		if (r->icmp_type == SG_ANY)
 			snprintf(buf, len, "meta l4proto %s ",
-				 r->proto == PROTO_ICMP ? "icmp" : "ipv6-icmp");
+				 r->proto == SG_PROTO_ICMP ? "icmp"
+							   : "ipv6-icmp");
 		else if (r->icmp_code == SG_ANY)
 			snprintf(buf, len, "%s type %d ", pn, r->icmp_type);
 		else

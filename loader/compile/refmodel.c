@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The reference model (refmodel.h): SPEC section 1 read literally. For a new
+ * The reference model (refmodel.h): docs/semantics.md read literally. For a new
  * flow of one instance, every rule of every group the instance carries is
  * tried in turn; the flow is allowed when one of them allows it. No
  * prefixes are merged, no classes built, nothing is shared with compile.c:
@@ -15,12 +15,8 @@
 #include <linux/types.h>
 
 #include "sgctl.h"
+#include "compile/compile.h"
 #include "compile/refmodel.h"
-
-#define PROTO_ICMP   1
-#define PROTO_TCP    6
-#define PROTO_UDP    17
-#define PROTO_ICMPV6 58
 
 /* ------------------------------------------------------------ matching */
 
@@ -91,19 +87,19 @@ bool sg_ref_peer_has(const struct sg_config *cfg, const struct sg_rule *r,
 
 bool sg_ref_is_icmp(int family, int proto)
 {
-	return (family == 4 && proto == PROTO_ICMP) ||
-	       (family == 6 && proto == PROTO_ICMPV6);
+	return (family == 4 && proto == SG_PROTO_ICMP) ||
+	       (family == 6 && proto == SG_PROTO_ICMPV6);
 }
 
 bool sg_ref_is_infra(const struct sg_ref_pkt *p)
 {
-	if (p->proto == PROTO_UDP && p->family == 4)
+	if (p->proto == SG_PROTO_UDP && p->family == 4)
 		return (p->sport == 67 || p->sport == 68) &&
 		       (p->dport == 67 || p->dport == 68);
-	if (p->proto == PROTO_UDP && p->family == 6)
+	if (p->proto == SG_PROTO_UDP && p->family == 6)
 		return (p->sport == 546 || p->sport == 547) &&
 		       (p->dport == 546 || p->dport == 547);
-	if (p->family == 6 && p->proto == PROTO_ICMPV6)
+	if (p->family == 6 && p->proto == SG_PROTO_ICMPV6)
 		return p->icmp_type >= 133 && p->icmp_type <= 137;
 	return false;
 }
@@ -122,7 +118,7 @@ unsigned int sg_ref_rule_miss(const struct sg_config *cfg,
 		return miss;
 	if (r->proto != p->proto)
 		return miss | SG_REF_MISS_PROTO;
-	if (p->proto == PROTO_TCP || p->proto == PROTO_UDP) {
+	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
 		int lo = r->port_lo < 0 ? 0 : r->port_lo;
 		int hi = r->port_hi < 0 ? 65535 : r->port_hi;
 
@@ -181,7 +177,7 @@ static bool dir_open_to_world(const struct sg_config *cfg,
  * Whether an allowed new flow gets a conntrack entry. Tracked: TCP, UDP,
  * ICMP echo requests and protocols without ports. Not tracked: ICMP other
  * than an echo request (judged by the rules packet by packet), and the
- * SPEC's untracked flows: TCP/UDP allowed by a rule whose peer is the whole
+ * untracked flows (docs/semantics.md §3.9): TCP/UDP allowed by a rule whose peer is the whole
  * world, on an instance whose opposite direction allows all traffic
  * to/from the whole world.
  */
@@ -194,7 +190,7 @@ static bool would_track(const struct sg_config *cfg,
 
 	if (sg_ref_is_icmp(p->family, p->proto))
 		return p->icmp_type == (p->family == 4 ? 8 : 128);
-	if (p->proto != PROTO_TCP && p->proto != PROTO_UDP)
+	if (p->proto != SG_PROTO_TCP && p->proto != SG_PROTO_UDP)
 		return true;
 	if (!dir_open_to_world(cfg, in, !p->dir, p->family))
 		return true;
@@ -367,18 +363,10 @@ void sg_ref_result_free(struct sg_ref_result *r)
 
 const char *sg_ref_proto_name(int proto, char *buf, size_t len)
 {
-	switch (proto) {
-	case PROTO_TCP:
-		return "tcp";
-	case PROTO_UDP:
-		return "udp";
-	case PROTO_ICMP:
-		return "icmp";
-	case PROTO_ICMPV6:
-		return "icmpv6";
-	case SG_PROTO_ALL:
+	if (proto == SG_PROTO_ALL)
 		return "all";
-	}
+	if (sg_proto_name(proto))
+		return sg_proto_name(proto);
 	snprintf(buf, len, "%d", proto);
 	return buf;
 }
@@ -453,7 +441,7 @@ void sg_ref_explain_miss(const struct sg_config *cfg, const struct sg_rule *r,
 		ADD("right %s", peer_word);
 	if (!(miss &
 	      (SG_REF_MISS_PROTO | SG_REF_MISS_PORT | SG_REF_MISS_ICMP))) {
-		if (p->proto == PROTO_TCP || p->proto == PROTO_UDP)
+		if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP)
 			ADD("%sright protocol and port", n ? ", " : "");
 		else
 			ADD("%sright protocol", n ? ", " : "");
@@ -489,22 +477,95 @@ void sg_ref_explain_miss(const struct sg_config *cfg, const struct sg_rule *r,
 const char *sg_counter_name(int counter)
 {
 	static const char *const names[SG_NCOUNTERS] = {
-		[SG_CNT_ACCEPT_NEW] = "accept_new",
-		[SG_CNT_ACCEPT_ESTABLISHED] = "accept_established",
-		[SG_CNT_ACCEPT_UNTRACKED] = "accept_untracked",
-		[SG_CNT_ACCEPT_RELATED] = "accept_related",
-		[SG_CNT_ACCEPT_FRAGMENT] = "accept_fragment",
-		[SG_CNT_PASS_INFRA] = "pass_infra",
-		[SG_CNT_DROP_NO_RULE] = "drop_no_rule",
-		[SG_CNT_DROP_CT_FULL] = "drop_conntrack_full",
-		[SG_CNT_DROP_MALFORMED] = "drop_malformed",
-		[SG_CNT_DROP_FRAGMENT] = "drop_fragment",
-		[SG_CNT_DROP_SPOOFED] = "drop_spoofed_source",
-		[SG_CNT_DROP_IPV6_CHAIN] = "drop_ipv6_header_chain",
-		[SG_CNT_DROP_NO_INSTANCE] = "drop_no_instance",
+#define SG_CNT_NAME_(id, kind, name, reason, label) [SG_CNT_##id] = name,
+		SG_COUNTERS(SG_CNT_NAME_)
+#undef SG_CNT_NAME_
 	};
 
-	if (counter < 0 || counter >= SG_NCOUNTERS || !names[counter])
+	if (counter < 0 || counter >= SG_NCOUNTERS)
 		return "unknown";
 	return names[counter];
+}
+
+/*
+ * Whether the kernel's verdict is the model's. why gets the difference.
+ * The kernel reports one rule (the LPM's pick); it must be one of the
+ * rules the model found.
+ */
+bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
+		    const struct sg_kverdict *k, char *why, size_t len)
+{
+	bool ok = false;
+
+	why[0] = '\0';
+	switch (k->counter) {
+	case SG_CNT_ACCEPT_NEW:
+		ok = m->accept && m->reason == SG_REF_BY_RULE && m->tracked;
+		break;
+	case SG_CNT_ACCEPT_UNTRACKED:
+		ok = m->accept && m->reason == SG_REF_BY_RULE && !m->tracked;
+		break;
+	case SG_CNT_PASS_INFRA:
+		ok = m->accept && m->reason == SG_REF_INFRA;
+		break;
+	case SG_CNT_DROP_NO_RULE:
+		ok = !m->accept && m->reason == SG_REF_NO_RULE;
+		break;
+	case SG_CNT_DROP_CT_FULL:
+		ok = !m->accept && m->reason == SG_REF_CT_FULL;
+		break;
+	default:
+		break;
+	}
+	if (!ok) {
+		snprintf(why, len, "kernel: %s; model: %s%s",
+			 sg_counter_name(k->counter),
+			 m->accept ? "ACCEPT" : "REJECT",
+			 m->reason == SG_REF_BY_RULE
+				 ? (m->tracked ? " (by a rule, tracked)"
+					       : " (by a rule, untracked)")
+			 : m->reason == SG_REF_INFRA ? " (never filtered)"
+			 : m->reason == SG_REF_CT_FULL
+				 ? " (conntrack table full)"
+				 : " (no rule)");
+		return false;
+	}
+	if (m->reason == SG_REF_BY_RULE || m->reason == SG_REF_CT_FULL) {
+		const struct sg_rule_ref *rr;
+
+		if (!k->matched || k->rule_ref >= c->nrule_refs) {
+			snprintf(why, len,
+				 "kernel matched no valid rule (rule_ref %u "
+				 "of %zu)",
+				 k->rule_ref, c->nrule_refs);
+			return false;
+		}
+		rr = &c->rule_refs[k->rule_ref];
+		for (size_t i = 0; i < m->nmatches; i++)
+			if (m->matches[i].group == rr->group &&
+			    m->matches[i].rule == rr->rule)
+				return true;
+		snprintf(why, len,
+			 "kernel allowed it by rule_ref %u (group %d rule %d), "
+			 "which the model says does not match",
+			 k->rule_ref, rr->group, rr->rule);
+		return false;
+	}
+	return true;
+}
+
+void sg_ref_local_addr(const struct sg_instance *in, int family,
+		       uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (size_t i = 0; i < in->nips; i++)
+		if (in->ips[i].family == family) {
+			memcpy(out, in->ips[i].addr, 16);
+			return;
+		}
+	/* None: any address will do, the policy never looks at it. */
+	if (family == 4)
+		inet_pton(AF_INET, "192.0.2.1", out);
+	else
+		inet_pton(AF_INET6, "2001:db8::1", out);
 }

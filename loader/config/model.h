@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The config model: what a YAML file says, validated. Produced by config.c,
+ * The config model: what a YAML file says, validated. Produced by config/,
  * consumed by compile.c (map entries) and by show/check. Plain data; every
  * string and array is owned by the config and freed by sg_config_free().
  */
@@ -62,7 +62,7 @@ struct sg_group {
 	size_t nrules;
 	bool implicit; /* the VPC's default group, not written in the file */
 	bool undefined; /* only referenced by rules, never defined: no rules,
-			 * no members (config.c warns); instances cannot
+			 * no members (config/ warns); instances cannot
 			 * carry it */
 	struct sg_pos pos;
 };
@@ -113,15 +113,24 @@ struct sg_config {
 };
 
 /*
- * Parse and validate. Every problem goes to diag (all of them, not just the
- * first). Returns 0 when there are no errors (warnings allowed), -EINVAL when
- * diag holds errors, another negative errno when the file cannot be read.
- * On error *cfg is left empty.
+ * Parse and validate (config/load.c). Every problem goes to diag (all of
+ * them, not just the first). Returns 0 when there are no errors (warnings
+ * allowed), -EINVAL when diag holds errors (a file that cannot be read is
+ * one), -ENOMEM. On error *cfg is left empty.
  */
-int sg_config_parse_file(const char *path, struct sg_config *cfg,
-			 struct sg_diag *diag);
+/* One YAML text (or a stored blob, see sg_config_parse_blob). */
 int sg_config_parse_string(const char *name, const char *text, size_t len,
 			   struct sg_config *cfg, struct sg_diag *diag);
+/* Files, YAML and AWS JSON mixed ("-" = stdin): read, then parsed. */
+int sg_config_parse_files(const char *const *paths, size_t n,
+			  struct sg_config *cfg, struct sg_diag *diag);
+/* What load stored (input/inputs.h): what show and attach use. */
+int sg_config_parse_blob(const char *blob, size_t len, struct sg_config *cfg,
+			 struct sg_diag *diag);
+/* Inputs already read (input/inputs.h) into one config. */
+struct sg_inputs;
+int sg_inputs_parse(const struct sg_inputs *in, struct sg_config *cfg,
+		    struct sg_diag *diag);
 void sg_config_free(struct sg_config *cfg);
 
 /* Lookups by id; -1 when absent. */

@@ -5,7 +5,7 @@
  * written, each labelled with its JSON path. Only what is specific to the
  * JSON shape is checked here (types, required keys, ports given as
  * FromPort/ToPort, references AWS can make and we cannot follow); every
- * rule about the config itself is config.c's.
+ * rule about the config itself is the validator's (config/).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,14 +19,9 @@
 
 #include <linux/types.h>
 
-#include "input/aws.h"
 #include "sgctl.h"
-
-#define E_PARAM	     "InvalidParameterValue"
-#define E_MALFORMED  "InvalidPermission.Malformed"
-#define E_MISSING    "MissingParameter"
-#define E_NOTFOUND   "InvalidGroup.NotFound"
-#define E_PLNOTFOUND "InvalidPrefixListID.NotFound"
+#include "util/codes.h"
+#include "input/aws.h"
 
 #define AWS_PATH_MAX 512
 
@@ -135,15 +130,16 @@ static const char *get_str(struct aws *a, const json_t *obj, const char *key,
 
 	if (!v || json_is_null(v)) {
 		if (required)
-			AERR(a, NULL, E_MISSING, "%s is missing", key);
+			AERR(a, NULL, SG_E_MISSING, "%s is missing", key);
 		return NULL;
 	}
 	if (!json_is_string(v)) {
-		AERR(a, key, E_PARAM, "must be a string, not %s", type_name(v));
+		AERR(a, key, SG_E_PARAM, "must be a string, not %s",
+		     type_name(v));
 		return NULL;
 	}
 	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		AERR(a, key, E_PARAM, "NUL character in a value");
+		AERR(a, key, SG_E_PARAM, "NUL character in a value");
 		return NULL;
 	}
 	return json_string_value(v);
@@ -157,7 +153,8 @@ static json_t *get_array(struct aws *a, const json_t *obj, const char *key)
 	if (!v || json_is_null(v))
 		return NULL;
 	if (!json_is_array(v)) {
-		AERR(a, key, E_PARAM, "must be an array, not %s", type_name(v));
+		AERR(a, key, SG_E_PARAM, "must be an array, not %s",
+		     type_name(v));
 		return NULL;
 	}
 	return v;
@@ -210,15 +207,16 @@ static void setting(struct aws *a, const json_t *obj, const char *jkey,
 #define P_ALL	  (-1)
 #define P_UNKNOWN (-2)
 
-/* tcp 6, udp 17, icmp 1, icmpv6 58, -1 all, a number; P_UNKNOWN else. */
+/* A protocol name, -1/all or a number 0-255; P_UNKNOWN else. */
 static int proto_number(const char *s)
 {
 	static const struct {
 		const char *name;
 		int proto;
 	} names[] = {
-		{"tcp", 6},	{"udp", 17},   {"icmp", 1},
-		{"icmpv6", 58}, {"-1", P_ALL}, {"all", P_ALL},
+		{"tcp", SG_PROTO_TCP},	     {"udp", SG_PROTO_UDP},
+		{"icmp", SG_PROTO_ICMP},     {"icmpv6", SG_PROTO_ICMPV6},
+		{"-1", P_ALL},		     {"all", P_ALL},
 	};
 	char *end;
 	long v;
@@ -242,7 +240,7 @@ static bool get_port(struct aws *a, const json_t *perm, const char *key,
 	if (!j || json_is_null(j))
 		return true;
 	if (!json_is_integer(j)) {
-		AERR(a, key, E_MALFORMED, "must be an integer, not %s",
+		AERR(a, key, SG_E_MALFORMED, "must be an integer, not %s",
 		     type_name(j));
 		return false;
 	}
@@ -273,7 +271,7 @@ static bool read_spec(struct aws *a, const json_t *perm, struct spec *sp)
 
 	memset(sp, 0, sizeof(*sp));
 	if (!pj || json_is_null(pj)) {
-		AERR(a, NULL, E_MISSING, "IpProtocol is missing");
+		AERR(a, NULL, SG_E_MISSING, "IpProtocol is missing");
 		return false;
 	}
 	if (json_is_integer(pj)) {
@@ -282,34 +280,35 @@ static bool read_spec(struct aws *a, const json_t *perm, struct spec *sp)
 	} else if (json_is_string(pj)) {
 		ps = json_string_value(pj);
 	} else {
-		AERR(a, "IpProtocol", E_PARAM, "must be a string, not %s",
+		AERR(a, "IpProtocol", SG_E_PARAM, "must be a string, not %s",
 		     type_name(pj));
 		return false;
 	}
-	/* config.c judges the name ("unknown protocol ..."). */
+	/* config/rules.c judges the name ("unknown protocol ..."). */
 	sp->proto_node = str_node(a, "IpProtocol", ps);
 	proto = proto_number(ps);
 	if (!get_port(a, perm, "FromPort", &hf, &from) ||
 	    !get_port(a, perm, "ToPort", &ht, &to))
 		return false;
 
-	if (proto == 6 || proto == 17) {
-		const char *pn = proto == 6 ? "TCP" : "UDP";
+	if (proto == SG_PROTO_TCP || proto == SG_PROTO_UDP) {
+		const char *pn = proto == SG_PROTO_TCP ? "TCP" : "UDP";
 
 		if (!hf || !ht) {
-			AERR(a, NULL, E_MISSING,
+			AERR(a, NULL, SG_E_MISSING,
 			     "%s rules need FromPort and ToPort", pn);
 			return false;
 		}
 		if (from < 0 || from > 65535 || to < 0 || to > 65535) {
 			bool bad_from = from < 0 || from > 65535;
 
-			AERR(a, bad_from ? "FromPort" : "ToPort", E_MALFORMED,
+			AERR(a, bad_from ? "FromPort" : "ToPort",
+			     SG_E_MALFORMED,
 			     "%s port %lld out of range 0-65535", pn,
 			     bad_from ? from : to);
 			ok = false;
 		} else if (from > to) {
-			AERR(a, "ToPort", E_MALFORMED,
+			AERR(a, "ToPort", SG_E_MALFORMED,
 			     "%s port range %lld-%lld is reversed: FromPort "
 			     "must not be above ToPort",
 			     pn, from, to);
@@ -322,7 +321,7 @@ static bool read_spec(struct aws *a, const json_t *perm, struct spec *sp)
 			snprintf(sp->ports, sizeof(sp->ports), "%lld-%lld",
 				 from, to);
 		sp->ports_key = "FromPort";
-	} else if (proto == 1 || proto == 58) {
+	} else if (proto == SG_PROTO_ICMP || proto == SG_PROTO_ICMPV6) {
 		/* FromPort is the type, ToPort the code; -1 is all. */
 		sp->is_icmp = true;
 		sp->have_type = hf && from != -1;
@@ -330,7 +329,7 @@ static bool read_spec(struct aws *a, const json_t *perm, struct spec *sp)
 		sp->itype = from;
 		sp->icode = to;
 		if (sp->have_code && !sp->have_type) {
-			AERR(a, "ToPort", E_MALFORMED,
+			AERR(a, "ToPort", SG_E_MALFORMED,
 			     "an ICMP code (ToPort %lld) needs a type "
 			     "(FromPort "
 			     "-1 means all types)",
@@ -365,7 +364,7 @@ static bool peer_usable(struct aws *a, size_t src, const json_t *item,
 	const char *uid, *pvpc, *pcx;
 
 	if (src == 2 && !sg_mdoc_has_prefix_list(a->m, peer)) {
-		AERR(a, "PrefixListId", E_PLNOTFOUND,
+		AERR(a, "PrefixListId", SG_E_PLNOTFOUND,
 		     "prefix list %s: AWS's JSON does not hold its entries; "
 		     "define it under prefix_lists in a YAML file loaded with "
 		     "this one",
@@ -378,21 +377,21 @@ static bool peer_usable(struct aws *a, size_t src, const json_t *item,
 	pvpc = get_str(a, item, "VpcId", false);
 	pcx = get_str(a, item, "VpcPeeringConnectionId", false);
 	if (pcx && *pcx) {
-		AERR(a, "VpcPeeringConnectionId", E_NOTFOUND,
+		AERR(a, "VpcPeeringConnectionId", SG_E_NOTFOUND,
 		     "%s is reached through peering connection %s: "
 		     "cross-account/peering references are not supported",
 		     peer, pcx);
 		return false;
 	}
 	if (uid && owner && strcmp(uid, owner)) {
-		AERR(a, "UserId", E_NOTFOUND,
+		AERR(a, "UserId", SG_E_NOTFOUND,
 		     "%s belongs to account %s, not %s: "
 		     "cross-account/peering references are not supported",
 		     peer, uid, owner);
 		return false;
 	}
 	if (pvpc && vpc && strcmp(pvpc, vpc)) {
-		AERR(a, "VpcId", E_NOTFOUND,
+		AERR(a, "VpcId", SG_E_NOTFOUND,
 		     "%s is in %s, not %s: a rule may only reference groups "
 		     "of its own VPC",
 		     peer, pvpc, vpc);
@@ -448,7 +447,7 @@ static void add_permission(struct aws *a, int seq, const json_t *perm, int dir,
 	size_t npeers = 0;
 
 	if (!json_is_object(perm)) {
-		AERR(a, NULL, E_MALFORMED, "must be an object, not %s",
+		AERR(a, NULL, SG_E_MALFORMED, "must be an object, not %s",
 		     type_name(perm));
 		return;
 	}
@@ -466,7 +465,7 @@ static void add_permission(struct aws *a, int seq, const json_t *perm, int dir,
 
 			npeers++;
 			if (!json_is_object(item)) {
-				AERR(a, NULL, E_MALFORMED,
+				AERR(a, NULL, SG_E_MALFORMED,
 				     "must be an object, not %s",
 				     type_name(item));
 			} else if ((peer = get_str(a, item, peer_srcs[s].key,
@@ -520,7 +519,7 @@ static void add_group(struct aws *a, const json_t *sg)
 	int key, map;
 
 	if (!json_is_object(sg)) {
-		AERR(a, NULL, E_PARAM,
+		AERR(a, NULL, SG_E_PARAM,
 		     "a security group must be an object, "
 		     "not %s",
 		     type_name(sg));
@@ -570,7 +569,7 @@ static void add_strings(struct aws *a, int seq, const json_t *obj,
 		const char *s;
 
 		if (!json_is_object(item))
-			AERR(a, NULL, E_PARAM, "must be an object, not %s",
+			AERR(a, NULL, SG_E_PARAM, "must be an object, not %s",
 			     type_name(item));
 		else if ((s = get_str(a, item, key, true)) &&
 			 !sg_mdoc_append(a->m, seq, str_node(a, key, s)))
@@ -588,7 +587,7 @@ static void add_interface(struct aws *a, const json_t *ni)
 	char buf[AWS_PATH_MAX + 64];
 
 	if (!json_is_object(ni)) {
-		AERR(a, NULL, E_PARAM,
+		AERR(a, NULL, SG_E_PARAM,
 		     "a network interface must be an object, not %s",
 		     type_name(ni));
 		return;
@@ -624,7 +623,7 @@ static void add_interface(struct aws *a, const json_t *ni)
 	sdc = json_object_get(ni, "SourceDestCheck");
 	if (sdc && !json_is_null(sdc)) {
 		if (!json_is_boolean(sdc))
-			AERR(a, "SourceDestCheck", E_PARAM,
+			AERR(a, "SourceDestCheck", SG_E_PARAM,
 			     "must be true or false, not %s", type_name(sdc));
 		else
 			put(a, map, "source_dest_check",
@@ -643,7 +642,7 @@ static void add_list(struct aws *a, const json_t *list, const char *key,
 	json_t *item;
 
 	if (!json_is_array(list)) {
-		AERR(a, NULL, E_PARAM, "must be an array, not %s",
+		AERR(a, NULL, SG_E_PARAM, "must be an array, not %s",
 		     type_name(list));
 	} else {
 		json_array_foreach(list, i, item)
@@ -675,7 +674,7 @@ static void add_bare(struct aws *a, const json_t *arr)
 			 json_object_get(item, "NetworkInterfaceId"))
 			add_interface(a, item);
 		else
-			AERR(a, NULL, E_PARAM,
+			AERR(a, NULL, SG_E_PARAM,
 			     "neither a security group (GroupId) nor a "
 			     "network interface (NetworkInterfaceId)");
 		pop(a, old);
@@ -729,5 +728,5 @@ int sg_aws_add(struct sg_mdoc *m, size_t input, const char *name,
 			add_list(&a, nis, "NetworkInterfaces", add_interface);
 	}
 	json_decref(root);
-	return a.oom ? -ENOMEM : 0;
+	return a.oom || sg_mdoc_status(m) ? -ENOMEM : 0;
 }

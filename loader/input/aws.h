@@ -3,7 +3,7 @@
  * AWS's own JSON as input: the output of `aws ec2 describe-security-groups`
  * (key SecurityGroups) and `aws ec2 describe-network-interfaces` (key
  * NetworkInterfaces), translated into the composed config document of
- * inputs.h, where config.c validates it like YAML.
+ * document.h, where config/ validates it like YAML.
  *
  *   SecurityGroups[].GroupId            security_groups.<GroupId>
  *     GroupName, Description            name, description
@@ -21,12 +21,12 @@
 
 #include <stddef.h>
 
-#include "input/inputs.h"
+#include "input/document.h"
 
 /*
  * Translates one JSON input (index input of the load) into m. Syntax errors
  * are reported as FILE:LINE:COL, everything else as FILE: JSON.path.
- * Returns 0, or -ENOMEM.
+ * Returns 0, or -ENOMEM (also when m ran out of memory before).
  */
 int sg_aws_add(struct sg_mdoc *m, size_t input, const char *name,
 	       const char *text, size_t len);

@@ -2,7 +2,16 @@
 /*
  * The pinned state: opening the BPF object with its maps pinned under
  * pin_dir (created on first use), writing compiled policy atomically, and
- * the loader-only maps (slots, attachments, stored config).
+ * the loader-only maps (slots, attachments, stored config). The only
+ * writer of the maps. One file per job:
+ *   pins.c        pin dir and bpffs, open/close, remove, the timer's kick
+ *   mapio.c       dump, write, delete entries (by generation, by slot)
+ *   generation.c  sg_meta, sg_active, writing a generation and flipping
+ *   slots.c       instance id -> slot
+ *   slotdata.c    what the datapath keeps per slot: conntrack, counters
+ *   blob.c        the stored config text
+ *   lock.c        the lock of a state, the config hash
+ * The exact-match plan they write comes from compile/exact.h.
  */
 #ifndef SG_STATE_H
 #define SG_STATE_H
@@ -21,7 +30,6 @@ struct sg_state {
 	struct sgctl_bpf *skel; /* maps reused from / pinned to pin_dir */
 	bool progs;		/* programs loaded (slot >= 0 at open) */
 	bool slots_cached;	/* slot_used reflects sg_slots */
-	bool exact_always;	/* tests: exact maps whatever the trie size */
 	unsigned long slot_used[SG_MAX_INSTANCES / (8 * sizeof(unsigned long))];
 };
 
@@ -59,6 +67,17 @@ bool sg_state_exists(const char *pin_dir);
  */
 int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		   const int *slots, size_t nslots);
+
+/* How a generation is written; NULL is the defaults (all false). */
+struct sg_apply_opts {
+	/* The exact-match maps whatever the tries' size (tests: small
+	 * policies would otherwise use the tries alone). */
+	bool exact_always;
+};
+
+int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
+			const int *slots, size_t nslots,
+			const struct sg_apply_opts *opts);
 
 /* Instance slots: look up, or allocate the lowest free one. */
 int sg_slot_get(struct sg_state *st, const char *id, bool allocate);

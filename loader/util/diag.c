@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Diagnostics: a growing list of errors and warnings, each with its place in
- * the input, printed as "sgctl: FILE:LINE:COL: CODE: message".
+ * the input, printed as "sgctl: FILE:LINE:COL: CODE: message"; and the
+ * tool's own errors and warnings. Under -j all of them are JSON objects.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -103,41 +104,170 @@ void sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
 	d->nentries++;
 }
 
+static bool json_mode;
+
+void sg_diag_set_json(bool on)
+{
+	json_mode = on;
+}
+
+bool sg_diag_json(void)
+{
+	return json_mode;
+}
+
+void sg_diag_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+/* "FILE:LINE:COL: [warning: ]CODE: message", the line without "sgctl: ". */
+static void entry_text(const struct sg_diag_entry *e, FILE *out)
+{
+	if (e->pos.file) {
+		if (e->pos.line > 0 && e->pos.col > 0)
+			fprintf(out, "%s:%d:%d: ", e->pos.file, e->pos.line,
+				e->pos.col);
+		else if (e->pos.line > 0)
+			fprintf(out, "%s:%d: ", e->pos.file, e->pos.line);
+		else
+			fprintf(out, "%s: ", e->pos.file);
+	}
+	if (e->severity == SG_WARNING)
+		fputs("warning: ", out);
+	if (e->code)
+		fprintf(out, "%s: ", e->code);
+	fputs(e->message, out);
+}
+
+static void json_key_string(FILE *out, const char *key, const char *val)
+{
+	fprintf(out, "\"%s\": ", key);
+	if (val)
+		sg_diag_json_string(out, val);
+	else
+		fputs("null", out);
+}
+
+static void json_key_int(FILE *out, const char *key, int val)
+{
+	if (val > 0)
+		fprintf(out, "\"%s\": %d", key, val);
+	else
+		fprintf(out, "\"%s\": null", key);
+}
+
+static void print_json(const struct sg_diag *d, FILE *out)
+{
+	const struct sg_diag_entry *first = NULL;
+	size_t i;
+
+	for (i = 0; i < d->nentries && !first; i++)
+		if (d->entries[i].severity == SG_ERROR)
+			first = &d->entries[i];
+	/* Errors are the answer of a failed command: stdout, like sg_err. */
+	if (d->nerrors)
+		out = stdout;
+	fputs("{", out);
+	if (d->nerrors) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+
+		if (m) {
+			if (first)
+				entry_text(first, m);
+			else /* counted, but out of memory when added */
+				fputs("out of memory", m);
+			fclose(m);
+		}
+		json_key_string(out, "error", text ? text : "out of memory");
+		fputs(", ", out);
+		free(text);
+	}
+	fputs("\"diagnostics\": [", out);
+	for (i = 0; i < d->nentries; i++) {
+		const struct sg_diag_entry *e = &d->entries[i];
+
+		fputs(i ? ", {" : "{", out);
+		json_key_string(out, "severity",
+				e->severity == SG_ERROR ? "error" : "warning");
+		fputs(", ", out);
+		json_key_string(out, "file", e->pos.file);
+		fputs(", ", out);
+		json_key_int(out, "line", e->pos.line);
+		fputs(", ", out);
+		json_key_int(out, "column", e->pos.col);
+		fputs(", ", out);
+		json_key_string(out, "code", e->code);
+		fputs(", ", out);
+		json_key_string(out, "message", e->message);
+		fputs("}", out);
+	}
+	fputs("]}\n", out);
+	fflush(out);
+}
+
 void sg_diag_print(const struct sg_diag *d, FILE *out)
 {
 	size_t i;
 
+	if (json_mode) {
+		if (d->nentries || d->nerrors)
+			print_json(d, out);
+		return;
+	}
 	for (i = 0; i < d->nentries; i++) {
-		const struct sg_diag_entry *e = &d->entries[i];
-
 		fputs("sgctl: ", out);
-		if (e->pos.file) {
-			if (e->pos.line > 0 && e->pos.col > 0)
-				fprintf(out, "%s:%d:%d: ", e->pos.file,
-					e->pos.line, e->pos.col);
-			else if (e->pos.line > 0)
-				fprintf(out, "%s:%d: ", e->pos.file,
-					e->pos.line);
-			else
-				fprintf(out, "%s: ", e->pos.file);
-		}
-		if (e->severity == SG_WARNING)
-			fputs("warning: ", out);
-		if (e->code)
-			fprintf(out, "%s: ", e->code);
-		fprintf(out, "%s\n", e->message);
+		entry_text(&d->entries[i], out);
+		fputc('\n', out);
 	}
 }
 
+/*
+ * Plain: "sgctl: [warning: ]message" on stderr. Under -j an error is
+ * {"error": "message"} on stdout (where a script reads the answer) and a
+ * warning {"warning": "message"} on stderr.
+ */
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	size_t n = strlen(fmt);
+	bool warning = prefix[0] != '\0';
+	FILE *to = warning ? stderr : stdout;
+	char *msg = NULL;
 
-	fprintf(stderr, "sgctl: %s", prefix);
-	vfprintf(stderr, fmt, ap);
-	/* Callers write messages without the newline, like err(3). */
-	if (!n || fmt[n - 1] != '\n')
-		fputc('\n', stderr);
+	if (!json_mode) {
+		fprintf(stderr, "sgctl: %s", prefix);
+		vfprintf(stderr, fmt, ap);
+		/* Callers write messages without the newline, like err(3). */
+		if (!n || fmt[n - 1] != '\n')
+			fputc('\n', stderr);
+		return;
+	}
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	n = msg ? strlen(msg) : 0;
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	fflush(stdout); /* after what the command printed already */
+	fprintf(to, "{\"%s\": ", warning ? "warning" : "error");
+	sg_diag_json_string(to, msg ? msg : "out of memory");
+	fputs("}\n", to);
+	fflush(to);
+	free(msg);
 }
 
 void sg_err(const char *fmt, ...)
@@ -156,4 +286,66 @@ void sg_warnx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("warning: ", fmt, ap);
 	va_end(ap);
+}
+
+/* Which input a position is in: files[i] itself, or "files[i]: PATH". */
+static size_t file_rank(const char *file, const char *const *files,
+			size_t nfiles)
+{
+	for (size_t i = 0; file && i < nfiles; i++) {
+		size_t l = strlen(files[i]);
+
+		if (file == files[i] ||
+		    (!strncmp(file, files[i], l) &&
+		     (!file[l] || (file[l] == ':' && file[l + 1] == ' '))))
+			return i;
+	}
+	return nfiles;
+}
+
+struct sort_key {
+	size_t rank, i;
+	int line, col;
+};
+
+static int sort_key_cmp(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+void sg_diag_sort(struct sg_diag *d, size_t start, const char *const *files,
+		  size_t nfiles)
+{
+	size_t n = d->nentries - start;
+	struct sg_diag_entry *tmp;
+	struct sort_key *k;
+
+	if (n < 2)
+		return;
+	k = calloc(n, sizeof(*k));
+	tmp = calloc(n, sizeof(*tmp));
+	if (k && tmp) {
+		for (size_t i = 0; i < n; i++) {
+			const struct sg_pos *p = &d->entries[start + i].pos;
+
+			k[i].rank = file_rank(p->file, files, nfiles);
+			k[i].line = p->line;
+			k[i].col = p->col;
+			k[i].i = i;
+		}
+		qsort(k, n, sizeof(*k), sort_key_cmp);
+		for (size_t i = 0; i < n; i++)
+			tmp[i] = d->entries[start + k[i].i];
+		memcpy(d->entries + start, tmp, n * sizeof(*tmp));
+	}
+	free(k);
+	free(tmp);
 }

@@ -6,6 +6,7 @@
 #ifndef SG_DIAG_H
 #define SG_DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -45,11 +46,37 @@ sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
 #define sg_error(d, pos, code, ...) sg_diag_add(d, SG_ERROR, pos, code, __VA_ARGS__)
 #define sg_warn(d, pos, ...) sg_diag_add(d, SG_WARNING, pos, NULL, __VA_ARGS__)
 
-/* Prints every entry, in order, one line each. */
+/*
+ * Prints every entry, in order, one line each. Under -j (sg_diag_set_json)
+ * the entries become one JSON object instead: with errors, on stdout,
+ *   {"error": "<the first error's line>", "diagnostics": [...]}
+ * and with warnings only, on out, {"diagnostics": [...]}; each diagnostic is
+ * {"severity", "file", "line", "column", "code", "message"} (null when
+ * unknown).
+ */
 void sg_diag_print(const struct sg_diag *d, FILE *out);
+
+/*
+ * -j: errors and warnings of the tool become JSON objects, as bpftool does:
+ * sg_err prints {"error": "message"} on stdout, sg_warnx {"warning":
+ * "message"} on stderr. Set once by main() before a command runs.
+ */
+void sg_diag_set_json(bool on);
+bool sg_diag_json(void);
+/* s as a JSON string, quoted and escaped (UTF-8 passes through). */
+void sg_diag_json_string(FILE *out, const char *s);
 
 /* Plain errors of the tool itself: "sgctl: message" on stderr. */
 __attribute__((format(printf, 1, 2))) void sg_err(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void sg_warnx(const char *fmt, ...);
+
+/*
+ * Puts the entries from start on in reading order, stably: by input (the
+ * position's file is files[i], or "files[i]: PATH" for JSON; any other
+ * file after them all), then line, then column. With no files, by line
+ * and column. Passes that run in several orders call it when done.
+ */
+void sg_diag_sort(struct sg_diag *d, size_t start, const char *const *files,
+		  size_t nfiles);
 
 #endif /* SG_DIAG_H */

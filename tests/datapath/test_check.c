@@ -82,14 +82,16 @@ static void load(const char *yaml)
 	cr_assert_eq(rc, 0, "compile: %d", rc);
 	sg_diag_free(&diag);
 	cr_assert_eq(sg_state_open(&st, pin, -1, false), 0);
-	/* The exact-match maps too, though these policies are small. */
-	st.exact_always = true;
 	cr_assert_leq(cfg.ninstances, 64);
 	for (size_t i = 0; i < cfg.ninstances; i++) {
 		slots[i] = sg_slot_get(&st, cfg.instances[i].id, true);
 		cr_assert_geq(slots[i], 0);
 	}
-	cr_assert_eq(sg_state_apply(&st, &comp, slots, cfg.ninstances), 0);
+	/* The exact-match maps too, though these policies are small. */
+	cr_assert_eq(sg_state_apply_opts(&st, &comp, slots, cfg.ninstances,
+					 &(struct sg_apply_opts){
+						 .exact_always = true}),
+		     0);
 }
 
 /* ---- random packets, biased towards what the config mentions ---- */
@@ -206,22 +208,6 @@ static void random_pkt(struct sg_ref_pkt *p)
 	p->icmp_code = rnd() % 4 == 0 ? (int)(rnd() % 16) : 0;
 }
 
-static void local_of(size_t inst, int family, __u8 *out)
-{
-	const struct sg_instance *in = &cfg.instances[inst];
-
-	memset(out, 0, 16);
-	for (size_t i = 0; i < in->nips; i++)
-		if (in->ips[i].family == family) {
-			memcpy(out, in->ips[i].addr, 16);
-			return;
-		}
-	if (family == 4)
-		inet_pton(AF_INET, "192.0.2.1", out);
-	else
-		inet_pton(AF_INET6, "2001:db8::1", out);
-}
-
 static void describe(const struct sg_ref_pkt *p, char *buf, size_t len)
 {
 	char a[64];
@@ -256,7 +242,7 @@ static struct tally run_random(int npkts, bool strict, bool ct_full)
 			char why[512], d[200];
 
 			random_pkt(&p);
-			local_of(i, p.family, local);
+			sg_ref_local_addr(&cfg.instances[i], p.family, local);
 			cr_assert_eq(sg_ref_decide(&cfg, i, &p, ct_full, &m),
 				     0);
 			cr_assert_eq(sg_kcheck_run(&k, &p, local, &v), 0);
@@ -489,8 +475,8 @@ Test(check, a_missing_class_is_caught)
 	for (size_t i = 0; i < n; i++) {
 		__u32 s = keys[i].scope;
 
-		if ((s >> 31) != gen || ((s >> 30) & 1) != SG_DIR_IN ||
-		    ((s >> 29) & 1))
+		if (SG_SCOPE_GEN(s) != gen || SG_SCOPE_DIR(s) != SG_DIR_IN ||
+		    SG_SCOPE_V6(s))
 			continue;
 		if (victim == (size_t)-1 ||
 		    keys[i].prefixlen < keys[victim].prefixlen)

@@ -128,7 +128,7 @@ static void add_class(__u32 gen, __u32 dir, const char *addr, int plen,
 	parse_addr(addr, k.addr, &v6);
 	k.prefixlen = 32 + plen;
 	k.scope = SG_SCOPE(gen, dir, v6, POLICY);
-	v.class_id = gen << 31 | class_id;
+	v.class_id = SG_GEN_BIT(gen) | class_id;
 	v.prefixlen = plen;
 	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_class), &k, &v, 0),
 		     0);
@@ -139,7 +139,7 @@ static void put_rule(__u32 gen, __u32 class_id, __u32 plen, __u8 proto,
 {
 	struct sg_rule_key k = {
 		.prefixlen = plen,
-		.class_id = gen << 31 | class_id,
+		.class_id = SG_GEN_BIT(gen) | class_id,
 		.proto = proto,
 		.port = htons(port),
 	};
@@ -494,7 +494,7 @@ static void add_exact_class(__u32 gen, __u32 dir, const char *addr,
 			    __u32 class_id, __u16 flags)
 {
 	struct sg_class_exact_key k = {};
-	struct sg_class_val v = {.class_id = gen << 31 | class_id,
+	struct sg_class_val v = {.class_id = SG_GEN_BIT(gen) | class_id,
 				 .flags = flags};
 	int v6;
 
@@ -509,7 +509,7 @@ static void add_exact_class(__u32 gen, __u32 dir, const char *addr,
 
 static void add_exact_rule(__u32 gen, __u32 class_id, __u8 proto, __u16 port)
 {
-	struct sg_rule_exact_key k = {.class_id = gen << 31 | class_id,
+	struct sg_rule_exact_key k = {.class_id = SG_GEN_BIT(gen) | class_id,
 				      .proto = proto,
 				      .port = htons(port)};
 	struct sg_rule_val v = {.rule_ref = 2};
@@ -1391,7 +1391,7 @@ Test(dp, source_check_host_side)
 	/* Host side: XDP sees what the instance sends (outbound). */
 	skel = open_prog(0, 1, NULL);
 	std_policy(SG_INST_SOURCE_CHECK, 1024);
-	struct sg_ip_key ik = {.gen_slot = 0 << 31 | 0, .family = 4};
+	struct sg_ip_key ik = {.gen_slot = SG_GEN_SLOT(0, 0), .family = 4};
 	__u8 one = 1, buf[PKT_MAX];
 	int v6;
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target: the datapath's packet parsers (bpf/parse.h, the very
- * file the BPF object is built from) compiled for userspace through the
- * headers in tests/fuzz/shim/. Every input is a frame; it is parsed the
- * way sg_parse() in bpf/sgctl.bpf.c does, once as XDP sees it (the whole
- * frame linear) and once as TC may (a longer skb whose tail is paged out).
+ * libFuzzer target: the datapath's packet parser, sg_parse() of bpf/parse.h
+ * (the very function the BPF object is built from), compiled for userspace
+ * through the headers in tests/fuzz/shim/. Every input is a frame, parsed
+ * once as XDP sees it (the whole frame linear) and once as TC may (a longer
+ * skb whose tail is paged out).
  * AddressSanitizer catches any read past data_end (the frame is copied to
  * a buffer of exactly its size); the asserts below check what the policy
  * stage relies on.
@@ -26,61 +26,57 @@
 		}                                                              \
 	} while (0)
 
-struct parsed {
-	struct sg_pkt p, q;
-	int quoted;
-	void *l3, *l4;
-};
-
-/* sg_parse() of bpf/sgctl.bpf.c, step for step. */
-static int parse(void *data, void *data_end, uint32_t pkt_len, struct parsed *m)
+/*
+ * Where the IP and L4 headers start, found without the parser's header
+ * walk: L3 follows the Ethernet header and its tags (sg_parse_eth), and L4
+ * ends where the IP length fields say the packet ends, so it starts l4_len
+ * bytes before that. NULL when the frame has no whole IP header.
+ */
+static void locate(const uint8_t *buf, const uint8_t *end, uint32_t pkt_len,
+		   const struct sg_pkt *p, const uint8_t **l3p,
+		   const uint8_t **l4p)
 {
-	struct sg_pkt *p = &m->p;
-	void *pos = data, *l4 = NULL;
-	__be16 eth_proto;
-	uint32_t l3_avail;
-	int ret;
+	void *pos = (void *)buf;
+	const uint8_t *l3;
+	uint32_t ip_end;
 
-	eth_proto = sg_parse_eth(&pos, data_end);
-	if (!eth_proto)
-		return SG_CNT_DROP_MALFORMED;
-	m->l3 = pos;
-	l3_avail = pkt_len - (uint32_t)(pos - data);
-	if (eth_proto == bpf_htons(SG_ETH_P_IP))
-		ret = sg_parse_ipv4(pos, data_end, l3_avail, p, &l4);
-	else if (eth_proto == bpf_htons(SG_ETH_P_IPV6))
-		ret = sg_parse_ipv6(pos, data_end, l3_avail, p, &l4);
+	*l3p = *l4p = NULL;
+	if (!sg_parse_eth(&pos, (void *)end))
+		return;
+	*l3p = l3 = pos;
+	if (p->family == 4 && l3 + 20 <= end)
+		ip_end = (uint32_t)l3[2] << 8 | l3[3];
+	else if (p->family == 6 && l3 + 40 <= end)
+		ip_end = 40 + ((uint32_t)l3[4] << 8 | l3[5]);
 	else
-		return SG_CNT_PASS_INFRA;
-	m->l4 = l4;
-	if (ret != SG_CONTINUE || p->frag == SG_FRAG_LATER)
-		return ret;
-	ret = sg_parse_l4(l4, data_end, p);
-	if (ret != SG_CONTINUE)
-		return ret;
-	if (p->icmp && sg_is_icmp_error(p))
-		m->quoted = !sg_parse_quoted(p, l4, data_end, &m->q);
-	return SG_CONTINUE;
+		return;
+	if (p->family == 6 && ip_end == 40) /* jumbogram: the whole frame */
+		ip_end = pkt_len - (uint32_t)(l3 - buf);
+	*l4p = l3 + ip_end - p->l4_len;
 }
 
 static void check(const uint8_t *buf, size_t len, uint32_t pkt_len, int ret,
-		  const struct parsed *m)
+		  const struct sg_parsed *m)
 {
 	const struct sg_pkt *p = &m->p;
-	const uint8_t *end = buf + len, *l3 = m->l3, *l4 = m->l4;
+	const uint8_t *end = buf + len, *l3, *l4;
 	uint32_t l3_avail;
 
 	CHECK(ret == SG_CONTINUE || ret == SG_CNT_DROP_MALFORMED ||
 	      ret == SG_CNT_DROP_IPV6_CHAIN || ret == SG_CNT_PASS_INFRA);
+	if (ret != SG_CONTINUE && ret != SG_CNT_PASS_INFRA)
+		return;
+	locate(buf, end, pkt_len, p, &l3, &l4);
 	if (ret == SG_CNT_PASS_INFRA) {
 		/* Only non-IP frames pass unparsed. */
-		CHECK(l3 != NULL && l3 + 0 <= end);
+		CHECK(l3 != NULL && l3 <= end);
+		CHECK(memcmp(l3 - 2, "\x08\x00", 2) &&
+		      memcmp(l3 - 2, "\x86\xdd", 2));
 		return;
 	}
-	if (ret != SG_CONTINUE)
-		return;
-	l3_avail = pkt_len - (uint32_t)(l3 - buf);
 	CHECK(p->family == 4 || p->family == 6);
+	CHECK(l3 != NULL && l4 != NULL);
+	l3_avail = pkt_len - (uint32_t)(l3 - buf);
 	CHECK(p->frag <= SG_FRAG_LATER);
 	CHECK(l4 >= l3 && l4 <= l3 + l3_avail);
 	/* Linear frame (XDP): the cursor never passes data_end. With a
@@ -142,13 +138,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size)
 		extra[1] = (uint32_t)data[size - 1] * 13 + 1;
 	for (i = 0; i < 2; i++) {
-		struct parsed m = {0};
 		uint32_t pkt_len = (uint32_t)size + extra[i];
+		struct sg_parsed m = {.pkt_len = pkt_len};
 		int ret;
 
 		/* The kernel never runs a program on less than an
 		 * Ethernet header; the parser must cope regardless. */
-		ret = parse(buf, buf + size, pkt_len, &m);
+		ret = sg_parse(buf, buf + size, &m);
 		check(buf, size, pkt_len, ret, &m);
 	}
 	free(buf);

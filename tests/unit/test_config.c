@@ -992,6 +992,8 @@ Test(config, alias_bomb_is_bounded)
 Test(config, parse_file)
 {
 	char path[] = "/tmp/sgctl-test-XXXXXX";
+	const char *paths[] = {path};
+	static const char *const missing[] = {"/nonexistent/x.yaml"};
 	int fd = mkstemp(path);
 	static const char text[] = "vpc: vpc-a\nbogus: 1\n";
 
@@ -999,13 +1001,16 @@ Test(config, parse_file)
 	cr_assert_eq(write(fd, text, sizeof(text) - 1),
 		     (ssize_t)sizeof(text) - 1);
 	close(fd);
-	cr_assert_eq(sg_config_parse_file(path, &cfg, &diag), -EINVAL);
+	cr_assert_eq(sg_config_parse_files(paths, 1, &cfg, &diag), -EINVAL);
 	cr_assert_eq(diag.nerrors, 1);
 	cr_assert_str_eq(diag.entries[0].pos.file, path);
 	cr_assert_eq(diag.entries[0].pos.line, 2);
 	unlink(path);
-	cr_assert_eq(sg_config_parse_file("/nonexistent/x.yaml", &cfg, &diag),
-		     -ENOENT);
+	/* A file that cannot be read is an error naming it. */
+	cr_assert_eq(sg_config_parse_files(missing, 1, &cfg, &diag), -EINVAL);
+	cr_assert_eq(diag.nerrors, 2);
+	cr_assert_str_eq(diag.entries[1].pos.file, missing[0]);
+	cr_assert_str_eq(diag.entries[1].message, "No such file or directory");
 }
 
 /* ---- prefix.c ---- */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Generated configs for sgctl bench (see bench_gen.h). Plain YAML text,
+ * Generated configs for sgctl bench (see gen.h). Plain YAML text,
  * deterministic (the same arguments give the same file), so a figure can
  * be reproduced with `sgctl bench gen ...` and `sgctl load`.
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_gen.h"
+#include "bench/gen.h"
 
 #define BENCH_NET      0xc6120000u /* 198.18.0.0/15 */
 #define BENCH_NET_SIZE 0x20000u

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Generic map I/O: dumping, writing and deleting entries in batches (key
+ * by key where the kernel has no batches), by generation or by slot.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "state/skel.h"
+
+#include "util/diag.h"
+#include "state/internal.h"
+#include "state/state.h"
+
+/* ------------------------------------------------------- map utilities */
+
+static bool batch_unsupported(int err)
+{
+	return err == -ENOTSUPP || err == -EOPNOTSUPP || err == -EINVAL;
+}
+
+/* Grows the key and value arrays of sg_map_dump() to hold need entries. */
+static int dump_grow(char **keys, char **vals, size_t *cap, size_t need,
+		     size_t ksz, size_t vsz)
+{
+	while (need > *cap) {
+		size_t ncap = *cap * 2;
+		char *k = realloc(*keys, ncap * ksz);
+
+		if (!k)
+			return -ENOMEM;
+		*keys = k;
+		k = realloc(*vals, ncap * vsz);
+		if (!k)
+			return -ENOMEM;
+		*vals = k;
+		*cap = ncap;
+	}
+	return 0;
+}
+
+/* vals may be NULL when only keys are wanted. */
+int sg_map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
+		void **vals_out, size_t *n_out)
+{
+	size_t cap = 4096, n = 0;
+	char *keys = malloc(cap * ksz), *vals = malloc(cap * vsz);
+	__u64 batch_in[8], batch_out[8]; /* opaque token, <= 64 bytes */
+	bool first = true;
+	__u32 want = 1024;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (ksz > sizeof(batch_in)) {
+		err = -ENOTSUPP;
+		goto fallback;
+	}
+	for (;;) {
+		__u32 count = want;
+
+		err = dump_grow(&keys, &vals, &cap, n + count, ksz, vsz);
+		if (err)
+			goto out;
+		err = bpf_map_lookup_batch(fd, first ? NULL : batch_in,
+					   batch_out, keys + n * ksz,
+					   vals + n * vsz, &count, NULL);
+		if (err && err != -ENOENT && first && batch_unsupported(err))
+			goto fallback;
+		if (err == -ENOSPC && count == 0 && want < (1u << 20)) {
+			/* a bucket larger than count: grow and retry */
+			want *= 2;
+			continue;
+		}
+		n += count;
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		if (err)
+			goto out;
+		memcpy(batch_in, batch_out, sizeof(batch_in));
+		first = false;
+	}
+	goto out;
+
+fallback:
+	n = 0;
+	err = 0;
+	for (;;) {
+		int e;
+
+		err = dump_grow(&keys, &vals, &cap, n + 1, ksz, vsz);
+		if (err)
+			goto out;
+		e = bpf_map_get_next_key(fd, n ? keys + (n - 1) * ksz : NULL,
+					 keys + n * ksz);
+		if (e == -ENOENT)
+			break;
+		if (e) {
+			err = e;
+			goto out;
+		}
+		e = bpf_map_lookup_elem(fd, keys + n * ksz, vals + n * vsz);
+		if (e == -ENOENT)
+			continue; /* deleted meanwhile; next key from the prior
+				   */
+		if (e) {
+			err = e;
+			goto out;
+		}
+		n++;
+	}
+out:
+	if (err) {
+		free(keys);
+		free(vals);
+		return err;
+	}
+	*keys_out = keys;
+	*n_out = n;
+	if (vals_out)
+		*vals_out = vals;
+	else
+		free(vals);
+	return 0;
+}
+
+int sg_map_delete_keys(int fd, const void *keys, size_t ksz, size_t n)
+{
+	const char *k = keys;
+	size_t done = 0;
+	bool batch = true;
+
+	while (done < n) {
+		if (batch) {
+			__u32 count = (__u32)(n - done);
+			int err = bpf_map_delete_batch(fd, k + done * ksz,
+						       &count, NULL);
+
+			done += count;
+			if (!err)
+				continue;
+			if (err == -ENOENT) {
+				done++; /* that one was gone already */
+				continue;
+			}
+			if (!batch_unsupported(err))
+				return err;
+			batch = false;
+			continue;
+		}
+		int err = bpf_map_delete_elem(fd, k + done * ksz);
+
+		if (err && err != -ENOENT)
+			return err;
+		done++;
+	}
+	return 0;
+}
+
+int sg_map_update_all(int fd, const void *keys, const void *vals, size_t ksz,
+		      size_t vsz, size_t n)
+{
+	const char *k = keys, *v = vals;
+	size_t done = 0;
+	bool batch = true;
+
+	while (done < n) {
+		if (batch) {
+			__u32 count = (__u32)(n - done);
+			int err = bpf_map_update_batch(fd, k + done * ksz,
+						       v + done * vsz, &count,
+						       NULL);
+
+			done += count;
+			if (!err)
+				continue;
+			if (!batch_unsupported(err) || count)
+				return err;
+			batch = false;
+			continue;
+		}
+		int err = bpf_map_update_elem(fd, k + done * ksz,
+					      v + done * vsz, BPF_ANY);
+
+		if (err)
+			return err;
+		done++;
+	}
+	return 0;
+}
+
+int sg_map_write(int fd, const char *name, const void *keys, const void *vals,
+		 size_t ksz, size_t vsz, size_t n)
+{
+	int err = sg_map_update_all(fd, keys, vals, ksz, vsz, n);
+
+	if (err)
+		sg_err("cannot write %s (%zu entries): %s", name, n,
+		       sg_bpf_strerror(err));
+	return err;
+}
+
+int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
+			    __u32 gen, size_t *kept)
+{
+	void *keys, *vals;
+	size_t n, m = 0;
+	int err;
+
+	err = sg_map_dump(fd, ksz, vsz, &keys, &vals, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		__u32 w;
+
+		memcpy(&w, (char *)keys + i * ksz + gen_off, sizeof(w));
+		if (SG_GEN_OF(w) != gen)
+			continue;
+		if (m != i)
+			memcpy((char *)keys + m * ksz, (char *)keys + i * ksz,
+			       ksz);
+		m++;
+	}
+	if (kept)
+		*kept = n - m;
+	err = sg_map_delete_keys(fd, keys, ksz, m);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* ------------------------------------------------------------ by slot */
+
+bool sg_in_slots(__u32 s, const __u32 *slots, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (slots[i] == s)
+			return true;
+	return false;
+}
+
+int sg_map_delete_by_slot(int fd, size_t ksz, size_t vsz, size_t slot_off,
+			  const __u32 *slots, size_t nslots)
+{
+	void *keys, *vals;
+	size_t n, m = 0;
+	int err;
+
+	err = sg_map_dump(fd, ksz, vsz, &keys, &vals, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		__u32 s;
+
+		memcpy(&s, (char *)keys + i * ksz + slot_off, sizeof(s));
+		if (!sg_in_slots(s, slots, nslots))
+			continue;
+		if (m != i)
+			memcpy((char *)keys + m * ksz, (char *)keys + i * ksz,
+			       ksz);
+		m++;
+	}
+	err = sg_map_delete_keys(fd, keys, ksz, m);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* ---------------------------------------------------------- attachments */
+
+int sg_attach_list_fd(int fd, struct sg_attach_key **keys,
+		      struct sg_attach_val **vals, size_t *n)
+{
+	int err = sg_map_dump(fd, sizeof(**keys), sizeof(**vals), (void **)keys,
+			      (void **)vals, n);
+
+	if (err) {
+		sg_err("cannot read sg_attach: %s", sg_bpf_strerror(err));
+		return err;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		(*vals)[i].ifname[SG_IFNAME_LEN - 1] = '\0';
+		(*vals)[i].netns[SG_NETNS_LEN - 1] = '\0';
+		(*vals)[i].instance[SG_ID_LEN - 1] = '\0';
+	}
+	return 0;
+}
+
+int sg_attach_list(struct sg_state *st, struct sg_attach_key **keys,
+		   struct sg_attach_val **vals, size_t *n)
+{
+	return sg_attach_list_fd(bpf_map__fd(st->skel->maps.sg_attach), keys,
+				 vals, n);
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * What the datapath keeps per slot: conntrack entries and their count,
+ * fragment verdicts, rejected-flow records, counters. Read, flushed, and
+ * forgotten when a slot is released.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "state/skel.h"
+
+#include "util/diag.h"
+#include "state/internal.h"
+#include "state/state.h"
+
+int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
+{
+	struct sgctl_bpf *s = st->skel;
+	int ncpu = libbpf_num_possible_cpus();
+	size_t vsz = (sizeof(struct sg_counter_val) + 7) / 8 * 8;
+	__u32 keys[SG_NDIR * SG_NCOUNTERS];
+	void *zeros;
+	int err;
+
+	if (!n)
+		return 0;
+	if (ncpu < 1)
+		return ncpu;
+	err = sg_map_delete_by_slot(bpf_map__fd(s->maps.sg_ct),
+				    sizeof(struct sg_ct_key),
+				    sizeof(struct sg_ct_val),
+				    offsetof(struct sg_ct_key, slot), slots, n);
+	if (err) {
+		sg_err("cannot clear conntrack entries: %s",
+		       sg_bpf_strerror(err));
+		return err;
+	}
+	err = sg_map_delete_by_slot(
+		bpf_map__fd(s->maps.sg_frag), sizeof(struct sg_frag_key),
+		sizeof(struct sg_frag_val), offsetof(struct sg_frag_key, slot),
+		slots, n);
+	if (err) {
+		sg_err("cannot clear fragment entries: %s",
+		       sg_bpf_strerror(err));
+		return err;
+	}
+	/* Flow-log records: a slot given to another instance starts clean. */
+	err = sg_map_delete_by_slot(
+		bpf_map__fd(s->maps.sg_reject), sizeof(struct sg_reject_key),
+		sizeof(struct sg_reject_val),
+		offsetof(struct sg_reject_key, slot), slots, n);
+	if (err) {
+		sg_err("cannot clear rejected-flow records: %s",
+		       sg_bpf_strerror(err));
+		return err;
+	}
+	zeros = calloc((size_t)ncpu * SG_NDIR * SG_NCOUNTERS, vsz);
+	if (!zeros)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		__s64 z = 0;
+
+		if (slots[i] >= SG_MAX_INSTANCES)
+			continue;
+		err = bpf_map_update_elem(bpf_map__fd(s->maps.sg_ct_count),
+					  &slots[i], &z, BPF_ANY);
+		if (err)
+			break;
+		for (__u32 k = 0; k < SG_NDIR * SG_NCOUNTERS; k++)
+			keys[k] = slots[i] * SG_NDIR * SG_NCOUNTERS + k;
+		err = sg_map_update_all(bpf_map__fd(s->maps.sg_stats), keys,
+					zeros, sizeof(keys[0]),
+					(size_t)ncpu * vsz,
+					SG_NDIR * SG_NCOUNTERS);
+	}
+	free(zeros);
+	if (err)
+		sg_err("cannot reset counters: %s", sg_bpf_strerror(err));
+	return err;
+}
+
+int sg_stats_read(struct sg_state *st, __u32 slot,
+		  struct sg_counter_val out[SG_NDIR][SG_NCOUNTERS])
+{
+	int fd = bpf_map__fd(st->skel->maps.sg_stats);
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_counter_val *v;
+	int err = 0;
+
+	memset(out, 0, sizeof(struct sg_counter_val) * SG_NDIR * SG_NCOUNTERS);
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	if (slot >= SG_MAX_INSTANCES)
+		return -ERANGE;
+	/* struct sg_counter_val is 16 bytes: per-CPU values are not padded */
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (__u32 d = 0; d < SG_NDIR && !err; d++) {
+		for (__u32 c = 0; c < SG_NCOUNTERS; c++) {
+			__u32 idx = SG_STATS_INDEX(slot, d, c);
+
+			err = bpf_map_lookup_elem(fd, &idx, v);
+			if (err) {
+				sg_err("cannot read sg_stats: %s",
+				       sg_bpf_strerror(err));
+				break;
+			}
+			for (int i = 0; i < ncpu; i++) {
+				out[d][c].packets += v[i].packets;
+				out[d][c].bytes += v[i].bytes;
+			}
+		}
+	}
+	free(v);
+	return err;
+}
+
+int sg_ct_count_read(struct sg_state *st, __u32 slot, __s64 *n)
+{
+	int err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_ct_count),
+				      &slot, n);
+
+	if (err)
+		sg_err("cannot read sg_ct_count: %s", sg_bpf_strerror(err));
+	return err;
+}
+
+int sg_ct_count_write(struct sg_state *st, __u32 slot, __s64 n)
+{
+	int err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_ct_count),
+				      &slot, &n, BPF_ANY);
+
+	if (err)
+		sg_err("cannot write sg_ct_count: %s", sg_bpf_strerror(err));
+	return err;
+}
+
+int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
+		size_t *flushed)
+{
+	int fd = bpf_map__fd(st->skel->maps.sg_ct);
+	const size_t ksz = sizeof(struct sg_ct_key);
+	struct sg_ct_key *keys = NULL;
+	struct sg_ct_val *vals = NULL;
+	__s64 *left = NULL;
+	size_t n, m = 0;
+	int err;
+
+	*flushed = 0;
+	err = sg_map_dump(fd, ksz, sizeof(*vals), (void **)&keys,
+			  (void **)&vals, &n);
+	if (err) {
+		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nslots && !sg_in_slots(keys[i].slot, slots, nslots))
+			continue;
+		keys[m++] = keys[i];
+	}
+	err = sg_map_delete_keys(fd, keys, ksz, m);
+	free(keys);
+	free(vals);
+	keys = NULL;
+	vals = NULL;
+	if (err) {
+		sg_err("cannot delete conntrack entries: %s",
+		       sg_bpf_strerror(err));
+		return err;
+	}
+	*flushed = m;
+
+	/*
+	 * The datapath counts what it inserts and the expiry timer what it
+	 * deletes; entries deleted here are nobody's, so the count is set
+	 * from what is left (a flow tracked meanwhile stays counted).
+	 */
+	left = calloc(SG_MAX_INSTANCES, sizeof(*left));
+	if (!left)
+		return -ENOMEM;
+	err = sg_map_dump(fd, ksz, sizeof(*vals), (void **)&keys,
+			  (void **)&vals, &n);
+	if (err) {
+		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
+		free(left);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].slot < SG_MAX_INSTANCES)
+			left[keys[i].slot]++;
+	for (__u32 s = 0; s < SG_MAX_INSTANCES && !err; s++) {
+		if (nslots && !sg_in_slots(s, slots, nslots))
+			continue;
+		err = sg_ct_count_write(st, s, left[s]);
+	}
+	free(keys);
+	free(vals);
+	free(left);
+	return err;
+}
