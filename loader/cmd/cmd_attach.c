@@ -395,7 +395,9 @@ int cmd_detach(int argc, char **argv)
 	if (lock < 0)
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {
-		sg_err("%s is not attached (no config loaded)", ifname);
+		/* Programs whose state is gone are still worth a word. */
+		if (!sg_attach_orphans(ifname, netns))
+			sg_err("%s is not attached (no config loaded)", ifname);
 		goto out_lock;
 	}
 	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))

@@ -924,3 +924,35 @@ int sg_detach_all(const char *pin_dir, size_t *detached)
 	sg_owner_close(&o);
 	return rc;
 }
+
+int sg_attach_orphans(const char *ifname, const char *netns)
+{
+	const struct sg_owner nobody = {.attach_fd = -1};
+	struct iface_progs p;
+	struct sg_netns ns;
+	__u32 xdp = 0, tc = 0;
+	int ifindex, err;
+	__u64 ino;
+
+	if (sg_netns_ino(netns, &ino) || sg_netns_enter(netns, &ns))
+		return 0; /* no such namespace: nothing to report on */
+	ifindex = (int)if_nametoindex(ifname);
+	if (ifindex && !query_iface(ifindex, &p)) {
+		if (classify(&nobody, p.drv, "sg_xdp", 0) == PROG_OTHER_STATE)
+			xdp = p.drv;
+		if (classify(&nobody, p.skb, "sg_xdp", 0) == PROG_OTHER_STATE)
+			xdp = p.skb;
+		if (classify(&nobody, p.tc, "sg_tc", 0) == PROG_OTHER_STATE)
+			tc = p.tc;
+	}
+	err = sg_netns_leave(&ns);
+	if (!xdp && !tc)
+		return err;
+	sg_err("%s%s still has sgctl programs (XDP id %u, TC id %u) but no "
+	       "state is loaded here: they belong to another --pin-dir or "
+	       "their state was removed; detach them with that --pin-dir, "
+	       "or with ip link set dev %s xdp off and tc filter del dev %s "
+	       "egress",
+	       ifname, where(netns), xdp, tc, ifname, ifname);
+	return -EEXIST;
+}

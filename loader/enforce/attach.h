@@ -114,6 +114,13 @@ int sg_detach_record(const struct sg_owner *o, const struct sg_attach_key *key,
 int sg_attach_sweep(const struct sg_owner *o, size_t *n);
 
 /*
+ * With no state loaded: reports sgctl programs on ifname (in netns) that
+ * outlived their state or belong to another pin dir, and returns -EEXIST;
+ * 0 when there are none. Removes nothing: whose they are is unknown.
+ */
+int sg_attach_orphans(const char *ifname, const char *netns);
+
+/*
  * Removes every attachment of the state in pin_dir (unload), from its pins
  * alone (works when the object would no longer load over old pins): the
  * recorded ones, then the sweep. *detached: interfaces cleaned.
