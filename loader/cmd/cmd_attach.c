@@ -241,6 +241,8 @@ int cmd_attach(int argc, char **argv)
 				    argv[optind + 1]);
 	if (!ifname)
 		return sg_usage_err(argv[0], "missing IFACE");
+	if (!*ifname)
+		return sg_usage_err(argv[0], "IFACE is empty");
 	if (strlen(ifname) >= SG_IFNAME_LEN)
 		return sg_usage_err(argv[0], "interface name '%s' too long",
 				    ifname);
@@ -332,6 +334,29 @@ out:
 	return rc;
 }
 
+static void print_detach(const char *ifname, const char *netns,
+			 const struct sg_detach_result *r)
+{
+	if (sg_opts.json) {
+		struct sg_json *j = sg_json_new(stdout, true);
+
+		sg_json_begin_object(j);
+		sg_json_kv_string(j, "interface", ifname);
+		sg_json_kv_string(j, "netns", netns ? netns : "");
+		sg_json_kv_bool(j, "detached", r->detached > 0);
+		sg_json_kv_uint(j, "stale_records_removed", r->forgot);
+		sg_json_end_object(j);
+		sg_json_destroy(j);
+	} else if (r->detached) {
+		printf("detached %s%s%s\n", ifname, netns ? " in netns " : "",
+		       netns ? netns : "");
+	} else {
+		printf("%s%s%s is not filtered: removed its stale attachment "
+		       "record\n",
+		       ifname, netns ? " in netns " : "", netns ? netns : "");
+	}
+}
+
 int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -339,7 +364,9 @@ int cmd_detach(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *netns = NULL, *ifname = NULL;
+	struct sg_detach_result r;
 	struct sg_state st;
+	struct sg_owner owner;
 	int opt, lock, rc = SG_EXIT_ERR;
 
 	optind = 0;
@@ -359,6 +386,8 @@ int cmd_detach(int argc, char **argv)
 		return sg_usage_err(argv[0], "unexpected argument '%s'",
 				    argv[optind + 1]);
 	ifname = argv[optind];
+	if (!*ifname)
+		return sg_usage_err(argv[0], "IFACE is empty");
 
 	if (sg_need_root("detach"))
 		return SG_EXIT_ERR;
@@ -366,27 +395,17 @@ int cmd_detach(int argc, char **argv)
 	if (lock < 0)
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {
-		sg_err("%s is not attached (no config loaded)", ifname);
+		/* Programs whose state is gone are still worth a word. */
+		if (!sg_attach_orphans(ifname, netns))
+			sg_err("%s is not attached (no config loaded)", ifname);
 		goto out_lock;
 	}
 	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
 		goto out_lock;
-	if (sg_detach(bpf_map__fd(st.skel->maps.sg_attach), ifname, netns) ==
-	    0) {
+	if (!sg_owner_of_state(&owner, &st) &&
+	    !sg_detach(&owner, ifname, netns, &r)) {
 		rc = SG_EXIT_OK;
-		if (sg_opts.json) {
-			struct sg_json *j = sg_json_new(stdout, true);
-
-			sg_json_begin_object(j);
-			sg_json_kv_string(j, "interface", ifname);
-			sg_json_kv_string(j, "netns", netns ? netns : "");
-			sg_json_kv_bool(j, "detached", true);
-			sg_json_end_object(j);
-			sg_json_destroy(j);
-		} else {
-			printf("detached %s%s%s\n", ifname,
-			       netns ? " in netns " : "", netns ? netns : "");
-		}
+		print_detach(ifname, netns, &r);
 	}
 	sg_state_close(&st);
 out_lock:

@@ -316,11 +316,8 @@ static int no_args(int argc, char **argv)
 
 int cmd_unload(int argc, char **argv)
 {
-	struct sg_attach_key *keys = NULL;
-	struct sg_attach_val *vals = NULL;
-	size_t n = 0, detached = 0;
-	int err, lock, fd = -1, rc = SG_EXIT_OK;
-	char path[512];
+	size_t detached = 0;
+	int lock, rc;
 
 	rc = no_args(argc, argv);
 	if (rc)
@@ -340,26 +337,8 @@ int cmd_unload(int argc, char **argv)
 		close(lock);
 		return SG_EXIT_OK;
 	}
-	/* Only sg_attach is needed: its pin, opened directly, works even
-	 * when the object would no longer load over these pins. */
-	snprintf(path, sizeof(path), "%s/sg_attach", sg_opts.pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0 && errno != ENOENT)
-		sg_warnx("cannot read %s: %s; removing the pins anyway", path,
-			 strerror(errno));
-	err = fd >= 0 ? sg_attach_list_fd(fd, &keys, &vals, &n) : 0;
-	for (size_t i = 0; !err && i < n; i++) {
-		if (sg_detach_record(fd, &keys[i], &vals[i]))
-			rc = SG_EXIT_ERR;
-		else
-			detached++;
-	}
-	if (err)
+	if (sg_detach_all(sg_opts.pin_dir, &detached))
 		rc = SG_EXIT_ERR;
-	if (fd >= 0)
-		close(fd);
-	free(keys);
-	free(vals);
 	if (rc) {
 		sg_err("some interfaces could not be detached; state kept in "
 		       "%s",

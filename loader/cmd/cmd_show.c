@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "enforce/attach.h"
 #include "enforce/stored.h"
 #include "util/diag.h"
 #include "input/inputs.h"
@@ -28,6 +29,7 @@ struct show_ctx {
 	size_t nslots;
 	struct sg_attach_key *akeys;
 	struct sg_attach_val *avals;
+	struct sg_att_truth *truth; /* per record: checked in the kernel */
 	size_t natt;
 };
 
@@ -234,6 +236,9 @@ static void print_json(const struct show_ctx *x)
 		sg_json_kv_uint(j, "slot", v->slot);
 		sg_json_kv_uint(j, "xdp_prog_id", v->xdp_prog_id);
 		sg_json_kv_uint(j, "tc_prog_id", v->tc_prog_id);
+		sg_json_kv_string(
+			j, "status",
+			sg_att_status_name(x->truth[order[n]].status));
 		sg_json_end_object(j);
 	}
 	sg_json_end_array(j);
@@ -332,14 +337,39 @@ static void print_plain(const struct show_ctx *x)
 		printf("  (none)\n");
 	for (size_t n = 0; order && n < x->natt; n++) {
 		const struct sg_attach_val *v = &x->avals[order[n]];
+		const struct sg_att_truth *t = &x->truth[order[n]];
 
-		printf("  %-15s netns %-12s %-9s xdp %-7s instance %s\n",
+		printf("  %-15s netns %-12s %-9s xdp %-7s instance %-12s %s",
 		       v->ifname, v->netns[0] ? v->netns : "-",
 		       v->flags & SG_ATTACH_HOST_SIDE ? "host-side" : "nic",
 		       v->flags & SG_ATTACH_XDP_GENERIC ? "generic" : "native",
-		       v->instance);
+		       v->instance, sg_att_status_name(t->status));
+		if (t->ifname_now[0] && strcmp(t->ifname_now, v->ifname))
+			printf(" (interface now named %s)", t->ifname_now);
+		printf("\n");
 	}
 	free(order);
+}
+
+/* Each record against the kernel: ok, stale or lost. */
+static int check_attachments(struct sg_state *st, struct show_ctx *x)
+{
+	struct sg_owner owner;
+	int err;
+
+	x->truth = calloc(x->natt ? x->natt : 1, sizeof(*x->truth));
+	if (!x->truth) {
+		sg_err("out of memory");
+		return -ENOMEM;
+	}
+	err = sg_owner_of_state(&owner, st);
+	for (size_t i = 0; !err && i < x->natt; i++)
+		err = sg_attach_verify(&owner, &x->akeys[i], &x->avals[i],
+				       &x->truth[i]);
+	if (err)
+		sg_err("cannot check the attachments: %s",
+		       sg_bpf_strerror(err));
+	return err;
 }
 
 static void print_nothing(void)
@@ -403,6 +433,8 @@ int cmd_show(int argc, char **argv)
 		goto out;
 	if (sg_attach_list(&st, &x.akeys, &x.avals, &x.natt))
 		goto out;
+	if (check_attachments(&st, &x))
+		goto out;
 	if (sg_opts.json)
 		print_json(&x);
 	else
@@ -415,5 +447,6 @@ out:
 	free(x.slots);
 	free(x.akeys);
 	free(x.avals);
+	free(x.truth);
 	return rc;
 }

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
+
 #include "enforce/apply.h"
+#include "enforce/attach.h"
 #include "enforce/plan.h"
 #include "util/diag.h"
 
@@ -26,19 +29,62 @@ int sg_enforce_compile(const struct sg_config *cfg, struct sg_compiled *c)
 	return err;
 }
 
-/* Attached instances must stay in the config. */
+/*
+ * A record of an instance leaving the config: true when it attaches
+ * nothing (dropped here, with a warning). *bad set when it cannot be
+ * checked (reported).
+ */
+static bool prune_stale(const struct sg_owner *o, const struct sg_attach_key *k,
+			const struct sg_attach_val *v, int *bad)
+{
+	struct sg_att_truth t;
+	int err;
+
+	err = sg_attach_verify(o, k, v, &t);
+	if (err) {
+		sg_err("cannot check the attachment of %s: %s", v->ifname,
+		       sg_bpf_strerror(err));
+		(*bad)++;
+		return true;
+	}
+	if (t.progs)
+		return false;
+	sg_warnx("the attachment of instance %s to %s%s%s is %s (nothing of "
+		 "it is attached); forgot it",
+		 v->instance, v->ifname, v->netns[0] ? " in netns " : "",
+		 v->netns, sg_att_status_name(t.status));
+	err = bpf_map_delete_elem(o->attach_fd, k);
+	if (err && err != -ENOENT) {
+		sg_err("cannot delete the attachment record of %s: %s",
+		       v->ifname, sg_bpf_strerror(err));
+		(*bad)++;
+	}
+	return true;
+}
+
+/*
+ * Attached instances must stay in the config. A record whose interface
+ * no longer carries this state's programs (deleted, re-created, its
+ * namespace gone) attaches nothing: it is dropped, with a warning, and
+ * never blocks the load.
+ */
 static int check_attached(struct sg_state *st, const struct sg_config *cfg)
 {
 	struct sg_attach_key *keys;
 	struct sg_attach_val *vals;
+	struct sg_owner owner;
 	size_t n;
 	int err, bad = 0;
 
-	err = sg_attach_list(st, &keys, &vals, &n);
+	err = sg_owner_of_state(&owner, st);
+	if (!err)
+		err = sg_attach_list(st, &keys, &vals, &n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
 		if (sg_config_find_instance(cfg, vals[i].instance) >= 0)
+			continue;
+		if (prune_stale(&owner, &keys[i], &vals[i], &bad))
 			continue;
 		sg_err("instance %s is attached to %s%s%s; detach it first",
 		       vals[i].instance, vals[i].ifname,
