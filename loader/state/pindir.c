@@ -195,7 +195,7 @@ enum dir_content { DIR_EMPTY, DIR_SGCTL, DIR_FOREIGN };
 
 static int dir_content(const char *dir, enum dir_content *c)
 {
-	bool sg = false, foreign = false;
+	bool sg = false, foreign = false, bpffs = is_bpffs(dir);
 	struct dirent *de;
 	DIR *d = opendir(dir);
 
@@ -203,6 +203,11 @@ static int dir_content(const char *dir, enum dir_content *c)
 		return -errno;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		/* bpffs names with a dot are the kernel's (maps.debug and
+		 * progs.debug of every new mount): nobody else can make
+		 * them. */
+		if (bpffs && strchr(de->d_name, '.'))
 			continue;
 		if (ours(de->d_name))
 			sg = true;
