@@ -868,9 +868,8 @@ static void cc_free(struct cc *cc)
  * for two of these (include/sgctl.h), and more could load once but never
  * again.
  */
-static int check_instance_limits(struct cc *cc)
+int sg_compile_limits(const struct sg_config *cfg, struct sg_diag *diag)
 {
-	const struct sg_config *cfg = cc->cfg;
 	size_t local = 0, nips = 0;
 
 	for (size_t i = 0; i < cfg->ninstances; i++) {
@@ -880,8 +879,8 @@ static int check_instance_limits(struct cc *cc)
 		nips += cfg->instances[i].nips;
 	}
 	if (local > SG_MAX_INSTANCES) {
-		if (cc->diag)
-			sg_error(cc->diag, nopos(), NULL,
+		if (diag)
+			sg_error(diag, nopos(), NULL,
 				 "more than %d instances to enforce on one "
 				 "host (limit: %d instance slots); in a "
 				 "config of more than %d instances only "
@@ -891,8 +890,8 @@ static int check_instance_limits(struct cc *cc)
 		return -E2BIG;
 	}
 	if (nips > SG_IP_MAX_PER_GEN) {
-		if (cc->diag)
-			sg_error(cc->diag, nopos(), NULL,
+		if (diag)
+			sg_error(diag, nopos(), NULL,
 				 "more than %d instance addresses (limit: "
 				 "sg_ip holds two generations of %d)",
 				 SG_IP_MAX_PER_GEN, SG_IP_MAX_PER_GEN);
@@ -909,9 +908,7 @@ int sg_compile(const struct sg_config *cfg, struct sg_compiled *out,
 	int d, f, err;
 
 	memset(out, 0, sizeof(*out));
-	err = check_instance_limits(&cc);
-	if (!err)
-		err = build_policies(&cc);
+	err = build_policies(&cc);
 	if (!err)
 		err = build_refs(&cc);
 	if (!err)

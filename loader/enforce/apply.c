@@ -16,7 +16,9 @@ int sg_enforce_compile(const struct sg_config *cfg, struct sg_compiled *c)
 	int err;
 
 	sg_diag_init(&diag);
-	err = sg_compile(cfg, c, &diag);
+	err = sg_compile_limits(cfg, &diag);
+	if (!err)
+		err = sg_compile(cfg, c, &diag);
 	sg_diag_print(&diag, stderr);
 	if (!err && diag.nerrors)
 		err = -EINVAL;
