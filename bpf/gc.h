@@ -8,9 +8,7 @@
 #define SG_BPF_GC_H
 
 #include "maps.h"
-
-#define SG_CLOCK_MONOTONIC 1
-#define SG_NS		   1000000000ULL
+#include "consts.h"
 
 /*
  * bpf_ktime_get_coarse_ns(), which changes only when jiffies does: the

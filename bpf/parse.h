@@ -13,74 +13,10 @@
 #include <bpf/bpf_endian.h>
 
 #include "sgctl.h"
+#include "consts.h"
+#include "structs.h"
 
 #define SG_CONTINUE (-1)
-
-/* Own names: vmlinux.h and the UAPI fallback disagree on which exist. */
-#define SG_ETH_P_IP	0x0800
-#define SG_ETH_P_IPV6	0x86DD
-#define SG_ETH_P_8021Q	0x8100
-#define SG_ETH_P_8021AD 0x88A8
-
-/* IP protocol numbers: SG_PROTO_* in include/sgctl.h. */
-
-#define SG_TCP_FIN 0x01
-#define SG_TCP_SYN 0x02
-#define SG_TCP_RST 0x04
-#define SG_TCP_ACK 0x10
-
-#define SG_ICMP_ECHOREPLY  0
-#define SG_ICMP_ECHO	   8
-#define SG_ICMP6_ECHO	   128
-#define SG_ICMP6_ECHOREPLY 129
-
-#define SG_IP_MF     0x2000
-#define SG_IP_OFFSET 0x1fff
-
-struct sg_vlan_hdr {
-	__be16 tci;
-	__be16 proto;
-};
-
-struct sg_ipv6_opt {
-	__u8 nexthdr;
-	__u8 hdrlen;
-};
-
-struct sg_ipv6_frag {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off; /* offset << 3 | M */
-	__be32 id;
-};
-
-enum sg_frag_kind {
-	SG_FRAG_NONE,
-	SG_FRAG_FIRST,
-	SG_FRAG_LATER,
-};
-
-/*
- * A packet as seen on the wire (source/destination, not instance view).
- * Plain data, no packet pointers: the policy stage is a separate function
- * verified once (see sgctl.bpf.c).
- */
-struct sg_pkt {
-	__u8 saddr[16]; /* IPv4 in the first 4 bytes, rest zero */
-	__u8 daddr[16];
-	__u32 l4_len; /* L4 bytes per the IP length fields */
-	__u32 frag_id;
-	__be16 sport; /* TCP/UDP */
-	__be16 dport;
-	__be16 icmp_tc; /* ICMP type << 8 | code, network order */
-	__be16 icmp_id; /* ICMP echo identifier */
-	__u8 family;	/* 4 or 6 */
-	__u8 proto;
-	__u8 frag; /* enum sg_frag_kind */
-	__u8 tcp_flags;
-	__u8 icmp; /* 1 when proto is this family's ICMP */
-	__u8 icmp_type;
-};
 
 static __always_inline int sg_is_echo(const struct sg_pkt *p)
 {
@@ -362,14 +298,6 @@ static __always_inline int sg_parse_quoted(const struct sg_pkt *p, void *l4,
 	}
 	return 0;
 }
-
-/* What the parse stage hands to the policy stage: data only. */
-struct sg_parsed {
-	struct sg_pkt p;
-	struct sg_pkt q; /* the packet an ICMP error quotes, when quoted */
-	__u32 quoted;
-	__u32 pkt_len; /* set by the caller: the whole frame, paged part too */
-};
 
 /*
  * The parse stage of both programs: headers into *m, or an early verdict.

@@ -9,17 +9,15 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "consts.h"
+#include "structs.h"
 #include "maps.h"
 #include "parse.h"
 #include "counters.h"
 #include "policy.h"
 #include "conntrack.h"
+#include "flowlog.h"
 #include "gc.h"
-
-#define SG_TC_ACT_OK   0
-#define SG_TC_ACT_SHOT 2
-/* Linear bytes TC makes sure of: any sane header stack fits. */
-#define SG_PULL_LEN 512
 
 /* Set by the loader per attachment, before load. */
 const volatile __u32 sg_slot = 0;
@@ -139,37 +137,6 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 		return SG_CNT_ACCEPT_UNTRACKED;
 	return sg_ct_create(&k, p, dir, inst, *now, m->pkt_len, stale,
 			    sg_dry_run);
-}
-
-/* Flow logs: one record per rejected flow (ports 0 without ports). */
-static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
-					  __u32 dir, __u32 len, __u64 now)
-{
-	struct sg_reject_key k = {};
-	struct sg_reject_val *v, nv = {};
-
-	k.slot = slot;
-	k.dir = dir;
-	k.family = p->family;
-	k.proto = p->proto;
-	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
-		k.sport = p->sport;
-		k.dport = p->dport;
-	}
-	__builtin_memcpy(k.saddr, p->saddr, 16);
-	__builtin_memcpy(k.daddr, p->daddr, 16);
-	v = bpf_map_lookup_elem(&sg_reject, &k);
-	if (v) {
-		v->packets++;
-		v->bytes += len;
-		v->last_ns = now;
-		return;
-	}
-	nv.packets = 1;
-	nv.bytes = len;
-	nv.first_ns = now;
-	nv.last_ns = now;
-	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
 }
 
 /*

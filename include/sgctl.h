@@ -51,6 +51,26 @@ enum sg_dir {
 #define SG_PROTO_DSTOPTS 60 /* IPv6 destination options */
 #define SG_PROTO_MH 135 /* IPv6 mobility header */
 
+#ifndef __bpf__
+/* The name a protocol has in configs and output; NULL when it has none
+ * (then it is written as its number). */
+static inline const char *sg_proto_name(int proto)
+{
+	switch (proto) {
+	case SG_PROTO_TCP:
+		return "tcp";
+	case SG_PROTO_UDP:
+		return "udp";
+	case SG_PROTO_ICMP:
+		return "icmp";
+	case SG_PROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return (const char *)0;
+	}
+}
+#endif
+
 /* IPv6 extension headers the datapath walks past to find the protocol. */
 #define SG_PROTO_IS_IPV6_EXT(nh)                                         \
 	((nh) == SG_PROTO_HOPOPTS || (nh) == SG_PROTO_ROUTING ||        \
@@ -155,7 +175,7 @@ struct sg_rule_key {
 };
 
 /* sg_rule_val.flags */
-#define SG_RULE_UNTRACKED (1u << 0) /* SPEC "untracked flows": never tracked */
+#define SG_RULE_UNTRACKED (1u << 0) /* never tracked: docs/semantics.md §3.9 */
 
 struct sg_rule_val {
 	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
@@ -286,7 +306,7 @@ enum sg_ct_state {
 #define SG_CT_FIN_IN (1u << 1)
 #define SG_CT_FIN_OUT (1u << 2)
 
-/* Timeouts the SPEC fixes (ours where AWS documents none), seconds. */
+/* Fixed timeouts, seconds (docs/semantics.md §3.10). */
 #define SG_CT_TIMEOUT_TCP_OPENING 60
 #define SG_CT_TIMEOUT_TCP_CLOSING 10
 #define SG_CT_TIMEOUT_ICMP 30

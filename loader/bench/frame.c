@@ -5,6 +5,9 @@
  */
 #include <string.h>
 
+#include <linux/types.h>
+
+#include "sgctl.h"
 #include "bench/priv.h"
 
 static void put16(__u8 *p, __u16 v)
@@ -39,7 +42,7 @@ size_t bench_frame_build(const struct bench_frame_spec *s, __u8 *buf)
 {
 	static const __u8 dd[6] = {0x02, 0, 0, 0, 0, 0x02},
 			  ds[6] = {0x02, 0, 0, 0, 0, 0x01};
-	size_t l4len = s->proto == 6 ? 20 : 8, len = s->size;
+	size_t l4len = s->proto == SG_PROTO_TCP ? 20 : 8, len = s->size;
 	__u8 *ip = buf + 14, *l4 = ip + 20, pseudo[12];
 	__u32 sum;
 
@@ -63,7 +66,7 @@ size_t bench_frame_build(const struct bench_frame_spec *s, __u8 *buf)
 	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 	put16(l4, s->sport);
 	put16(l4 + 2, s->dport);
-	if (s->proto == 6) {
+	if (s->proto == SG_PROTO_TCP) {
 		put32(l4 + 4, 1000);
 		put32(l4 + 8, s->tcp_flags & 0x10 ? 2000 : 0);
 		l4[12] = 5 << 4;
@@ -77,6 +80,6 @@ size_t bench_frame_build(const struct bench_frame_spec *s, __u8 *buf)
 	pseudo[9] = s->proto;
 	put16(pseudo + 10, (__u16)(len - 34));
 	sum = csum_add(csum_add(0, pseudo, 12), l4, len - 34);
-	put16(l4 + (s->proto == 6 ? 16 : 6), csum_fold(sum));
+	put16(l4 + (s->proto == SG_PROTO_TCP ? 16 : 6), csum_fold(sum));
 	return len;
 }

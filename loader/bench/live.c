@@ -85,7 +85,7 @@ static int rx_count(const struct bench_live_opts *o, struct trafficgen_bpf *tg,
 			for (int i = 0; !err && i < ncpu; i++)
 				n += v[i].packets;
 			*total += n;
-			if (c <= SG_CNT_PASS_INFRA)
+			if (SG_COUNTER_PASSES(c))
 				*passed += n;
 		}
 	}

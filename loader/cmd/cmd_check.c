@@ -500,22 +500,6 @@ static void print_json(const struct check_ctx *x)
 	sg_json_destroy(j);
 }
 
-/* The instance's first address of the family (the packet's local end). */
-static void pick_local(const struct sg_instance *in, int family, __u8 *out)
-{
-	memset(out, 0, 16);
-	for (size_t i = 0; i < in->nips; i++)
-		if (in->ips[i].family == family) {
-			memcpy(out, in->ips[i].addr, 16);
-			return;
-		}
-	/* None: any address will do, the policy never looks at it. */
-	if (family == 4)
-		inet_pton(AF_INET, "192.0.2.1", out);
-	else
-		inet_pton(AF_INET6, "2001:db8::1", out);
-}
-
 static int load_config(struct sg_state *st, struct check_ctx *x)
 {
 	struct sg_plan plan;
@@ -597,7 +581,7 @@ int cmd_check(int argc, char **argv)
 	x.pkt.dport = (int)x.a.port;
 	x.pkt.icmp_type = (int)x.a.itype;
 	x.pkt.icmp_code = (int)x.a.icode;
-	pick_local(&x.cfg.instances[x.inst], x.pkt.family, x.local);
+	sg_ref_local_addr(&x.cfg.instances[x.inst], x.pkt.family, x.local);
 
 	err = sg_ref_decide(&x.cfg, x.inst, &x.pkt,
 			    x.ct_in_use >= (__s64)x.ct_max, &x.model);

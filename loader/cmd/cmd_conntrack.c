@@ -104,7 +104,7 @@ static void endpoint(char *buf, size_t len, int family, const __u8 *addr,
 
 static bool has_ports(__u8 proto)
 {
-	return proto == 6 || proto == 17;
+	return proto == SG_PROTO_TCP || proto == SG_PROTO_UDP;
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -150,7 +150,8 @@ static void print_rows(const struct ct_row *rows, size_t n)
 						ntohs(w->k.lport));
 				sg_json_kv_uint(j, "remote_port",
 						ntohs(w->k.rport));
-			} else if (w->k.proto == 1 || w->k.proto == 58) {
+			} else if (w->k.proto == SG_PROTO_ICMP ||
+				   w->k.proto == SG_PROTO_ICMPV6) {
 				sg_json_kv_uint(j, "icmp_id",
 						ntohs(w->k.lport));
 			}

@@ -21,6 +21,28 @@
  * only that window's packets. The maps are polled every second so that an
  * entry the expiry timer deletes has been read since its last packet.
  *
+ * Following the state across changes (each poll reads only sg_active,
+ * sg_meta and the id of the map pinned as sg_meta; nothing more unless
+ * one of them changed):
+ *   reload   (the live generation or sg_meta changed): the slot table and
+ *            the stored config (account id) are read again. When an owner
+ *            or the account changed, the records of the window so far are
+ *            printed at once, under the names they were counted under,
+ *            and the rest of the window is counted under the new names:
+ *            a record names the instance that owned the slot when its
+ *            packets were counted. A flow first seen at that poll in a
+ *            slot that changed owner counts for the new owner (the old
+ *            one had to be detached before a load could remove it); what
+ *            the old owner's flows counted until then is printed under
+ *            its name, and the load deletes those flows.
+ *   rebuilt  (sg_meta is pinned again as another map, once that load has
+ *            finished): the window so far is printed, the maps reopened,
+ *            and the new maps' flows count from their start.
+ *   gone     (no sg_meta pinned at two polls in a row): the window so far
+ *            is printed, then "state removed; exiting", exit status 1.
+ * With --instance ID the id is looked up again at each reload; while the
+ * loaded config has no such instance nothing is printed for it.
+ *
  * Times: the datapath stamps bpf_ktime_get_ns() (CLOCK_MONOTONIC); records
  * carry unix seconds, converted with the CLOCK_REALTIME - CLOCK_MONOTONIC
  * offset read at each poll.
@@ -28,6 +50,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "state/skel.h"
@@ -75,15 +99,31 @@ struct flows {
 	size_t n, cap;
 };
 
-struct fl_ctx {
-	struct sg_state st;
+/* Who the records are about: read at start and again after a reload. */
+struct fl_names {
 	char *ids; /* SG_ID_LEN each */
 	__u32 *slots;
 	size_t nslots;
+	const char **by_slot; /* SG_MAX_INSTANCES: slot -> id or NULL */
 	bool have_want;
-	__u32 want_slot;
+	__u32 want_slot; /* SG_MAX_INSTANCES: the instance is not loaded */
 	char account[64];
-	int reject_fd; /* -1: this datapath keeps no rejected flows */
+};
+
+/* What the last poll saw of the state, to notice a change cheaply. */
+struct fl_seen {
+	__u32 meta_map_id; /* of the sg_meta map we read */
+	__u32 gen;	   /* sg_active */
+	struct sg_meta meta;
+	bool missing; /* no sg_meta pinned at the last poll */
+};
+
+struct fl_ctx {
+	struct sg_state st;
+	struct fl_names names;
+	struct fl_seen seen;
+	const char *want; /* --instance */
+	int reject_fd;	  /* -1: this datapath keeps no rejected flows */
 };
 
 static volatile sig_atomic_t stop;
@@ -123,12 +163,14 @@ static __u64 clock_ns(clockid_t c)
 	return (__u64)ts.tv_sec * NS + (__u64)ts.tv_nsec;
 }
 
+static const char *owner(const struct fl_names *n, __u32 slot)
+{
+	return slot < SG_MAX_INSTANCES ? n->by_slot[slot] : NULL;
+}
+
 static const char *slot_id(const struct fl_ctx *x, __u32 slot)
 {
-	for (size_t i = 0; i < x->nslots; i++)
-		if (x->slots[i] == slot)
-			return x->ids + i * SG_ID_LEN;
-	return NULL;
+	return owner(&x->names, slot);
 }
 
 static bool has_ports(__u8 proto)
@@ -155,7 +197,7 @@ static int snap_accepts(struct fl_ctx *x, struct flows *out)
 		const struct sg_ct_key *k = &keys[i];
 		const struct sg_ct_val *v = &vals[i];
 
-		if (x->have_want && k->slot != x->want_slot)
+		if (x->names.have_want && k->slot != x->names.want_slot)
 			continue;
 		if (!slot_id(x, k->slot))
 			continue; /* a released slot's leftovers */
@@ -210,7 +252,7 @@ static int snap_rejects(struct fl_ctx *x, struct flows *out)
 		const struct sg_reject_val *v = &vals[i];
 		struct flow f = {};
 
-		if (x->have_want && k->slot != x->want_slot)
+		if (x->names.have_want && k->slot != x->names.want_slot)
 			continue;
 		if (!slot_id(x, k->slot) || !v->packets)
 			continue;
@@ -283,8 +325,9 @@ static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 		end = start;
 	if (!sg_opts.json) {
 		printf("2 %s %s %s %s %u %u %u %llu %llu %llu %llu %s OK\n",
-		       x->account, iface ? iface : "-", sa, da, f->id.sport,
-		       f->id.dport, f->id.proto, (unsigned long long)f->packets,
+		       x->names.account, iface ? iface : "-", sa, da,
+		       f->id.sport, f->id.dport, f->id.proto,
+		       (unsigned long long)f->packets,
 		       (unsigned long long)f->bytes, (unsigned long long)start,
 		       (unsigned long long)end, action);
 		return;
@@ -293,7 +336,7 @@ static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 
 	sg_json_begin_object(j);
 	sg_json_kv_int(j, "version", 2);
-	sg_json_kv_string(j, "account-id", x->account);
+	sg_json_kv_string(j, "account-id", x->names.account);
 	sg_json_kv_string(j, "interface-id", iface);
 	sg_json_kv_string(j, "srcaddr", sa);
 	sg_json_kv_string(j, "dstaddr", da);
@@ -338,6 +381,239 @@ static void emit_all(struct fl_ctx *x, struct sink *s, struct flows *f,
 	for (size_t i = 0; i < n; i++)
 		emit(x, s, &v[i], v[i].first_ns, v[i].last_ns);
 	free(v);
+}
+
+/* ---------------------------------------------------------------- names */
+
+static void names_free(struct fl_names *n)
+{
+	free(n->ids);
+	free(n->slots);
+	free(n->by_slot);
+	memset(n, 0, sizeof(*n));
+}
+
+/* The account id of the flow records: the stored config's, if it has
+ * one that parses; the default otherwise. */
+static int read_account(struct sg_state *st, char *account, size_t size)
+{
+	struct sg_config cfg = {};
+	struct sg_diag diag;
+	int err;
+
+	snprintf(account, size, "000000000000");
+	sg_diag_init(&diag);
+	err = sg_stored_config(st, &cfg, &diag);
+	if (!err && cfg.account)
+		snprintf(account, size, "%s", cfg.account);
+	/* A stored config that does not parse only costs the account id. */
+	if (err == -EINVAL || diag.nerrors)
+		err = 0;
+	sg_diag_free(&diag);
+	sg_config_free(&cfg);
+	return err == -ENOENT ? 0 : err;
+}
+
+/* The slot table and the account of st, and the slot of want (if any). */
+static int read_names(struct sg_state *st, const char *want, struct fl_names *n)
+{
+	int err;
+
+	memset(n, 0, sizeof(*n));
+	n->by_slot = calloc(SG_MAX_INSTANCES, sizeof(*n->by_slot));
+	if (!n->by_slot) {
+		sg_err("out of memory");
+		return -ENOMEM;
+	}
+	err = sg_slot_list(st, &n->ids, &n->slots, &n->nslots);
+	if (!err)
+		err = read_account(st, n->account, sizeof(n->account));
+	if (err) {
+		names_free(n);
+		return err;
+	}
+	n->have_want = want != NULL;
+	n->want_slot = SG_MAX_INSTANCES;
+	for (size_t i = 0; i < n->nslots; i++) {
+		const char *id = n->ids + i * SG_ID_LEN;
+
+		if (n->slots[i] < SG_MAX_INSTANCES)
+			n->by_slot[n->slots[i]] = id;
+		if (want && !strcmp(id, want))
+			n->want_slot = n->slots[i];
+	}
+	return 0;
+}
+
+static bool owner_changed(const struct fl_names *a, const struct fl_names *b,
+			  __u32 slot)
+{
+	const char *x = owner(a, slot), *y = owner(b, slot);
+
+	return x && y ? strcmp(x, y) != 0 : x != y;
+}
+
+/* Would a record read under a be labelled otherwise under b? */
+static bool names_differ(const struct fl_names *a, const struct fl_names *b)
+{
+	if (strcmp(a->account, b->account) || a->want_slot != b->want_slot)
+		return true;
+	for (__u32 slot = 0; slot < SG_MAX_INSTANCES; slot++)
+		if (owner_changed(a, b, slot))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------- watching */
+
+static int map_id(int fd, __u32 *id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+/* What the state looks like now, from the maps x has open. */
+static int seen_now(struct fl_ctx *x, struct fl_seen *w)
+{
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	err = map_id(bpf_map__fd(x->st.skel->maps.sg_meta), &w->meta_map_id);
+	if (err) {
+		sg_err("cannot read sg_meta: %s", strerror(-err));
+		return err;
+	}
+	err = sg_meta_read(&x->st, &w->meta);
+	if (!err)
+		err = sg_active_gen(&x->st, &w->gen);
+	return err;
+}
+
+enum fl_change {
+	FL_SAME,
+	FL_RELOADED, /* same maps, another generation or sg_meta */
+	FL_REBUILT,  /* other maps pinned, their load finished */
+	FL_LOADING,  /* other maps pinned, their first load not finished */
+	FL_MISSING,  /* no sg_meta pinned */
+};
+
+/* The cheap check of every poll: the pinned sg_meta's map id and value,
+ * and sg_active. */
+static int watch(struct fl_ctx *x, enum fl_change *what)
+{
+	char path[PATH_MAX];
+	struct sg_meta m;
+	__u32 id = 0, zero = 0, gen;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/sg_meta", x->st.pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT) {
+			*what = FL_MISSING;
+			return 0;
+		}
+		sg_err("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = map_id(fd, &id);
+	if (!err && bpf_map_lookup_elem(fd, &zero, &m))
+		err = -errno;
+	close(fd);
+	if (err) {
+		sg_err("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (id != x->seen.meta_map_id) {
+		*what = m.loaded_at ? FL_REBUILT : FL_LOADING;
+		return 0;
+	}
+	err = sg_active_gen(&x->st, &gen);
+	if (err)
+		return err;
+	*what = gen != x->seen.gen || memcmp(&m, &x->seen.meta, sizeof(m))
+			? FL_RELOADED
+			: FL_SAME;
+	return 0;
+}
+
+static void want_note(const struct fl_ctx *x, const struct fl_names *was)
+{
+	if (!x->want || was->want_slot == x->names.want_slot)
+		return;
+	if (x->names.want_slot >= SG_MAX_INSTANCES)
+		sg_warnx("flowlog: instance %s is no longer in the loaded "
+			 "config",
+			 x->want);
+	else if (was->want_slot >= SG_MAX_INSTANCES)
+		sg_warnx("flowlog: instance %s is in the loaded config again",
+			 x->want);
+}
+
+/* Swaps in names n (taking them over) and the state seen w. */
+static void take_names(struct fl_ctx *x, struct fl_names *n,
+		       const struct fl_seen *w)
+{
+	struct fl_names was = x->names;
+
+	x->names = *n;
+	x->seen = *w;
+	want_note(x, &was);
+	names_free(&was);
+	memset(n, 0, sizeof(*n));
+}
+
+/*
+ * After a reload that changes names: the poll's snapshot cur was taken
+ * under the old names. Flows first seen now in a slot whose owner changed
+ * are the new owner's: they are left out of cur, so that the next poll
+ * counts them whole under the new names.
+ */
+static void drop_moved(const struct fl_ctx *x, const struct fl_names *next,
+		       const struct flows *prev, struct flows *cur)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < cur->n; i++) {
+		const struct flow *c = &cur->v[i];
+
+		if (owner_changed(&x->names, next, c->id.slot) &&
+		    !bsearch(c, prev->v, prev->n, sizeof(*c), id_cmp))
+			continue;
+		cur->v[k++] = *c;
+	}
+	cur->n = k;
+}
+
+/* Opens the rebuilt state's maps in place of the old ones. */
+static int reopen(struct fl_ctx *x)
+{
+	struct sg_state st;
+	struct fl_names n;
+	struct fl_seen w;
+	struct bpf_map *rm;
+	int err;
+
+	err = sg_state_open(&st, x->st.pin_dir, -1, false);
+	if (err)
+		return err;
+	sg_state_close(&x->st);
+	x->st = st;
+	err = seen_now(x, &w);
+	if (!err)
+		err = read_names(&x->st, x->want, &n);
+	if (err)
+		return err;
+	take_names(x, &n, &w);
+	rm = bpf_object__find_map_by_name(x->st.skel->obj, "sg_reject");
+	x->reject_fd = rm ? bpf_map__fd(rm) : -1;
+	return 0;
 }
 
 /* ------------------------------------------------------------ following */
@@ -395,31 +671,67 @@ static int follow(struct fl_ctx *x, struct sink *s, struct flows *prev,
 		  unsigned int window)
 {
 	struct flows cur = {}, acc = {}, tmp;
+	struct fl_names next = {};
 	__u64 win_start = clock_ns(CLOCK_MONOTONIC);
 	__u64 win_end = win_start + (__u64)window * NS;
 	int err = 0;
 
 	while (!stop) {
 		__u64 now = clock_ns(CLOCK_MONOTONIC);
-		__u64 next = now + NS < win_end ? now + NS : win_end;
+		__u64 wake = now + NS < win_end ? now + NS : win_end;
+		enum fl_change what = FL_SAME;
+		struct fl_seen w;
+		bool renamed = false;
 		struct timespec ts;
 
-		if (next > now) {
-			ts.tv_sec = (time_t)((next - now) / NS);
-			ts.tv_nsec = (long)((next - now) % NS);
+		if (wake > now) {
+			ts.tv_sec = (time_t)((wake - now) / NS);
+			ts.tv_nsec = (long)((wake - now) % NS);
 			nanosleep(&ts, NULL); /* EINTR on a signal: fine */
 		}
+		err = watch(x, &what);
+		if (!err && what == FL_RELOADED) {
+			err = seen_now(x, &w);
+			if (!err)
+				err = read_names(&x->st, x->want, &next);
+			if (!err && !names_differ(&x->names, &next))
+				take_names(x, &next, &w); /* nothing to show */
+			else
+				renamed = !err;
+		}
+		if (err)
+			break;
+		/* The maps x has open, under the names they had until now:
+		 * also the last packets of a state just removed. */
 		err = snapshot(x, &cur);
 		if (err)
 			break;
 		s->offset_ns = (__s64)(clock_ns(CLOCK_REALTIME) -
 				       clock_ns(CLOCK_MONOTONIC));
+		if (renamed)
+			drop_moved(x, &next, prev, &cur);
 		err = accumulate(prev, &cur, &acc, win_start);
 		if (err)
 			break;
 		tmp = *prev;
 		*prev = cur;
 		cur = tmp;
+		if (renamed) {
+			flush_window(x, s, &acc);
+			take_names(x, &next, &w);
+		} else if (what == FL_REBUILT) {
+			flush_window(x, s, &acc);
+			err = reopen(x);
+			if (err)
+				break;
+			prev->n = 0; /* new maps: their flows count whole */
+		} else if (what == FL_MISSING && x->seen.missing) {
+			flush_window(x, s, &acc);
+			sg_err("state removed; exiting");
+			err = -ENOENT;
+			break;
+		}
+		x->seen.missing = what == FL_MISSING;
 		if (clock_ns(CLOCK_MONOTONIC) >= win_end || stop) {
 			flush_window(x, s, &acc);
 			win_start = win_end;
@@ -434,33 +746,13 @@ static int follow(struct fl_ctx *x, struct sink *s, struct flows *prev,
 		}
 	}
 	flush_window(x, s, &acc);
+	names_free(&next);
 	free(cur.v);
 	free(acc.v);
 	return err;
 }
 
 /* ----------------------------------------------------------------- main */
-
-/* The account id of the flow records: the stored config's, if it has
- * one that parses; the default otherwise. */
-static int read_account(struct fl_ctx *x)
-{
-	struct sg_config cfg = {};
-	struct sg_diag diag;
-	int err;
-
-	snprintf(x->account, sizeof(x->account), "000000000000");
-	sg_diag_init(&diag);
-	err = sg_stored_config(&x->st, &cfg, &diag);
-	if (!err && cfg.account)
-		snprintf(x->account, sizeof(x->account), "%s", cfg.account);
-	/* A stored config that does not parse only costs the account id. */
-	if (err == -EINVAL || diag.nerrors)
-		err = 0;
-	sg_diag_free(&diag);
-	sg_config_free(&cfg);
-	return err == -ENOENT ? 0 : err;
-}
 
 enum { OPT_INSTANCE = 0x100, OPT_FOLLOW, OPT_WINDOW };
 
@@ -525,22 +817,15 @@ int cmd_flowlog(int argc, char **argv)
 	}
 	if (sg_state_open(&x.st, sg_opts.pin_dir, -1, false))
 		return SG_EXIT_ERR;
-	if (sg_slot_list(&x.st, &x.ids, &x.slots, &x.nslots))
+	x.want = want;
+	/* What the state looks like first, then the names: a reload in
+	 * between is noticed at the first poll. */
+	if (seen_now(&x, &x.seen) || read_names(&x.st, want, &x.names))
 		goto out;
-	if (want) {
-		for (size_t i = 0; i < x.nslots; i++)
-			if (!strcmp(x.ids + i * SG_ID_LEN, want)) {
-				x.have_want = true;
-				x.want_slot = x.slots[i];
-			}
-		if (!x.have_want) {
-			sg_err("flowlog: no instance %s in the loaded config",
-			       want);
-			goto out;
-		}
+	if (want && x.names.want_slot >= SG_MAX_INSTANCES) {
+		sg_err("flowlog: no instance %s in the loaded config", want);
+		goto out;
 	}
-	if (read_account(&x))
-		goto out;
 	rm = bpf_object__find_map_by_name(x.st.skel->obj, "sg_reject");
 	x.reject_fd = rm ? bpf_map__fd(rm) : -1;
 	if (x.reject_fd < 0)
@@ -581,7 +866,6 @@ int cmd_flowlog(int argc, char **argv)
 out:
 	sg_state_close(&x.st);
 	free(prev.v);
-	free(x.ids);
-	free(x.slots);
+	names_free(&x.names);
 	return rc;
 }

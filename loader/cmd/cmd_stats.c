@@ -20,13 +20,13 @@
 /*
  * Each counter's drop reason (JSON "drops" key, Prometheus reason) and
  * plain text label, from SG_COUNTERS in include/sgctl.h; drops are listed
- * in its order, which is the SPEC's.
+ * in the order of docs/semantics.md §11.1.
  */
 static const struct {
 	const char *reason;
 	const char *label;
 } cnt_text[SG_NCOUNTERS] = {
-#define SG_CNT_TEXT_(id, kind, name, reason, label) \
+#define SG_CNT_TEXT_(id, kind, name, reason, label)                            \
 	[SG_CNT_##id] = {reason, label},
 	SG_COUNTERS(SG_CNT_TEXT_)
 #undef SG_CNT_TEXT_

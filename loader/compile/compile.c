@@ -337,8 +337,8 @@ static int build_refs(struct cc *cc)
 
 			out->rule_refs[ref].group = (int)g;
 			out->rule_refs[ref].rule = (int)r;
-			if (rule->proto == SG_PROTO_ALL || rule->proto == 6 ||
-			    rule->proto == 17)
+			if (rule->proto == SG_PROTO_ALL || rule->proto == SG_PROTO_TCP ||
+			    rule->proto == SG_PROTO_UDP)
 				cc->ref_elig[ref] = any;
 			if (rule->proto == SG_PROTO_ALL)
 				cc->group_open[g] |=
@@ -438,7 +438,8 @@ static void rule_ports(const struct sg_rule *r, __u32 *lo, __u32 *hi)
  */
 static bool icmp_cross(const struct sg_rule *r, __u8 fam)
 {
-	return (r->proto == 1 && fam == 6) || (r->proto == 58 && fam == 4);
+	return (r->proto == SG_PROTO_ICMP && fam == 6) ||
+	       (r->proto == SG_PROTO_ICMPV6 && fam == 4);
 }
 
 static int rule_keys(struct cc *cc, const struct sg_rule *r, __u32 ref,
@@ -457,8 +458,8 @@ static int rule_keys(struct cc *cc, const struct sg_rule *r, __u32 ref,
 		if (!err && all_untracked)
 			err = push_key(cc, ref, SG_RULE_PLEN_PROTO, 17, 0);
 		return err;
-	case 6:
-	case 17:
+	case SG_PROTO_TCP:
+	case SG_PROTO_UDP:
 		rule_ports(r, &lo, &hi);
 		if (lo > hi)
 			return 0; /* empty range: matches nothing */
@@ -471,8 +472,8 @@ static int rule_keys(struct cc *cc, const struct sg_rule *r, __u32 ref,
 				return err;
 		}
 		return 0;
-	case 1:
-	case 58:
+	case SG_PROTO_ICMP:
+	case SG_PROTO_ICMPV6:
 		if (r->icmp_type < 0 || r->icmp_type > 255 ||
 		    icmp_cross(r, xfam))
 			return push_key(cc, ref, SG_RULE_PLEN_PROTO, r->proto,
@@ -576,7 +577,7 @@ static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, __u8 xfam,
 		e->val.rule_ref = cc->tmp[i].ref;
 		e->val.flags = 0;
 		if (key->prefixlen >= SG_RULE_PLEN_PROTO &&
-		    (key->proto == 6 || key->proto == 17))
+		    (key->proto == SG_PROTO_TCP || key->proto == SG_PROTO_UDP))
 			for (k = 0; k < nelig; k++)
 				if (covers(ref_rule(cc, cc->elig[k]), key)) {
 					e->val.flags |= SG_RULE_UNTRACKED;

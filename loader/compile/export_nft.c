@@ -253,7 +253,8 @@ static bool proto_match(const struct sg_rule *r, int family, char *buf,
 		pn = r->proto == SG_PROTO_ICMP ? "icmp" : "icmpv6";
 		if (r->icmp_type == SG_ANY)
 			snprintf(buf, len, "meta l4proto %s ",
-				 r->proto == SG_PROTO_ICMP ? "icmp" : "ipv6-icmp");
+				 r->proto == SG_PROTO_ICMP ? "icmp"
+							   : "ipv6-icmp");
 		else if (r->icmp_code == SG_ANY)
 			snprintf(buf, len, "%s type %d ", pn, r->icmp_type);
 		else

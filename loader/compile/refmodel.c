@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The reference model (refmodel.h): SPEC section 1 read literally. For a new
+ * The reference model (refmodel.h): docs/semantics.md read literally. For a new
  * flow of one instance, every rule of every group the instance carries is
  * tried in turn; the flow is allowed when one of them allows it. No
  * prefixes are merged, no classes built, nothing is shared with compile.c:
@@ -15,6 +15,7 @@
 #include <linux/types.h>
 
 #include "sgctl.h"
+#include "compile/compile.h"
 #include "compile/refmodel.h"
 
 /* ------------------------------------------------------------ matching */
@@ -176,7 +177,7 @@ static bool dir_open_to_world(const struct sg_config *cfg,
  * Whether an allowed new flow gets a conntrack entry. Tracked: TCP, UDP,
  * ICMP echo requests and protocols without ports. Not tracked: ICMP other
  * than an echo request (judged by the rules packet by packet), and the
- * SPEC's untracked flows: TCP/UDP allowed by a rule whose peer is the whole
+ * untracked flows (docs/semantics.md §3.9): TCP/UDP allowed by a rule whose peer is the whole
  * world, on an instance whose opposite direction allows all traffic
  * to/from the whole world.
  */
@@ -362,18 +363,10 @@ void sg_ref_result_free(struct sg_ref_result *r)
 
 const char *sg_ref_proto_name(int proto, char *buf, size_t len)
 {
-	switch (proto) {
-	case SG_PROTO_TCP:
-		return "tcp";
-	case SG_PROTO_UDP:
-		return "udp";
-	case SG_PROTO_ICMP:
-		return "icmp";
-	case SG_PROTO_ICMPV6:
-		return "icmpv6";
-	case SG_PROTO_ALL:
+	if (proto == SG_PROTO_ALL)
 		return "all";
-	}
+	if (sg_proto_name(proto))
+		return sg_proto_name(proto);
 	snprintf(buf, len, "%d", proto);
 	return buf;
 }
@@ -492,4 +485,87 @@ const char *sg_counter_name(int counter)
 	if (counter < 0 || counter >= SG_NCOUNTERS)
 		return "unknown";
 	return names[counter];
+}
+
+/*
+ * Whether the kernel's verdict is the model's. why gets the difference.
+ * The kernel reports one rule (the LPM's pick); it must be one of the
+ * rules the model found.
+ */
+bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
+		    const struct sg_kverdict *k, char *why, size_t len)
+{
+	bool ok = false;
+
+	why[0] = '\0';
+	switch (k->counter) {
+	case SG_CNT_ACCEPT_NEW:
+		ok = m->accept && m->reason == SG_REF_BY_RULE && m->tracked;
+		break;
+	case SG_CNT_ACCEPT_UNTRACKED:
+		ok = m->accept && m->reason == SG_REF_BY_RULE && !m->tracked;
+		break;
+	case SG_CNT_PASS_INFRA:
+		ok = m->accept && m->reason == SG_REF_INFRA;
+		break;
+	case SG_CNT_DROP_NO_RULE:
+		ok = !m->accept && m->reason == SG_REF_NO_RULE;
+		break;
+	case SG_CNT_DROP_CT_FULL:
+		ok = !m->accept && m->reason == SG_REF_CT_FULL;
+		break;
+	default:
+		break;
+	}
+	if (!ok) {
+		snprintf(why, len, "kernel: %s; model: %s%s",
+			 sg_counter_name(k->counter),
+			 m->accept ? "ACCEPT" : "REJECT",
+			 m->reason == SG_REF_BY_RULE
+				 ? (m->tracked ? " (by a rule, tracked)"
+					       : " (by a rule, untracked)")
+			 : m->reason == SG_REF_INFRA ? " (never filtered)"
+			 : m->reason == SG_REF_CT_FULL
+				 ? " (conntrack table full)"
+				 : " (no rule)");
+		return false;
+	}
+	if (m->reason == SG_REF_BY_RULE || m->reason == SG_REF_CT_FULL) {
+		const struct sg_rule_ref *rr;
+
+		if (!k->matched || k->rule_ref >= c->nrule_refs) {
+			snprintf(why, len,
+				 "kernel matched no valid rule (rule_ref %u "
+				 "of %zu)",
+				 k->rule_ref, c->nrule_refs);
+			return false;
+		}
+		rr = &c->rule_refs[k->rule_ref];
+		for (size_t i = 0; i < m->nmatches; i++)
+			if (m->matches[i].group == rr->group &&
+			    m->matches[i].rule == rr->rule)
+				return true;
+		snprintf(why, len,
+			 "kernel allowed it by rule_ref %u (group %d rule %d), "
+			 "which the model says does not match",
+			 k->rule_ref, rr->group, rr->rule);
+		return false;
+	}
+	return true;
+}
+
+void sg_ref_local_addr(const struct sg_instance *in, int family,
+		       uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (size_t i = 0; i < in->nips; i++)
+		if (in->ips[i].family == family) {
+			memcpy(out, in->ips[i].addr, 16);
+			return;
+		}
+	/* None: any address will do, the policy never looks at it. */
+	if (family == 4)
+		inet_pton(AF_INET, "192.0.2.1", out);
+	else
+		inet_pton(AF_INET6, "2001:db8::1", out);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The reference model of SPEC section 1: the verdict a new flow gets,
+ * The reference model of docs/semantics.md §2-3: the verdict a new flow gets,
  * computed the obvious way (a loop over the instance's groups and their
  * rules on the config model), independently of compile.c and the maps.
  * `sgctl check` runs the real datapath on a synthesised packet and compares
@@ -77,7 +77,7 @@ bool sg_ref_peer_has(const struct sg_config *cfg, const struct sg_rule *r,
 		     int family, const uint8_t *addr);
 /* Whether proto is the ICMP of this family (1 for IPv4, 58 for IPv6). */
 bool sg_ref_is_icmp(int family, int proto);
-/* Never filtered (SPEC: ND/RS/RA, DHCPv4, DHCPv6). */
+/* Never filtered (docs/semantics.md §5: ND/RS/RA, DHCPv4, DHCPv6). */
 bool sg_ref_is_infra(const struct sg_ref_pkt *p);
 
 /* "tcp", "udp", "icmp", "icmpv6", else the number; buf >= 8 bytes. */
@@ -105,6 +105,11 @@ struct sg_compiled;
  */
 bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
 		    const struct sg_kverdict *k, char *why, size_t len);
+
+/* The packet's local end for instance in: its first address of the family
+ * (a documentation address when it has none). */
+void sg_ref_local_addr(const struct sg_instance *in, int family,
+		       uint8_t out[16]);
 
 /* The counter's machine name from SG_COUNTERS ("accept_new", ...). */
 const char *sg_counter_name(int counter);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The config validator (SPEC sections 1 and 2): the document walk.
+ * The config validator (docs/semantics.md §2, docs/usage.md): the
+ * document walk.
  *
  * libyaml composes the whole document into nodes that carry their place in
  * the text (input/); we walk those nodes against a fixed schema, report

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <linux/types.h>
+
+#include "sgctl.h"
 #include "config/config_priv.h"
 #include "config/prefix.h"
 
@@ -19,10 +22,6 @@
  * more rules would only cost memory. */
 #define SG_GROUP_RULES_HARD_MAX 4096
 
-#define PROTO_ICMP   1
-#define PROTO_TCP    6
-#define PROTO_UDP    17
-#define PROTO_ICMPV6 58
 
 struct preset {
 	const char *name;
@@ -30,37 +29,37 @@ struct preset {
 	int lo, hi; /* -1 for protocols without ports */
 };
 
-/* SPEC section 2, in its order. */
+/* The presets of docs/usage.md "Rules", in its order. */
 static const struct preset presets[] = {
-	{"ssh", PROTO_TCP, 22, 22},
-	{"ftp", PROTO_TCP, 21, 21},
-	{"sftp", PROTO_TCP, 22, 22},
-	{"http", PROTO_TCP, 80, 80},
-	{"https", PROTO_TCP, 443, 443},
-	{"rdp", PROTO_TCP, 3389, 3389},
-	{"smtp", PROTO_TCP, 25, 25},
-	{"smtps", PROTO_TCP, 465, 465},
-	{"pop3", PROTO_TCP, 110, 110},
-	{"pop3s", PROTO_TCP, 995, 995},
-	{"imap", PROTO_TCP, 143, 143},
-	{"imaps", PROTO_TCP, 993, 993},
-	{"ldap", PROTO_TCP, 389, 389},
-	{"smb", PROTO_TCP, 445, 445},
-	{"dns-tcp", PROTO_TCP, 53, 53},
-	{"dns-udp", PROTO_UDP, 53, 53},
-	{"mysql", PROTO_TCP, 3306, 3306},
-	{"postgresql", PROTO_TCP, 5432, 5432},
-	{"mssql", PROTO_TCP, 1433, 1433},
-	{"oracle", PROTO_TCP, 1521, 1521},
-	{"redshift", PROTO_TCP, 5439, 5439},
-	{"nfs", PROTO_TCP, 2049, 2049},
-	{"winrm-http", PROTO_TCP, 5985, 5985},
-	{"winrm-https", PROTO_TCP, 5986, 5986},
+	{"ssh", SG_PROTO_TCP, 22, 22},
+	{"ftp", SG_PROTO_TCP, 21, 21},
+	{"sftp", SG_PROTO_TCP, 22, 22},
+	{"http", SG_PROTO_TCP, 80, 80},
+	{"https", SG_PROTO_TCP, 443, 443},
+	{"rdp", SG_PROTO_TCP, 3389, 3389},
+	{"smtp", SG_PROTO_TCP, 25, 25},
+	{"smtps", SG_PROTO_TCP, 465, 465},
+	{"pop3", SG_PROTO_TCP, 110, 110},
+	{"pop3s", SG_PROTO_TCP, 995, 995},
+	{"imap", SG_PROTO_TCP, 143, 143},
+	{"imaps", SG_PROTO_TCP, 993, 993},
+	{"ldap", SG_PROTO_TCP, 389, 389},
+	{"smb", SG_PROTO_TCP, 445, 445},
+	{"dns-tcp", SG_PROTO_TCP, 53, 53},
+	{"dns-udp", SG_PROTO_UDP, 53, 53},
+	{"mysql", SG_PROTO_TCP, 3306, 3306},
+	{"postgresql", SG_PROTO_TCP, 5432, 5432},
+	{"mssql", SG_PROTO_TCP, 1433, 1433},
+	{"oracle", SG_PROTO_TCP, 1521, 1521},
+	{"redshift", SG_PROTO_TCP, 5439, 5439},
+	{"nfs", SG_PROTO_TCP, 2049, 2049},
+	{"winrm-http", SG_PROTO_TCP, 5985, 5985},
+	{"winrm-https", SG_PROTO_TCP, 5986, 5986},
 	{"all-traffic", SG_PROTO_ALL, -1, -1},
-	{"all-tcp", PROTO_TCP, 0, 65535},
-	{"all-udp", PROTO_UDP, 0, 65535},
-	{"all-icmp", PROTO_ICMP, -1, -1},
-	{"all-icmpv6", PROTO_ICMPV6, -1, -1},
+	{"all-tcp", SG_PROTO_TCP, 0, 65535},
+	{"all-udp", SG_PROTO_UDP, 0, 65535},
+	{"all-icmp", SG_PROTO_ICMP, -1, -1},
+	{"all-icmpv6", SG_PROTO_ICMPV6, -1, -1},
 };
 
 #define SG_MAX_UNDEFINED_REFS 1000
@@ -89,37 +88,21 @@ struct rspec {
 	int itype, icode;
 };
 
-static const char *proto_name(int proto)
-{
-	switch (proto) {
-	case PROTO_TCP:
-		return "tcp";
-	case PROTO_UDP:
-		return "udp";
-	case PROTO_ICMP:
-		return "icmp";
-	case PROTO_ICMPV6:
-		return "icmpv6";
-	default:
-		return NULL;
-	}
-}
-
 static bool is_icmp(int proto)
 {
-	return proto == PROTO_ICMP || proto == PROTO_ICMPV6;
+	return proto == SG_PROTO_ICMP || proto == SG_PROTO_ICMPV6;
 }
 
 static bool has_ports(int proto)
 {
-	return proto == PROTO_TCP || proto == PROTO_UDP;
+	return proto == SG_PROTO_TCP || proto == SG_PROTO_UDP;
 }
 
 /* "tcp/22", "tcp/80-90", "icmp type 3 code 4", "icmp all", "all", "protocol 47"
  */
 static void spec_desc(const struct rspec *r, char *buf, size_t len)
 {
-	const char *pn = proto_name(r->proto);
+	const char *pn = sg_proto_name(r->proto);
 
 	if (r->proto == SG_PROTO_ALL)
 		snprintf(buf, len, "all");
@@ -159,8 +142,8 @@ static bool parse_protocol(struct ctx *c, yaml_node_t *n, int *proto)
 		const char *name;
 		int proto;
 	} names[] = {
-		{"tcp", PROTO_TCP},    {"udp", PROTO_UDP},
-		{"icmp", PROTO_ICMP},  {"icmpv6", PROTO_ICMPV6},
+		{"tcp", SG_PROTO_TCP},    {"udp", SG_PROTO_UDP},
+		{"icmp", SG_PROTO_ICMP},  {"icmpv6", SG_PROTO_ICMPV6},
 		{"all", SG_PROTO_ALL}, {"-1", SG_PROTO_ALL},
 	};
 	const char *s = sg_yaml_scalar(n);
@@ -201,7 +184,7 @@ static bool parse_ports(struct ctx *c, yaml_node_t *n, int proto, int *lo,
 	const char *s = sg_yaml_scalar(n);
 	char pn[8], *dash, tmp[32];
 
-	upper(pn, proto_name(proto), sizeof(pn));
+	upper(pn, sg_proto_name(proto), sizeof(pn));
 	if (!s || sg_yaml_is_null(n)) {
 		ERR(c, n, SG_E_MALFORMED,
 		    "ports must be a port, a range N-M or all, not %s",
@@ -293,10 +276,10 @@ static void add_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 }
 
 /*
- * A reference to a group the file does not define. The SPEC's own example
- * does this (sg-lb), and configs may be merged from several files, so it
- * is a warning: the reference stands for a group without members, which
- * matches nothing. Returns its future index, or -1 after an error.
+ * A reference to a group the file does not define. docs/usage.md's own
+ * example does this (sg-lb), and configs may be merged from several files,
+ * so it is a warning: the reference stands for a group without members,
+ * which matches nothing. Returns its future index, or -1 after an error.
  */
 static int undefined_group(struct ctx *c, yaml_node_t *n, const char *s)
 {
@@ -489,7 +472,7 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 			if (!ports) {
 				ERR(c, n, SG_E_MISSING,
 				    "%s rules need ports (N, N-M or all)",
-				    proto_name(rs.proto));
+				    sg_proto_name(rs.proto));
 				ok = false;
 			} else if (!parse_ports(c, ports, rs.proto, &rs.lo,
 						&rs.hi)) {
@@ -498,7 +481,7 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		} else if (ports) {
 			ERR(c, ports, SG_E_MALFORMED,
 			    "ports apply only to tcp and udp, not to %s",
-			    proto_name(rs.proto)       ? proto_name(rs.proto)
+			    sg_proto_name(rs.proto)       ? sg_proto_name(rs.proto)
 			    : rs.proto == SG_PROTO_ALL ? "all traffic"
 						       : "this protocol");
 			ok = false;
@@ -673,8 +656,8 @@ static void check_duplicates(struct ctx *c, struct sg_group *g,
 }
 
 /*
- * Quotas (SPEC section 1): 60 rules per group and direction, counted per
- * address family. A CIDR counts 1 in its family; a group reference counts 1
+ * Quotas (docs/semantics.md §2.12): 60 rules per group and direction,
+ * counted per address family. A CIDR counts 1 in its family; a group reference counts 1
  * in both (its members may have either); a prefix list counts max_entries
  * in each family it holds entries of (both when it is empty, as it may
  * grow either way).

@@ -207,15 +207,16 @@ static void setting(struct aws *a, const json_t *obj, const char *jkey,
 #define P_ALL	  (-1)
 #define P_UNKNOWN (-2)
 
-/* tcp 6, udp 17, icmp 1, icmpv6 58, -1 all, a number; P_UNKNOWN else. */
+/* A protocol name, -1/all or a number 0-255; P_UNKNOWN else. */
 static int proto_number(const char *s)
 {
 	static const struct {
 		const char *name;
 		int proto;
 	} names[] = {
-		{"tcp", 6},	{"udp", 17},   {"icmp", 1},
-		{"icmpv6", 58}, {"-1", P_ALL}, {"all", P_ALL},
+		{"tcp", SG_PROTO_TCP},	     {"udp", SG_PROTO_UDP},
+		{"icmp", SG_PROTO_ICMP},     {"icmpv6", SG_PROTO_ICMPV6},
+		{"-1", P_ALL},		     {"all", P_ALL},
 	};
 	char *end;
 	long v;
@@ -290,8 +291,8 @@ static bool read_spec(struct aws *a, const json_t *perm, struct spec *sp)
 	    !get_port(a, perm, "ToPort", &ht, &to))
 		return false;
 
-	if (proto == 6 || proto == 17) {
-		const char *pn = proto == 6 ? "TCP" : "UDP";
+	if (proto == SG_PROTO_TCP || proto == SG_PROTO_UDP) {
+		const char *pn = proto == SG_PROTO_TCP ? "TCP" : "UDP";
 
 		if (!hf || !ht) {
 			AERR(a, NULL, SG_E_MISSING,
@@ -320,7 +321,7 @@ static bool read_spec(struct aws *a, const json_t *perm, struct spec *sp)
 			snprintf(sp->ports, sizeof(sp->ports), "%lld-%lld",
 				 from, to);
 		sp->ports_key = "FromPort";
-	} else if (proto == 1 || proto == 58) {
+	} else if (proto == SG_PROTO_ICMP || proto == SG_PROTO_ICMPV6) {
 		/* FromPort is the type, ToPort the code; -1 is all. */
 		sp->is_icmp = true;
 		sp->have_type = hf && from != -1;

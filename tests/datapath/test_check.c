@@ -208,22 +208,6 @@ static void random_pkt(struct sg_ref_pkt *p)
 	p->icmp_code = rnd() % 4 == 0 ? (int)(rnd() % 16) : 0;
 }
 
-static void local_of(size_t inst, int family, __u8 *out)
-{
-	const struct sg_instance *in = &cfg.instances[inst];
-
-	memset(out, 0, 16);
-	for (size_t i = 0; i < in->nips; i++)
-		if (in->ips[i].family == family) {
-			memcpy(out, in->ips[i].addr, 16);
-			return;
-		}
-	if (family == 4)
-		inet_pton(AF_INET, "192.0.2.1", out);
-	else
-		inet_pton(AF_INET6, "2001:db8::1", out);
-}
-
 static void describe(const struct sg_ref_pkt *p, char *buf, size_t len)
 {
 	char a[64];
@@ -258,7 +242,7 @@ static struct tally run_random(int npkts, bool strict, bool ct_full)
 			char why[512], d[200];
 
 			random_pkt(&p);
-			local_of(i, p.family, local);
+			sg_ref_local_addr(&cfg.instances[i], p.family, local);
 			cr_assert_eq(sg_ref_decide(&cfg, i, &p, ct_full, &m),
 				     0);
 			cr_assert_eq(sg_kcheck_run(&k, &p, local, &v), 0);

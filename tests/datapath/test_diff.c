@@ -564,58 +564,19 @@ static int kernel_verdict(__u32 slot, const struct dpkt *d,
 	return 0;
 }
 
-/* Whether kernel and model agree; why gets the difference. */
+/* Whether kernel and model agree (sg_check_agree, as `check` decides);
+ * why gets the difference. */
 static bool agree(const struct sg_compiled *c, const struct sg_ref_result *m,
 		  const struct sg_dry_result *k, char *why, size_t len)
 {
-	bool ok;
+	struct sg_kverdict v = {
+		.counter = (int)k->counter,
+		.matched = k->matched != 0,
+		.rule_ref = k->rule_ref,
+		.rule_flags = k->rule_flags,
+	};
 
-	switch (k->counter) {
-	case SG_CNT_ACCEPT_NEW:
-		ok = m->accept && m->reason == SG_REF_BY_RULE && m->tracked;
-		break;
-	case SG_CNT_ACCEPT_UNTRACKED:
-		ok = m->accept && m->reason == SG_REF_BY_RULE && !m->tracked;
-		break;
-	case SG_CNT_PASS_INFRA:
-		ok = m->accept && m->reason == SG_REF_INFRA;
-		break;
-	case SG_CNT_DROP_NO_RULE:
-		ok = !m->accept && m->reason == SG_REF_NO_RULE;
-		break;
-	default:
-		ok = false;
-	}
-	if (!ok) {
-		snprintf(why, len, "kernel %s, model %s (%s%s)",
-			 sg_counter_name((int)k->counter),
-			 m->accept ? "ACCEPT" : "REJECT",
-			 m->reason == SG_REF_BY_RULE   ? "by rule"
-			 : m->reason == SG_REF_INFRA   ? "infrastructure"
-			 : m->reason == SG_REF_CT_FULL ? "conntrack full"
-						       : "no rule",
-			 m->reason == SG_REF_BY_RULE
-				 ? (m->tracked ? ", tracked" : ", untracked")
-				 : "");
-		return false;
-	}
-	if (m->reason != SG_REF_BY_RULE)
-		return true;
-	if (!k->matched || k->rule_ref >= c->nrule_refs) {
-		snprintf(why, len, "kernel accepted by no valid rule_ref (%u)",
-			 k->rule_ref);
-		return false;
-	}
-	for (size_t i = 0; i < m->nmatches; i++)
-		if (m->matches[i].group == c->rule_refs[k->rule_ref].group &&
-		    m->matches[i].rule == c->rule_refs[k->rule_ref].rule)
-			return true;
-	snprintf(why, len,
-		 "kernel's rule (group %d rule %d) is not one the model says "
-		 "matches",
-		 c->rule_refs[k->rule_ref].group,
-		 c->rule_refs[k->rule_ref].rule);
-	return false;
+	return sg_check_agree(c, m, &v, why, len);
 }
 
 static const char *out_dir(char *buf, size_t len)

@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "sgctl.h"
+#include "compile/refmodel.h"
 #include "sgctl.skel.h"
 
 #define POLICY	       7
@@ -50,22 +51,6 @@ enum prog_kind { NIC_XDP, NIC_TC, HOST_XDP, HOST_TC };
 static const char *const prog_names[] = {"nic-xdp", "nic-tc", "host-xdp",
 					 "host-tc"};
 
-static const char *const counter_names[SG_NCOUNTERS] = {
-	[SG_CNT_ACCEPT_NEW] = "accept_new",
-	[SG_CNT_ACCEPT_ESTABLISHED] = "accept_established",
-	[SG_CNT_ACCEPT_UNTRACKED] = "accept_untracked",
-	[SG_CNT_ACCEPT_RELATED] = "accept_related",
-	[SG_CNT_ACCEPT_FRAGMENT] = "accept_fragment",
-	[SG_CNT_PASS_INFRA] = "pass_infra",
-	[SG_CNT_DROP_NO_RULE] = "drop_no_rule",
-	[SG_CNT_DROP_CT_FULL] = "drop_conntrack_full",
-	[SG_CNT_DROP_MALFORMED] = "drop_malformed",
-	[SG_CNT_DROP_FRAGMENT] = "drop_fragment",
-	[SG_CNT_DROP_SPOOFED] = "drop_spoofed_source",
-	[SG_CNT_DROP_IPV6_CHAIN] = "drop_ipv6_header_chain",
-	[SG_CNT_DROP_NO_INSTANCE] = "drop_no_instance",
-};
-
 struct step {
 	int is_ct;		 /* 1: a conntrack count check, 0: a frame */
 	int prog, pass, counter; /* frame */
@@ -85,6 +70,15 @@ static int lookup(const char *const *names, int n, const char *s)
 {
 	for (int i = 0; i < n; i++)
 		if (names[i] && !strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+/* A counter by its machine name (sg_counter_name), -1 when unknown. */
+static int counter_by_name(const char *s)
+{
+	for (int i = 0; i < SG_NCOUNTERS; i++)
+		if (!strcmp(sg_counter_name(i), s))
 			return i;
 	return -1;
 }
@@ -142,7 +136,7 @@ static struct hcase *load_corpus(const char *path, size_t *ncases)
 
 			st.prog = lookup(prog_names, 4, a);
 			st.pass = !strcmp(b, "PASS");
-			st.counter = lookup(counter_names, SG_NCOUNTERS, c);
+			st.counter = counter_by_name(c);
 			cr_assert(st.prog >= 0 && st.counter >= 0 &&
 					  (st.pass || !strcmp(b, "DROP")),
 				  "%s:%d: bad program, verdict or counter",
@@ -458,9 +452,10 @@ static int run_case(const struct hcase *c)
 				     : got   ? "PASS"
 					     : "DROP",
 				     bumped,
-				     which >= 0 ? counter_names[which] : "none",
+				     which >= 0 ? sg_counter_name(which)
+						: "none",
 				     st->pass ? "PASS" : "DROP",
-				     counter_names[st->counter]);
+				     sg_counter_name(st->counter));
 			fails++;
 		}
 	}

@@ -91,7 +91,7 @@ tcp "my computer -> web:22 over IPv6" connected me "$(ip6 web)" 22
 tcp "db -> internet:80 (sg-db has outbound: [])" timeout db "$other" 80
 
 # Why did it time out? `sgctl check` explains a verdict, `sgctl flowlog`
-# shows the dropped packets (SPEC 3, "Seeing what it does").
+# shows the dropped packets (docs/troubleshooting.md, docs/semantics.md §11).
 why22=$(sgc check --instance i-web1 --inbound --protocol tcp --remote "$other" --port 22 2>&1)
 why8080=$(sgc check --instance i-web1 --inbound --protocol tcp --remote "$(ip4 me)" --port 8080 2>&1)
 log22=$(sgc flowlog --instance i-web1 2>/dev/null |

@@ -13,7 +13,7 @@
 # on-link device routes for the documentation ranges, so ARP/ND go across the
 # bridge and no router is needed.
 #
-# Enforcement modes (SPEC section 1 "Where it attaches"):
+# Enforcement modes (docs/semantics.md §8):
 #   nic   sgctl attach eth0 --netns <host ns> --instance ID
 #   host  sgctl attach v-<host> --netns <hv ns> --host-side --instance ID
 #

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# `sgctl bench micro --rules 1 --members 0 -j` prints the JSON of SPEC
-# section 3 "Measuring it", and leaves no pinned state behind. Fast (a few
+# `sgctl bench micro --rules 1 --members 0 -j` prints the JSON of sgctl(8)
+# "bench" and docs/benchmarks.md, and leaves no pinned state behind. Fast (a few
 # seconds); the benchmarks themselves are `make bench`, not part of tests.
 set -u
 SGCTL=${SGCTL:-build/sgctl}
@@ -44,7 +44,7 @@ for r in res:
 assert len(cases) == 3, "each case once"
 EOF
 ); then
-	echo "PASS $name: bench micro -j prints the SPEC shape"
+	echo "PASS $name: bench micro -j prints the documented shape"
 else
 	echo "FAIL $name: bad JSON ($why): $out"
 fi

@@ -33,7 +33,7 @@ for mode in $LAB_MODES; do
 	lab_detach web "$mode"
 	lab_detach web2 "$mode"
 done
-# SPEC 1: the group is there even though the file does not define it.
+# docs/semantics.md §2.10: the group is there even though the file does not define it.
 if sgc show 2>/dev/null | grep -q 'sg-default'; then shown=yes; else shown=no; fi
 expect "show lists sg-default" yes "$shown"
 lab_finish

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Full tracking tables (SPEC "Table capacity"): with `max_entries: 8`, the
+# Full tracking tables (docs/semantics.md §3.11): with `max_entries: 8`, the
 # 9th flow is dropped and counted (conntrack_allowance_exceeded), the 8
 # tracked flows keep working, and room comes back when closed flows expire
 # (TCP closing: 10 s) with no sgctl process running: the bpf_timer in the

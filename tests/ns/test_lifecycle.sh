@@ -18,12 +18,12 @@ good=$here/lifecycle.yaml bad=$here/lifecycle-bad.yaml
 check_tcp "baseline: other -> web:22 without sgctl" connected other "$web" 22
 lab_require_sgctl
 
-# Exit status: 0 success, 1 error, 2 usage (SPEC 3).
+# Exit status: 0 success, 1 error, 2 usage (docs/usage.md "Commands").
 sgc_quiet validate "$good"
 expect "validate lifecycle.yaml exits 0" 0 $?
 err=$(sgc validate "$bad" 2>&1 >/dev/null)
 expect "validate lifecycle-bad.yaml exits 1" 1 $?
-# SPEC 2: errors name the file, line and column (port 70000 is on line 11).
+# docs/usage.md "Errors": errors name the file, line and column (port 70000 is on line 11).
 if grep -Eq 'lifecycle-bad\.yaml:11:[0-9]+: InvalidPermission\.Malformed' <<<"$err"; then
 	loc=yes
 else

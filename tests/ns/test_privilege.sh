@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Least privilege (SPEC section 3: "It needs root (it says so clearly
-# otherwise)"):
+# Least privilege (sgctl(8) DESCRIPTION: it needs root (it says so clearly
+# otherwise)):
 #   - the pin directory is 0700 and every pin 0600, root's; the lock files
 #     and a bpffs sgctl mounts itself are not open to others either;
 #   - as nobody, and as root with its capabilities dropped, every command

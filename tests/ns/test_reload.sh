@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Reload under load (SPEC "sgctl load ... atomically", design.md "Reload is
+# Reload under load (docs/semantics.md §10.2, design.md "Reload is
 # atomic"). While `sgctl load` alternates between reload-a.yaml and
 # reload-b.yaml $RELOADS times (one of the A loads carries 3,000 extra
 # instances referenced by a group), long-lived TCP and UDP streams flow

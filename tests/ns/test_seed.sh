@@ -32,7 +32,7 @@ for mode in $LAB_MODES; do
 	lab_detach web "$mode"
 done
 
-# The verdict tool agrees (SPEC 3: first word ACCEPT or REJECT, exit 0 for
+# The verdict tool agrees (docs/semantics.md §11.3: first word ACCEPT or REJECT, exit 0 for
 # either).
 verdict() {
 	local out rc

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Several inputs, AWS JSON among them (inputs.c, aws.c), the stored
+ * Several inputs, AWS JSON among them (input/, config/load.c), the stored
  * archive, and the nftables export (export_nft.c).
  */
 #define _GNU_SOURCE
@@ -648,6 +648,9 @@ Test(aws, yaml_through_the_merge_is_unchanged)
 		      "      - {type: ssh, source: 10.0.0.0/8}\n"
 		      "      - {type: ssh, source: 10.0.0.0/8}\n"
 		      "  sg-a: {}\nbogus: 1\n");
+	/* One idea of null (YAML core): nULL is a string, NULL is not. */
+	same_as_alone("vpc: vpc-a\nprefix_lists: nULL\nsecurity_groups: NULL\n"
+		      "instances: ~\n");
 }
 
 Test(aws, detection_by_extension_then_content)

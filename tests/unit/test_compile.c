@@ -1182,7 +1182,7 @@ static bool proto_port_match(const struct sg_rule *r, int fam, int proto,
 	return true;
 }
 
-/* The SPEC read literally: 1 allowed (+2 untracked), 0 dropped. */
+/* docs/semantics.md §2 read literally: 1 allowed (+2 untracked), 0 dropped. */
 static int naive(const struct sg_config *cfg, int ii, int dir, int fam,
 		 const __u8 *a, int proto, int port)
 {
@@ -1394,7 +1394,7 @@ Test(random, compiled_equals_model, .timeout = 120)
 	cr_expect_gt(untr, 0);
 }
 
-/* ---- Through the YAML parser (loader/config.c) ---- */
+/* ---- Through the YAML parser (loader/config/) ---- */
 
 static const char lab_yaml[] =
 	"vpc: vpc-lab\n"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The reference model (loader/refmodel.c) against hand-written cases of
- * SPEC section 1: each test writes a small config, asks about one new
+ * The reference model (loader/compile/refmodel.c) against hand-written cases of
+ * docs/semantics.md §2-3: each test writes a small config, asks about one new
  * flow, and states the verdict, the rule and the tracking by hand. No
  * kernel, no compiler: these pin down what "right" means for `check`.
  */

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Flow logs of rejected packets: sg_reject, aggregated per flow, written on
+ * the no-rule drop path only (see include/sgctl.h); `sgctl flowlog` reads
+ * it. Accepted flows are logged from conntrack entries instead.
+ */
+#ifndef SG_BPF_FLOWLOG_H
+#define SG_BPF_FLOWLOG_H
+
+#include "maps.h"
+#include "structs.h"
+
+/* One record per rejected flow (ports 0 for protocols without ports). */
+static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
+					  __u32 dir, __u32 len, __u64 now)
+{
+	struct sg_reject_key k = {};
+	struct sg_reject_val *v, nv = {};
+
+	k.slot = slot;
+	k.dir = dir;
+	k.family = p->family;
+	k.proto = p->proto;
+	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
+		k.sport = p->sport;
+		k.dport = p->dport;
+	}
+	__builtin_memcpy(k.saddr, p->saddr, 16);
+	__builtin_memcpy(k.daddr, p->daddr, 16);
+	v = bpf_map_lookup_elem(&sg_reject, &k);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+		v->last_ns = now;
+		return;
+	}
+	nv.packets = 1;
+	nv.bytes = len;
+	nv.first_ns = now;
+	nv.last_ns = now;
+	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
+}
+
+#endif /* SG_BPF_FLOWLOG_H */
