@@ -699,10 +699,16 @@ int sg_aws_add(struct sg_mdoc *m, size_t input, const char *name,
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 			  &jerr);
 	if (!root) {
-		sg_error(a.diag,
-			 ((struct sg_pos){a.file, jerr.line > 0 ? jerr.line : 0,
-					  jerr.column > 0 ? jerr.column : 0}),
-			 NULL, "JSON: %s", jerr.text);
+		struct sg_pos at = {a.file, jerr.line > 0 ? jerr.line : 0,
+				    jerr.column > 0 ? jerr.column : 0};
+
+		/* jansson's own text names its flag (JSON_ALLOW_NUL). */
+		if (json_error_code(&jerr) == json_error_null_character)
+			sg_error(a.diag, at, NULL,
+				 "JSON: a string holds a NUL character "
+				 "(\\u0000), which no AWS value contains");
+		else
+			sg_error(a.diag, at, NULL, "JSON: %s", jerr.text);
 		return 0;
 	}
 	if (json_is_array(root)) {
