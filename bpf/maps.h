@@ -87,7 +87,7 @@ struct {
 /* Instance addresses, for the source check. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 2 * SG_IP_MAX_PER_GEN); /* two generations */
 	__type(key, struct sg_ip_key);
 	__type(value, __u8);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -188,15 +188,15 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SG_MAX_INSTANCES);
+	__uint(max_entries, 2 * SG_MAX_INSTANCES); /* two generations */
 	__type(key, struct sg_slot_key);
-	__type(value, __u32);
+	__type(value, struct sg_slot_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SG_META_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct sg_meta);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -204,7 +204,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SG_BLOB_MAX_CHUNKS);
+	__uint(max_entries, 2 * SG_BLOB_MAX_CHUNKS); /* two generations */
 	__type(key, __u32);
 	__type(value, struct sg_blob_chunk);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -22,6 +22,11 @@
 #define SG_NETNS_LEN 64
 #define SG_BLOB_CHUNK 65536 /* stored config text, per map value */
 #define SG_BLOB_MAX_CHUNKS 1024 /* 64 MiB of config; memory per chunk used */
+/*
+ * Instance addresses (sg_ip) per generation. sg_ip holds two generations:
+ * the live one and the one being written, so the compiler refuses more.
+ */
+#define SG_IP_MAX_PER_GEN 32768
 
 /* Directions, seen from the instance. */
 enum sg_dir {
@@ -519,12 +524,32 @@ struct sg_attach_val {
 	__u32 tc_prog_id;
 };
 
-/* Instance id -> slot, stable across loads. */
+/*
+ * Instance id -> slot, stable across loads; one slot per generation, so a
+ * load writes the new generation's slots before its flip and they take
+ * effect with it (a crash before the flip leaves the live half as it
+ * was). SG_SLOT_NONE: the id has no slot in that generation.
+ */
 struct sg_slot_key {
 	char id[SG_ID_LEN];
 };
 
-/* Global state of the last successful load. */
+#define SG_SLOT_NONE 0xffffffffu
+
+struct sg_slot_val {
+	__u32 slot[2]; /* [gen] */
+};
+
+/*
+ * sg_meta[SG_META_COMMIT]: the last complete load; its config_hash is 0
+ * from the start of a load until its end. sg_meta[SG_META_GEN(gen)]: the
+ * stored config of generation gen (written before the flip to gen), so
+ * the live generation's config can always be read back.
+ */
+#define SG_META_COMMIT 0
+#define SG_META_GEN(gen) (1 + ((gen) & 1))
+#define SG_META_ENTRIES 3
+
 struct sg_meta {
 	__u64 config_hash; /* of the stored config text: same file = no-op */
 	__u32 gen;
@@ -533,7 +558,12 @@ struct sg_meta {
 	__u64 loaded_at; /* unix seconds */
 };
 
-/* The loaded config text (so show/check can rebuild the model). */
+/*
+ * The loaded config text (so show/check can rebuild the model): chunk i of
+ * generation gen's config at key SG_BLOB_KEY(gen, i).
+ */
+#define SG_BLOB_KEY(gen, i) (((gen) & 1) * SG_BLOB_MAX_CHUNKS + (i))
+
 struct sg_blob_chunk {
 	__u32 len;
 	char data[SG_BLOB_CHUNK - 4];

@@ -328,7 +328,8 @@ int cmd_unload(int argc, char **argv)
 	if (lock < 0)
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {
-		rmdir(sg_opts.pin_dir); /* an empty leftover, if any */
+		/* a leftover sgctl made, if any; nothing else */
+		sg_state_remove(sg_opts.pin_dir);
 		if (sg_opts.json)
 			print_unload(false, 0);
 		else

@@ -863,6 +863,44 @@ static void cc_free(struct cc *cc)
 	free(cc->elig);
 }
 
+/*
+ * What the maps of one generation hold for the enforced instances: a
+ * load writes the new generation beside the live one, so each is sized
+ * for two of these (include/sgctl.h), and more could load once but never
+ * again.
+ */
+int sg_compile_limits(const struct sg_config *cfg, struct sg_diag *diag)
+{
+	size_t local = 0, nips = 0;
+
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		if (cfg->instances[i].remote)
+			continue;
+		local++;
+		nips += cfg->instances[i].nips;
+	}
+	if (local > SG_MAX_INSTANCES) {
+		if (diag)
+			sg_error(diag, nopos(), NULL,
+				 "more than %d instances to enforce on one "
+				 "host (limit: %d instance slots); in a "
+				 "config of more than %d instances only "
+				 "those with an `interface` are enforced",
+				 SG_MAX_INSTANCES, SG_MAX_INSTANCES,
+				 SG_MAX_INSTANCES);
+		return -E2BIG;
+	}
+	if (nips > SG_IP_MAX_PER_GEN) {
+		if (diag)
+			sg_error(diag, nopos(), NULL,
+				 "more than %d instance addresses (limit: "
+				 "sg_ip holds two generations of %d)",
+				 SG_IP_MAX_PER_GEN, SG_IP_MAX_PER_GEN);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 int sg_compile(const struct sg_config *cfg, struct sg_compiled *out,
 	       struct sg_diag *diag)
 {

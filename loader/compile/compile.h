@@ -69,6 +69,14 @@ int sg_compile(const struct sg_config *cfg, struct sg_compiled *out,
 void sg_compiled_free(struct sg_compiled *c);
 
 /*
+ * What one host can hold of cfg's instances not marked remote: at most
+ * SG_MAX_INSTANCES of them (slots) and SG_IP_MAX_PER_GEN addresses (sg_ip
+ * holds two generations of that). -E2BIG with the limit named in diag;
+ * validate and load check it before compiling.
+ */
+int sg_compile_limits(const struct sg_config *cfg, struct sg_diag *diag);
+
+/*
  * Userspace lookup through the compiled entries, as the datapath does it
  * (longest prefix in stage 1, then in stage 2). For tests and `check`.
  * addr is 4 or 16 bytes per family; port is the destination port, or

@@ -5,12 +5,14 @@
  * instance this host does not enforce yet, and for an agent that applies
  * configs it is sent.
  *
- *   plan (plan.h) -> compile the local instances -> write the inactive
- *   generation and flip (state.h) -> forget what the datapath kept for
- *   released and fresh slots -> store the config and its hash.
+ *   plan (plan.h, slots planned in memory) -> compile the local
+ *   instances -> sg_state_commit (state.h): hash cleared, the inactive
+ *   generation, its stored config and its slots written, the flip, the
+ *   hash set.
  *
- * All-or-nothing until the flip: a failure before it restores the slots
- * and leaves the live policy as it was.
+ * All-or-nothing until the flip, and crash-safe: a failure or a kill
+ * before it leaves the live policy, its slots and its config as they
+ * were; the next load is never "unchanged" until one completes.
  */
 #ifndef SG_APPLY_H
 #define SG_APPLY_H

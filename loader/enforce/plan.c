@@ -15,6 +15,48 @@ static bool wanted(const struct sg_config *cfg, const struct sg_instance *in,
 	       (extra && !strcmp(extra, in->id));
 }
 
+/* A load or attach: every instance that holds a slot keeps it, the
+ * wanted ones without get the lowest free (slots of instances gone from
+ * cfg included), in memory until the commit. */
+static int plan_allocate(struct sg_state *st, struct sg_config *cfg,
+			 const char *extra, struct sg_plan *plan)
+{
+	size_t n = cfg->ninstances;
+	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	int err;
+
+	if (!ids) {
+		sg_err("out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = cfg->instances[i].id;
+	err = sg_slot_plan_init(st, ids, n, &plan->sp);
+	free(ids);
+	if (err)
+		return err;
+	plan->has_sp = true;
+	plan->slots = plan->sp.slots;
+	plan->fresh = plan->sp.fresh;
+	plan->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct sg_instance *in = &cfg->instances[i];
+
+		in->remote = sg_slot_plan_keep(&plan->sp, i) < 0 &&
+			     !wanted(cfg, in, extra);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cfg->instances[i].remote || plan->slots[i] >= 0)
+			continue;
+		err = sg_slot_plan_alloc(&plan->sp, i);
+		if (err < 0) {
+			sg_plan_free(plan);
+			return err;
+		}
+	}
+	return 0;
+}
+
 int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 		 enum sg_plan_mode mode, const char *extra,
 		 struct sg_plan *plan)
@@ -22,6 +64,8 @@ int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 	size_t n = cfg->ninstances;
 
 	memset(plan, 0, sizeof(*plan));
+	if (mode == SG_PLAN_ALLOCATE)
+		return plan_allocate(st, cfg, extra, plan);
 	plan->slots = calloc(n ? n : 1, sizeof(*plan->slots));
 	plan->fresh = calloc(n ? n : 1, sizeof(*plan->fresh));
 	if (!plan->slots || !plan->fresh) {
@@ -41,38 +85,27 @@ int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 		}
 		in->remote = false;
 		slot = sg_slot_get(st, in->id, false);
-		if (slot == -ENOENT &&
-		    (mode == SG_PLAN_HELD || !wanted(cfg, in, extra))) {
+		if (slot == -ENOENT) {
 			plan->slots[i] = -1;
 			in->remote = true;
 			continue;
 		}
-		if (slot == -ENOENT) {
-			slot = sg_slot_get(st, in->id, true);
-			plan->fresh[i] = slot >= 0;
-		}
 		plan->slots[i] = slot;
 		if (slot < 0) {
-			sg_plan_release(st, cfg, plan);
+			sg_plan_free(plan);
 			return slot;
 		}
 	}
 	return 0;
 }
 
-void sg_plan_release(struct sg_state *st, const struct sg_config *cfg,
-		     struct sg_plan *plan)
-{
-	for (size_t i = 0; i < plan->n && i < cfg->ninstances; i++)
-		if (plan->fresh[i]) {
-			sg_slot_release(st, cfg->instances[i].id);
-			plan->fresh[i] = false;
-		}
-}
-
 void sg_plan_free(struct sg_plan *plan)
 {
-	free(plan->slots);
-	free(plan->fresh);
+	if (plan->has_sp) {
+		sg_slot_plan_free(&plan->sp);
+	} else {
+		free(plan->slots);
+		free(plan->fresh);
+	}
 	memset(plan, 0, sizeof(*plan));
 }

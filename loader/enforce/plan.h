@@ -29,22 +29,24 @@ enum sg_plan_mode {
 
 struct sg_plan {
 	int *slots;  /* per cfg instance: its slot, -1 when remote (or NEW) */
-	bool *fresh; /* slot allocated by this plan (released on failure) */
+	bool *fresh; /* a slot new to its instance (ALLOCATE) */
 	size_t n;    /* cfg->ninstances */
+	/* ALLOCATE: the slot plan slots and fresh belong to, written only
+	 * by sg_state_commit (nothing to give back on failure). */
+	struct sg_slot_plan sp;
+	bool has_sp;
 };
 
 /*
  * Decides the plan for cfg and marks cfg->instances[i].remote. extra: an
  * instance id to enforce in addition (attach), or NULL. Returns 0, or a
  * negative errno (-ENOSPC when the slots run out; the state layer reports
- * it); on failure the slots this call allocated are released again.
+ * it). Writes nothing: ALLOCATE plans slots in memory (plan->sp), for
+ * sg_state_commit.
  */
 int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 		 enum sg_plan_mode mode, const char *extra,
 		 struct sg_plan *plan);
-/* Gives back the slots the plan allocated (a failed apply). */
-void sg_plan_release(struct sg_state *st, const struct sg_config *cfg,
-		     struct sg_plan *plan);
 void sg_plan_free(struct sg_plan *plan);
 
 #endif /* SG_PLAN_H */

@@ -19,26 +19,39 @@
 
 /* ----------------------------------------------------------- meta, gen */
 
-int sg_meta_read(struct sg_state *st, struct sg_meta *m)
+int sg_meta_get(struct sg_state *st, __u32 key, struct sg_meta *m)
 {
-	__u32 k = 0;
-	int err =
-		bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_meta), &k, m);
+	int err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_meta),
+				      &key, m);
 
 	if (err)
 		sg_err("cannot read sg_meta: %s", sg_bpf_strerror(err));
 	return err;
 }
 
-int sg_meta_write(struct sg_state *st, const struct sg_meta *m)
+int sg_meta_put(struct sg_state *st, __u32 key, const struct sg_meta *m)
 {
-	__u32 k = 0;
-	int err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_meta), &k,
-				      m, BPF_ANY);
+	int err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_meta),
+				      &key, m, BPF_ANY);
 
 	if (err)
 		sg_err("cannot write sg_meta: %s", sg_bpf_strerror(err));
 	return err;
+}
+
+int sg_meta_read(struct sg_state *st, struct sg_meta *m)
+{
+	__u32 gen;
+	int err = sg_active_gen(st, &gen);
+
+	return err ? err : sg_meta_get(st, SG_META_GEN(gen), m);
+}
+
+int sg_meta_write(struct sg_state *st, const struct sg_meta *m)
+{
+	int err = sg_meta_put(st, SG_META_GEN(m->gen), m);
+
+	return err ? err : sg_meta_put(st, SG_META_COMMIT, m);
 }
 
 int sg_active_gen(struct sg_state *st, __u32 *gen)
@@ -95,9 +108,41 @@ int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 	return sg_state_apply_opts(st, c, slots, nslots, NULL);
 }
 
+/* Writes generation ng and flips to it; slots stay as they are. */
 int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 			const int *slots, size_t nslots,
 			const struct sg_apply_opts *opts)
+{
+	__u32 gen;
+	int err = sg_active_gen(st, &gen);
+
+	if (!err)
+		err = sg_generation_write(st, c, slots, nslots, opts, gen ^ 1);
+	if (!err)
+		err = sg_slot_sync(st, gen, gen ^ 1);
+	if (!err)
+		err = sg_generation_flip(st, gen ^ 1);
+	return err;
+}
+
+int sg_generation_flip(struct sg_state *st, __u32 ng)
+{
+	struct sg_active act = {.gen = ng & 1};
+	__u32 zero = 0;
+	int err;
+
+	/* One store: new flows see generation ng from here on. */
+	err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_active), &zero,
+				  &act, BPF_ANY);
+	if (err)
+		sg_err("cannot switch to policy generation %u: %s", ng,
+		       sg_bpf_strerror(err));
+	return err;
+}
+
+int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
+			const int *slots, size_t nslots,
+			const struct sg_apply_opts *opts, __u32 ng)
 {
 	struct sgctl_bpf *s = st->skel;
 	int class_fd = bpf_map__fd(s->maps.sg_class);
@@ -121,9 +166,7 @@ int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 	__u8 *ipvals = NULL;
 	__u32 *ikeys = NULL;
 	struct sg_inst *ivals = NULL;
-	struct sg_active act = {};
 	size_t nips = 0, j = 0;
-	__u32 gen, ng, zero = 0;
 	int err;
 
 	if (nslots != c->ninsts) {
@@ -131,10 +174,6 @@ int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 		       c->ninsts);
 		return -EINVAL;
 	}
-	err = sg_active_gen(st, &gen);
-	if (err)
-		return err;
-	ng = gen ^ 1;
 
 	/* 1. What is left of generation ng is two loads old: drop it. */
 	err = sg_map_purge_generation(class_fd, sizeof(struct sg_class_key),
@@ -173,6 +212,14 @@ int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 	ivals = calloc(SG_MAX_INSTANCES, sizeof(*ivals));
 	for (size_t i = 0; i < c->ninsts; i++)
 		nips += c->insts[i].nips;
+	if (nips > SG_IP_MAX_PER_GEN) {
+		/* the compiler refuses this already (compile.c) */
+		sg_err("more than %d instance addresses (limit: sg_ip holds two "
+		       "generations of %d)",
+		       SG_IP_MAX_PER_GEN, SG_IP_MAX_PER_GEN);
+		err = -E2BIG;
+		goto out;
+	}
 	ipkeys = calloc(nips ? nips : 1, sizeof(*ipkeys));
 	ipvals = calloc(nips ? nips : 1, sizeof(*ipvals));
 	ckeys = calloc(c->nclasses_entries ? c->nclasses_entries : 1,
@@ -289,14 +336,6 @@ int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 		sg_err("cannot write sg_exact_bloom: %s", sg_bpf_strerror(err));
 		goto out;
 	}
-
-	/* 4. Flip: one store, new flows see generation ng from here on. */
-	act.gen = ng;
-	err = bpf_map_update_elem(bpf_map__fd(s->maps.sg_active), &zero, &act,
-				  BPF_ANY);
-	if (err)
-		sg_err("cannot switch to policy generation %u: %s", ng,
-		       sg_bpf_strerror(err));
 out:
 	free(ikeys);
 	free(ivals);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "state/state.h"
+
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's "operation not supported" for batches */
 #endif
@@ -34,5 +36,31 @@ int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
 int sg_map_delete_by_slot(int fd, size_t ksz, size_t vsz, size_t slot_off,
 			  const __u32 *slots, size_t nslots);
 bool sg_in_slots(__u32 s, const __u32 *slots, size_t n);
+
+struct sg_state;
+struct sg_slot_plan;
+struct sg_slot_key;
+struct sg_slot_val;
+/* Every entry of sg_slots, both halves. */
+int sg_slot_dump(struct sg_state *st, struct sg_slot_key **keys,
+		 struct sg_slot_val **vals, size_t *n);
+/* A commit's step 4: generation ng's half of sg_slots is the plan's. */
+int sg_slot_plan_write(struct sg_state *st, const struct sg_slot_plan *sp,
+		       __u32 ng);
+/* Drops the entries without a slot in generation gen (the live one). */
+int sg_slot_prune(struct sg_state *st, __u32 gen);
+/* Copies generation gen's half of sg_slots to ng's (an apply that keeps
+ * every slot). */
+int sg_slot_sync(struct sg_state *st, __u32 gen, __u32 ng);
+/* A commit's step 2: generation ng written, not flipped. */
+int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
+			const int *slots, size_t nslots,
+			const struct sg_apply_opts *opts, __u32 ng);
+int sg_generation_flip(struct sg_state *st, __u32 ng);
+/* The config text as generation gen's (blob keys, then its record). */
+int sg_blob_store_gen(struct sg_state *st, __u32 gen, const char *text,
+		      size_t len, __u64 hash);
+int sg_meta_get(struct sg_state *st, __u32 key, struct sg_meta *m);
+int sg_meta_put(struct sg_state *st, __u32 key, const struct sg_meta *m);
 
 #endif /* SG_STATE_INTERNAL_H */

@@ -31,16 +31,23 @@ __u64 sg_hash64(const void *data, size_t len)
 
 int sg_state_lock(const char *pin_dir, int timeout_ms)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
 	struct timespec ts = {0, 50 * 1000 * 1000};
-	int fd, waited = 0;
+	enum sg_pin_dir_kind kind;
+	int fd, waited = 0, err;
 
-	if (strcmp(pin_dir, SG_DEFAULT_PIN_DIR) == 0)
+	/* One lock per state, whatever the spelling of its pin dir; and no
+	 * lock file for a pin dir that would be refused. */
+	err = sg_pin_dir_canonical(pin_dir, dir, sizeof(dir));
+	if (!err)
+		err = sg_pin_dir_check(dir, &kind);
+	if (err)
+		return err;
+	if (strcmp(dir, SG_DEFAULT_PIN_DIR) == 0)
 		snprintf(path, sizeof(path), "/run/sgctl.lock");
 	else
 		snprintf(path, sizeof(path), "/run/sgctl-%016llx.lock",
-			 (unsigned long long)sg_hash64(pin_dir,
-						       strlen(pin_dir)));
+			 (unsigned long long)sg_hash64(dir, strlen(dir)));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int err = -errno;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Pins: the bpffs pin directory, opening the BPF object with its maps
- * pinned by name (created on first use), the conntrack timer's kick, and
- * removing the state.
+ * Opening the BPF object with its maps pinned by name in the pin dir
+ * (pindir.c; created on first use, never re-created one by one), and the
+ * conntrack timer's kick.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,126 +33,79 @@ const char *sg_bpf_strerror(int err)
 	return buf;
 }
 
-/* ---------------------------------------------------------------- bpffs */
-
-static bool is_bpffs(const char *path)
-{
-	struct statfs sfs;
-
-	return statfs(path, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static bool under_sys_fs_bpf(const char *dir)
-{
-	static const char root[] = "/sys/fs/bpf";
-	size_t n = sizeof(root) - 1;
-
-	return strncmp(dir, root, n) == 0 && (dir[n] == '\0' || dir[n] == '/');
-}
-
-/* Makes sure pin_dir exists, mode 0700, on a bpffs. */
-static int prepare_pin_dir(const char *dir)
-{
-	int err;
-
-	if (dir[0] != '/') {
-		sg_err("pin directory %s: must be an absolute path", dir);
-		return -EINVAL;
-	}
-	if (under_sys_fs_bpf(dir) && !is_bpffs("/sys/fs/bpf")) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			err = -errno;
-			sg_err("cannot mount bpffs at /sys/fs/bpf: %s",
-			       strerror(-err));
-			return err;
-		}
-	}
-	err = mkdir_p(dir, 0700);
-	if (err) {
-		sg_err("cannot create pin directory %s: %s", dir,
-		       strerror(-err));
-		return err;
-	}
-	if (!is_bpffs(dir)) {
-		/* A pin dir outside any bpffs gets a bpffs of its own. */
-		if (mount("bpf", dir, "bpf", 0, "mode=0700")) {
-			err = -errno;
-			sg_err("cannot mount bpffs at %s: %s", dir,
-			       strerror(-err));
-			return err;
-		}
-	}
-	if (chmod(dir, 0700)) {
-		err = -errno;
-		sg_err("chmod %s: %s", dir, strerror(-err));
-		return err;
-	}
-	return 0;
-}
-
-int sg_pin_path(char *buf, size_t len, const char *dir, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 bool sg_state_exists(const char *pin_dir)
 {
-	char path[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir(pin_dir);
 
-	if (sg_pin_path(path, sizeof(path), pin_dir, "sg_meta"))
+	/* Any pin of sgctl's: a state with some missing is damaged, and
+	 * exists (sg_state_open says so). */
+	if (!d)
 		return false;
-	return access(path, F_OK) == 0;
+	while (!found && (de = readdir(d)))
+		found = !strncmp(de->d_name, "sg_", 3) && de->d_type != DT_DIR;
+	closedir(d);
+	return found;
 }
 
 /* ----------------------------------------------------------- open/close */
 
-int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
-		  bool host_side)
+/*
+ * Every pin of the object's maps must be there, or none (a new state).
+ * *present: how many are. A state with some missing is damaged: the
+ * attached programs read the maps those pins held, and a map created in
+ * their place would be one nobody reads.
+ */
+static int check_pins(struct sgctl_bpf *skel, size_t *present)
 {
+	const char *missing = NULL;
+	struct bpf_map *map;
+
+	*present = 0;
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		const char *path = bpf_map__pin_path(map);
+
+		if (bpf_map__is_internal(map) || !path)
+			continue;
+		if (access(path, F_OK) == 0)
+			(*present)++;
+		else if (!missing)
+			missing = bpf_map__name(map);
+	}
+	if (*present && missing) {
+		sg_err("state damaged: missing %s; run 'sgctl unload'",
+		       missing);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+static int state_open(struct sg_state *st, const char *pin_dir, int slot,
+		      bool host_side, bool ro)
+{
+	enum sg_pin_dir_kind kind;
 	struct bpf_program *prog;
 	struct bpf_map *map;
-	bool existed;
+	size_t present;
 	int err;
 
 	memset(st, 0, sizeof(*st));
-	if (strlen(pin_dir) >= sizeof(st->pin_dir)) {
-		sg_err("pin directory %s: name too long", pin_dir);
-		return -ENAMETOOLONG;
-	}
-	strcpy(st->pin_dir, pin_dir);
+	st->ro = ro;
 	if (slot >= SG_MAX_INSTANCES) {
 		sg_err("slot %d out of range (max %d)", slot,
 		       SG_MAX_INSTANCES - 1);
 		return -ERANGE;
 	}
-
-	existed = sg_state_exists(st->pin_dir);
-	err = prepare_pin_dir(st->pin_dir);
+	err = sg_pin_dir_canonical(pin_dir, st->pin_dir, sizeof(st->pin_dir));
 	if (err)
 		return err;
+	err = sg_pin_dir_check(st->pin_dir, &kind);
+	if (err)
+		return err;
+	if (ro && kind != SG_PIN_DIR_BPFFS)
+		return -ENOENT; /* nothing loaded */
 
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = st->pin_dir);
 	st->skel = sgctl_bpf__open_opts(&opts);
@@ -161,6 +114,13 @@ int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
 		sg_err("cannot open the BPF object: %s", sg_bpf_strerror(err));
 		return err;
 	}
+	err = check_pins(st->skel, &present);
+	if (!err && ro && !present)
+		err = -ENOENT;
+	if (!err && !ro)
+		err = sg_pin_dir_prepare(st->pin_dir);
+	if (err)
+		goto fail;
 	if (slot >= 0) {
 		st->skel->rodata->sg_slot = (__u32)slot;
 		st->skel->rodata->sg_host_side = host_side ? 1 : 0;
@@ -173,13 +133,13 @@ int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
 	if (err) {
 		sg_err("cannot load the BPF object (pins in %s): %s",
 		       st->pin_dir, sg_bpf_strerror(err));
-		if (err == -EINVAL && existed)
+		if (err == -EINVAL && present)
 			sg_err("the pinned maps may come from another sgctl "
 			       "version; sgctl unload removes them");
-		sgctl_bpf__destroy(st->skel);
-		st->skel = NULL;
-		return err;
+		goto fail;
 	}
+	if (ro)
+		return 0;
 
 	/* Pins are root-only. */
 	for (map = bpf_object__next_map(st->skel->obj, NULL); map;
@@ -199,6 +159,22 @@ int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
 		}
 	}
 	return 0;
+
+fail:
+	sgctl_bpf__destroy(st->skel);
+	st->skel = NULL;
+	return err;
+}
+
+int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
+		  bool host_side)
+{
+	return state_open(st, pin_dir, slot, host_side, false);
+}
+
+int sg_state_open_ro(struct sg_state *st, const char *pin_dir)
+{
+	return state_open(st, pin_dir, -1, false, true);
 }
 
 void sg_state_close(struct sg_state *st)
@@ -259,64 +235,3 @@ int sg_state_arm_timer(struct sg_state *st, __u32 slot)
 	return err;
 }
 
-/* --------------------------------------------------------------- remove */
-
-static bool is_mountpoint(const char *dir)
-{
-	char parent[PATH_MAX];
-	struct stat a, b;
-
-	if (snprintf(parent, sizeof(parent), "%s/..", dir) >=
-	    (int)sizeof(parent))
-		return false;
-	if (stat(dir, &a) || stat(parent, &b))
-		return false;
-	return a.st_dev != b.st_dev;
-}
-
-int sg_state_remove(const char *pin_dir)
-{
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
-
-	/* Every pin sgctl makes is named sg_*; anything else is not ours. */
-	d = opendir(pin_dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		err = -errno;
-		sg_err("cannot open %s: %s", pin_dir, strerror(-err));
-		return err;
-	}
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (strncmp(de->d_name, "sg_", 3) || de->d_type == DT_DIR)
-			continue;
-		if (sg_pin_path(path, sizeof(path), pin_dir, de->d_name))
-			continue;
-		if (unlink(path) && errno != ENOENT) {
-			err = -errno;
-			sg_err("cannot remove %s: %s", path, strerror(-err));
-		}
-	}
-	closedir(d);
-	if (err)
-		return err;
-
-	if (!under_sys_fs_bpf(pin_dir) && is_mountpoint(pin_dir) &&
-	    is_bpffs(pin_dir))
-		umount2(pin_dir, MNT_DETACH);
-	if (rmdir(pin_dir) && errno != ENOENT) {
-		if (errno == ENOTEMPTY || errno == EEXIST) {
-			sg_warnx("left %s in place: it holds files sgctl did "
-				 "not create",
-				 pin_dir);
-			return 0;
-		}
-		err = -errno;
-		sg_err("cannot remove %s: %s", pin_dir, strerror(-err));
-	}
-	return err;
-}

@@ -4,10 +4,12 @@
  * pin_dir (created on first use), writing compiled policy atomically, and
  * the loader-only maps (slots, attachments, stored config). The only
  * writer of the maps. One file per job:
- *   pins.c        pin dir and bpffs, open/close, remove, the timer's kick
+ *   pindir.c      the pin dir: canonical name, accepted dirs, remove
+ *   pins.c        open/close (all pins or none), the timer's kick
  *   mapio.c       dump, write, delete entries (by generation, by slot)
  *   generation.c  sg_meta, sg_active, writing a generation and flipping
- *   slots.c       instance id -> slot
+ *   commit.c      a load's crash-safe order (sg_state_commit)
+ *   slots.c       instance id -> slot, per generation; slot plans
  *   slotdata.c    what the datapath keeps per slot: conntrack, counters
  *   blob.c        the stored config text
  *   lock.c        the lock of a state, the config hash
@@ -26,9 +28,10 @@
 struct sgctl_bpf; /* the skeleton, build/sgctl.skel.h */
 
 struct sg_state {
-	char pin_dir[256];
+	char pin_dir[256];	/* canonical (sg_pin_dir_canonical) */
 	struct sgctl_bpf *skel; /* maps reused from / pinned to pin_dir */
 	bool progs;		/* programs loaded (slot >= 0 at open) */
+	bool ro;		/* sg_state_open_ro: nothing may be written */
 	bool slots_cached;	/* slot_used reflects sg_slots */
 	unsigned long slot_used[SG_MAX_INSTANCES / (8 * sizeof(unsigned long))];
 };
@@ -46,18 +49,53 @@ const char *sg_bpf_strerror(int err);
  */
 
 /*
- * Opens (and if needed creates and pins, mode 0600) all maps. When
- * slot >= 0 the programs are loaded for that instance slot and direction
- * mapping (host_side), ready to attach; when slot < 0 no program is loaded
- * (maps only: fast, for commands that only read or write maps). Mounts
- * bpffs at /sys/fs/bpf when pin_dir is below it and it is not bpffs;
- * a pin_dir elsewhere that is not on bpffs gets its own bpffs mount.
+ * Opens all maps: a new state (no pin there) is created and pinned (mode
+ * 0600), an existing one must have every pin, else it fails with "state
+ * damaged: missing sg_X; run 'sgctl unload'" (-EUCLEAN). When slot >= 0
+ * the programs are loaded for that instance slot and direction mapping
+ * (host_side), ready to attach; when slot < 0 no program is loaded (maps
+ * only: fast, for commands that only read or write maps). The pin dir
+ * must pass sg_pin_dir_check(); a missing one is created (pindir.c:
+ * bpffs mounted at /sys/fs/bpf when it is below it and that is not
+ * bpffs; elsewhere a bpffs of its own).
  */
 int sg_state_open(struct sg_state *st, const char *pin_dir, int slot,
 		  bool host_side);
+/*
+ * Read-only open, for commands that only read: show, stats, check,
+ * conntrack list, flowlog, export. Creates nothing (no pin dir, no pin,
+ * no mount) and writes nothing: -ENOENT, silently, when there is no
+ * state; a damaged state is reported as sg_state_open does. The maps are
+ * still writable through st->skel: st->ro says they must not be.
+ */
+int sg_state_open_ro(struct sg_state *st, const char *pin_dir);
 void sg_state_close(struct sg_state *st);
-/* True when pin_dir holds sgctl state (maps pinned). */
+/* True when pin_dir holds sgctl state (any map pinned; a damaged state
+ * too). */
 bool sg_state_exists(const char *pin_dir);
+
+/*
+ * The pin dir's one name: the deepest existing ancestor resolved
+ * (realpath), the rest appended, "//" and "/./" collapsed. Refuses (says
+ * why, negative errno) a relative name, "..", and a pin dir that is a
+ * symlink (-ELOOP). The state lock and the pins go by this name.
+ */
+int sg_pin_dir_canonical(const char *pin_dir, char *out, size_t len);
+
+enum sg_pin_dir_kind {
+	SG_PIN_DIR_ABSENT, /* sgctl creates it (and mounts bpffs if needed) */
+	SG_PIN_DIR_BPFFS,  /* on bpffs, empty or holding sgctl state */
+	SG_PIN_DIR_EMPTY,  /* empty, not on bpffs: sgctl mounts bpffs on it */
+};
+/*
+ * Whether a canonical pin dir may be used, changing nothing. Refused,
+ * with a message: a symlink (-ELOOP), not a directory (-ENOTDIR), a
+ * directory that is not empty and holds no sgctl state ("not empty",
+ * -ENOTEMPTY).
+ */
+int sg_pin_dir_check(const char *canon, enum sg_pin_dir_kind *kind);
+/* Makes a checked pin dir ready for pins, remembering what it created. */
+int sg_pin_dir_prepare(const char *canon);
 
 /*
  * Writes a compiled config as the new generation and flips to it.
@@ -85,22 +123,101 @@ int sg_slot_release(struct sg_state *st, const char *id);
 /* Gives id the slot back (undoing a release); -EEXIST if taken. */
 int sg_slot_set(struct sg_state *st, const char *id, __u32 slot);
 
-/* Stored config text. sg_blob_store also sets sg_meta.blob_chunks and
- * blob_len; sg_blob_load returns a NUL-terminated malloc'ed copy, or
- * -ENOENT when nothing is stored. */
+/*
+ * Stored config text, one per generation. sg_blob_store stores it as the
+ * live generation's (sg_meta of that generation updated: blob_chunks,
+ * blob_len); sg_blob_load returns the live generation's, NUL-terminated
+ * and malloc'ed, or -ENOENT when nothing is stored. A text that does not
+ * read back whole, or whose hash is not the recorded one, is "corrupt"
+ * (-EUCLEAN).
+ */
 int sg_blob_store(struct sg_state *st, const char *text, size_t len);
 int sg_blob_load(struct sg_state *st, char **text, size_t *len);
 
 /* ---- additions used by the commands ---- */
 
-/* sg_meta[0]; a never-loaded state reads as all zero (loaded_at == 0). */
+/*
+ * The record of the live generation's config (sg_meta[SG_META_GEN]): its
+ * hash, generation, size, load time. A never-loaded state reads as all
+ * zero (loaded_at == 0).
+ */
 int sg_meta_read(struct sg_state *st, struct sg_meta *m);
+/* Writes m as the record of generation m->gen and as the last complete
+ * load (sg_meta[SG_META_COMMIT]). */
 int sg_meta_write(struct sg_state *st, const struct sg_meta *m);
 /* The live generation (sg_active[0].gen). */
 int sg_active_gen(struct sg_state *st, __u32 *gen);
 
-/* Every (id, slot) in sg_slots; *ids is n * SG_ID_LEN bytes. */
+/* Every (id, slot) of the live generation; *ids is n * SG_ID_LEN bytes. */
 int sg_slot_list(struct sg_state *st, char **ids, __u32 **slots, size_t *n);
+
+/*
+ * A slot plan: which instance gets which slot in the generation a commit
+ * writes, decided in memory from the live slots; nothing is written until
+ * sg_state_commit (so a failure or a crash before the flip leaves the
+ * slots as they were). An id keeps the slot it holds; ids of the live
+ * generation not in the plan give theirs up, and those slots may be
+ * given to new ids in the same plan.
+ */
+struct sg_slot_plan {
+	size_t n;
+	char *ids;	   /* n * SG_ID_LEN: the plan's ids, in order */
+	int *slots;	   /* [n]: slot in the new generation, -1: none */
+	bool *fresh;	   /* [n]: a slot the id does not hold now */
+	int *held;	   /* [n]: the slot it holds now, -1: none */
+	__u32 *released;   /* slots of live ids not in the plan */
+	size_t nreleased;
+	unsigned long used[SG_MAX_INSTANCES / (8 * sizeof(unsigned long))];
+};
+
+/* Starts a plan for ids[0..n) (every id of the config; -ENAMETOOLONG,
+ * reported, for an id too long); every slots[i] starts at -1. */
+int sg_slot_plan_init(struct sg_state *st, const char *const *ids, size_t n,
+		      struct sg_slot_plan *sp);
+/* ids[i] keeps the slot it holds: returns it, or -ENOENT (none). */
+int sg_slot_plan_keep(struct sg_slot_plan *sp, size_t i);
+/* ids[i] gets the lowest slot free in the plan; -ENOSPC, reported. Call
+ * after every keep (a slot held by an id of the plan is never free). */
+int sg_slot_plan_alloc(struct sg_slot_plan *sp, size_t i);
+void sg_slot_plan_free(struct sg_slot_plan *sp);
+
+/*
+ * One load, in the order that survives a crash at any point (every
+ * bpf() call):
+ *   1. the last load's config hash cleared (sg_meta[SG_META_COMMIT]);
+ *   2. generation ng (the inactive one) written: policy maps, instances
+ *      at the plan's slots, exact maps and filter;
+ *   3. the config text stored as ng's (its own blob keys, then its
+ *      record sg_meta[SG_META_GEN(ng)]);
+ *   4. the plan's slots written as ng's half of sg_slots (the live half
+ *      untouched), what the datapath kept for fresh and released slots
+ *      forgotten (nothing runs with them: attached instances keep theirs);
+ *   5. the flip: sg_active = ng;
+ *   6. sg_meta[SG_META_COMMIT] = ng's record, hash set: the load is done;
+ *   7. entries of ids without a slot in ng dropped from sg_slots.
+ * A crash before 5 leaves the old generation live with its slots and
+ * config; after 5, the new one with its slots and config; either way the
+ * hash of 6 is missing until a load completes, so the next load of
+ * either file is not "unchanged" and rewrites it. Nothing needs rolling
+ * back: the half of sg_slots and the blob keys of the dead generation
+ * are rewritten by the next commit.
+ */
+struct sg_commit {
+	const struct sg_compiled *c;	  /* c->ninsts == slots->n */
+	const struct sg_slot_plan *slots; /* in the order of c->insts */
+	const char *text; /* config to store; NULL: the live one again */
+	size_t len;
+	const struct sg_apply_opts *opts; /* NULL: defaults */
+};
+
+int sg_state_commit(struct sg_state *st, const struct sg_commit *cm);
+
+/*
+ * "unchanged (already loaded)": true only when the last load completed
+ * (its hash set), it is the live generation's, and the stored config of
+ * the live generation reads back whole with that hash and length.
+ */
+bool sg_state_is_current(struct sg_state *st, __u64 hash, size_t len);
 
 /*
  * Forgets what the datapath keeps per slot, for slots just released:
@@ -123,15 +240,20 @@ int sg_attach_list_fd(int fd, struct sg_attach_key **keys,
  */
 int sg_state_arm_timer(struct sg_state *st, __u32 slot);
 
-/* Unpins every sgctl map under pin_dir and removes the directory (and its
- * own bpffs mount, if sg_state_open made one). */
+/*
+ * Unpins the pins of sgctl's maps under pin_dir (whichever are there: a
+ * damaged state too), then unmounts the bpffs and removes the directory
+ * only if sgctl mounted or created them. Nothing else is touched.
+ */
 int sg_state_remove(const char *pin_dir);
 
 /*
- * Serialises mutating commands on one pin_dir: an exclusive flock on
- * /run/sgctl.lock (default pin dir) or /run/sgctl-HASH.lock (other pin
- * dirs), waiting up to timeout_ms. Returns the fd to keep open, or
- * -EBUSY ("another sgctl is running").
+ * Serialises mutating commands on one state: an exclusive flock on
+ * /run/sgctl.lock (default pin dir) or /run/sgctl-HASH.lock (HASH: of the
+ * canonical pin dir, so every spelling shares it), waiting up to
+ * timeout_ms. The pin dir is checked (sg_pin_dir_check) before any lock
+ * file is made. Returns the fd to keep open, -EBUSY ("another sgctl is
+ * running"), or the refusal of the pin dir.
  */
 int sg_state_lock(const char *pin_dir, int timeout_ms);
 
