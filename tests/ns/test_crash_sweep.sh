@@ -18,7 +18,10 @@
 # call N leaves the kernel as calls 1..N-1 left it, so kills at read-only
 # calls between two writes are equivalent: by default every write call
 # (runs of identical writes: first, second, middle, last), the first and
-# the last call. SGT_SWEEP_ALL=1 kills at every N = 1..K.
+# the last call; past SGT_SWEEP_MAX points (default 60) a sample of each
+# kind of write (same command, same map) over the whole load, then an even
+# sample. SGT_SWEEP_ALL=1 kills at every N = 1..K; SGT_SWEEP_POINTS="N..."
+# at those.
 # SGT_SWEEP_FLEET=N appends N instances to both configs (b drops a tenth
 # of a's and adds as many): tests/fuzz/crash_sweep.sh runs it large.
 set -u
@@ -35,6 +38,7 @@ if ! command -v strace >/dev/null; then
 fi
 FLEET=${SGT_SWEEP_FLEET:-0}
 ALL=${SGT_SWEEP_ALL:-0}
+MAXKILLS=${SGT_SWEEP_MAX:-60}
 VERBOSE=${SGT_SWEEP_VERBOSE:-0}
 PIN=$LAB_PIN
 A=$LAB_TMP/a.yaml B=$LAB_TMP/b.yaml
@@ -94,12 +98,13 @@ verdict() {
 # shown: a or b by sg-web's inbound port in `show -j` (also fails on a
 # show that exits non-zero).
 shown() {
-	local j
-	j=$(timeout 30 "$SGCTL" show -j --pin-dir "$PIN" 2>/dev/null) || { echo "show-failed"; return; }
+	local j=$LAB_TMP/show.json
+	timeout 30 "$SGCTL" show -j --pin-dir "$PIN" >"$j" 2>/dev/null || { echo "show-failed"; return; }
 	"$LAB_PY" -c '
 import json, sys
 try:
-    d = json.loads(sys.argv[1])
+    with open(sys.argv[1]) as f:
+        d = json.load(f)
 except ValueError:
     print("bad-json"); sys.exit()
 names = {7000: "a", 7001: "b"}
@@ -153,29 +158,48 @@ expect "lab: b.yaml enforced after it" b "$(verdict web)"
 K=$(grep -c ' bpf(' "$trace")
 baseline || { expect "lab: back to a.yaml" ok failed; exit 1; }
 
-if [ "$ALL" = 1 ]; then
+if [ -n "${SGT_SWEEP_POINTS:-}" ]; then
+	POINTS=$SGT_SWEEP_POINTS
+elif [ "$ALL" = 1 ]; then
 	POINTS=$(seq "$K")
 else
-	# Every write call (runs of the same write on the same map compressed to
-	# first, second, middle, last), the first and the last call.
-	POINTS=$(grep ' bpf(' "$trace" | awk '
-		{
-			n++
-			cmd = $0; sub(/.*bpf\(/, "", cmd); sub(/,.*/, "", cmd)
-			arg = $0; sub(/.*bpf\([A-Z_]*, \{/, "", arg); sub(/,.*/, "", arg)
-			sig = cmd " " arg
-			w = cmd ~ /UPDATE|DELETE|PIN|FREEZE|LINK|ATTACH|DETACH/
-			if (sig != prev) { flush(); start = n; prev = sig; write = w }
-			len = n - start + 1
-		}
-		function flush(   m) {
-			if (!write || !start) return
-			print start; m = start + len - 1
-			if (len > 1) print start + 1
-			if (len > 2) print start + int(len / 2)
-			if (len > 3) print m
-		}
-		END { flush(); print 1; print n }' | sort -n | uniq)
+	POINTS=$("$LAB_PY" - "$trace" "$MAXKILLS" <<'EOF'
+import re, sys
+calls = []
+for line in open(sys.argv[1]):
+    m = re.search(r" bpf\((\w+), \{([^,}]*)", line)
+    if m:
+        calls.append((m.group(1), m.group(2)))
+K, cap = len(calls), int(sys.argv[2])
+write = re.compile(r"UPDATE|DELETE|PIN|FREEZE|LINK|ATTACH|DETACH")
+def sample(idx):  # first, second, middle, last of a list of call numbers
+    return {idx[0], idx[min(1, len(idx) - 1)], idx[len(idx) // 2], idx[-1]}
+# Runs of the same write on the same map: a sample of each run.
+pts, run = {1, K}, []
+for n, c in enumerate(calls, 1):
+    if run and c != calls[run[-1] - 1]:
+        if write.search(calls[run[0] - 1][0]):
+            pts |= sample(run)
+        run = []
+    run.append(n)
+if run and write.search(calls[run[0] - 1][0]):
+    pts |= sample(run)
+if len(pts) > cap:
+    # Too many (one write per instance, interleaved with reads): a sample
+    # of each kind of write over the whole load.
+    kinds = {}
+    for n, c in enumerate(calls, 1):
+        if write.search(c[0]):
+            kinds.setdefault(c, []).append(n)
+    pts = {1, K}
+    for idx in kinds.values():
+        pts |= sample(idx)
+pts = sorted(pts)
+if len(pts) > cap:
+    pts = sorted({pts[round(i * (len(pts) - 1) / (cap - 1))] for i in range(cap)})
+print(" ".join(map(str, pts)))
+EOF
+)
 fi
 npoints=$(wc -w <<<"$POINTS")
 echo "INFO $NAME: load b.yaml makes $K bpf() calls; killing it at $npoints of them (fleet: $FLEET instances)"
