@@ -10,8 +10,9 @@
 # One PASS/FAIL line per property.
 # usage: crash_sweep.sh BUILD_DIR [COUNT [KILLS]]
 #   COUNT  instances added to each config (default 3000)
-#   KILLS  at most this many kill points (default 60, ~8 min at 3000; SGT_SWEEP_ALL=1 in
-#          the environment kills at every bpf() call instead)
+#   KILLS  at most this many kill points (default 60: about 8 minutes at
+#          3000; SGT_SWEEP_ALL=1 in the environment kills at every bpf()
+#          call instead)
 set -u
 build=${1:-build}
 count=${2:-${SGT_SWEEP_FLEET:-3000}}
