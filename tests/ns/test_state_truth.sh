@@ -7,11 +7,12 @@
 #   1  one lock per state whatever the spelling of --pin-dir: racing loads
 #      through /x, //x and /./x end with exactly one config enforced,
 #      `show` naming it and `check` agreeing;
-#   4  attachments checked against the kernel: an interface renamed, moved
-#      to another namespace, left in a deleted (but alive) namespace, an
-#      attach killed before its record, a removed pin dir: `show` says
-#      stale, and `detach`/`unload` never say "detached" while a program
-#      stays, and leave none behind;
+#   4  attachments checked against the kernel: programs removed by hand
+#      (`show` says lost); an interface renamed, moved to another
+#      namespace, left in a deleted (but alive) namespace, an attach killed
+#      before its record, a removed pin dir (`show` says stale, and
+#      `detach`/`unload` never say "detached" while a program stays, and
+#      leave none behind);
 #   5  a missing pin is "state damaged", never re-created;
 #   6  two states on one interface: the second is refused, the first keeps
 #      filtering;
@@ -458,7 +459,24 @@ case_4_pinrm() {
 	fi
 }
 
+# lost: the interface is there, our programs were removed behind sgctl's
+# back (ip link set xdp off, the clsact qdisc deleted).
+case_4_lost() {
+	local ns
+	fresh w4f || return
+	ns=$(nsname "$WEB")
+	ip -n "$ns" link set dev eth0 xdp off
+	ip -n "$ns" link set dev eth0 xdpgeneric off 2>/dev/null
+	tc -n "$ns" qdisc del dev eth0 clsact 2>/dev/null
+	expect "4 lost: lab: programs removed by hand, web unfiltered" open "$(verdict)"
+	expect "4 lost: show says lost" lost "$(att_status eth0)"
+	run_to att attach eth0 --netns "$ns" --instance i-web1
+	expect "4 lost: attach again exits 0 and filters" "0 a" "$? $(verdict)"
+	expect "4 lost: then show says ok" ok "$(att_status eth0)"
+}
+
 case_4() {
+	case_4_lost
 	case_4_rename
 	case_4_moved
 	case_4_nsdel
