@@ -493,7 +493,10 @@ case_5() {
 	# names changed.
 	[ -e "$PIN/$map" ] ||
 		map=$(find "$PIN" -maxdepth 1 -name 'sg_*' ! -name sg_meta -printf '%f\n' | sort | head -n 1)
-	[ -n "$map" ] && [ -e "$PIN/$map" ] || { expect "5 missing pin: lab: a pinned map to remove" yes no; return; }
+	if [ -z "$map" ] || [ ! -e "$PIN/$map" ]; then
+		expect "5 missing pin: lab: a pinned map to remove" yes no
+		return
+	fi
 	rm "$PIN/$map"
 	want="state damaged: missing $map; run 'sgctl unload'"
 	for c in show stats flowlog "conntrack list" \
