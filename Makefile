@@ -199,8 +199,9 @@ test-fuzz: fuzz-bins
 	$(Q)tests/run.sh $(BUILD) fuzz
 
 # Long runs: each fuzzer, then the kernel-vs-model differential test, for
-# FUZZ_SECONDS each (default 600). Crashes and mismatch reproducers go to
-# $(BUILD)/fuzz/.
+# FUZZ_SECONDS each (default 600), then the kill sweep of a load on a
+# 3,000-instance config (about 8 minutes). Crashes, mismatch reproducers
+# and logs go to $(BUILD)/fuzz/.
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory all fuzz-bins
 	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS); f=$$?; \
@@ -208,7 +209,9 @@ fuzz: deps
 		SG_DIFF_OUT=$(FUZZ_DIR) $(BUILD)/tests/datapath/test_diff \
 		--jobs 1 --verbose >$(FUZZ_DIR)/diff.log 2>&1; d=$$?; \
 	grep -E '^diff:|mismatch|Synthesis' $(FUZZ_DIR)/diff.log; \
-	[ $$f -eq 0 ] && [ $$d -eq 0 ]
+	tests/fuzz/crash_sweep.sh $(BUILD) >$(FUZZ_DIR)/crash_sweep.log 2>&1; c=$$?; \
+	grep -E '^(PASS|FAIL|SKIP)' $(FUZZ_DIR)/crash_sweep.log; \
+	[ $$f -eq 0 ] && [ $$d -eq 0 ] && [ $$c -eq 0 ]
 
 # Userspace code and the unit and datapath tests under AddressSanitizer
 # (leaks included) and UBSan, in their own build directory. Criterion only

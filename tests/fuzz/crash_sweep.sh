@@ -6,7 +6,7 @@
 # killed at its bpf() calls (every write call, or every call with
 # SGT_SWEEP_ALL=1) and after each kill a load of either file must give
 # exactly that file's verdicts, with show, stats and attach working.
-# Needs root and the namespace lock (sg-rootlock), like the ns tests.
+# Needs root, like the ns tests (and not two at once: they share lab names).
 # One PASS/FAIL line per property.
 # usage: crash_sweep.sh BUILD_DIR [COUNT [KILLS]]
 #   COUNT  instances added to each config (default 3000)

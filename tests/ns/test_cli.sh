@@ -6,7 +6,7 @@
 # with file, line, column and code, exit codes stay 1 (error) and 2 (usage),
 # every command of the table answers --help, global options work before or
 # after the command, and conntrack's subcommands abbreviate like commands.
-# Loads a config into a private pin dir (root, under sg-rootlock); the parts
+# Loads a config into a private pin dir (root); the parts
 # that need no root run without it. Prints PASS/FAIL/SKIP lines.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
