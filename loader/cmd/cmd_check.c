@@ -548,7 +548,7 @@ int cmd_check(int argc, char **argv)
 		       sg_opts.pin_dir);
 		return SG_EXIT_ERR;
 	}
-	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+	if (sg_state_open_ro(&st, sg_opts.pin_dir))
 		return SG_EXIT_ERR;
 	if (load_config(&st, &x))
 		goto out;

@@ -337,7 +337,9 @@ static int run(int argc, char **argv, bool list)
 		if (lock < 0)
 			return SG_EXIT_ERR;
 	}
-	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+	/* list only reads: it creates and writes nothing. */
+	if (list ? sg_state_open_ro(&st, sg_opts.pin_dir)
+		 : sg_state_open(&st, sg_opts.pin_dir, -1, false))
 		goto out;
 	if (sg_slot_list(&st, &x.ids, &x.slots, &x.nslots))
 		goto out;

@@ -35,7 +35,7 @@ static int loaded_config(struct sg_config *cfg)
 		       "the FILEs to export");
 		return -ENOENT;
 	}
-	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+	if (sg_state_open_ro(&st, sg_opts.pin_dir))
 		return -EIO;
 	err = sg_stored_config(&st, cfg, NULL);
 	sg_state_close(&st);

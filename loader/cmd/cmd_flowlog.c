@@ -600,7 +600,9 @@ static int reopen(struct fl_ctx *x)
 	struct bpf_map *rm;
 	int err;
 
-	err = sg_state_open(&st, x->st.pin_dir, -1, false);
+	err = sg_state_open_ro(&st, x->st.pin_dir);
+	if (err == -ENOENT) /* unloaded again since the last poll */
+		sg_err("state removed; exiting");
 	if (err)
 		return err;
 	sg_state_close(&x->st);
@@ -815,7 +817,7 @@ int cmd_flowlog(int argc, char **argv)
 			printf("{\"records\": []}\n");
 		return SG_EXIT_OK;
 	}
-	if (sg_state_open(&x.st, sg_opts.pin_dir, -1, false))
+	if (sg_state_open_ro(&x.st, sg_opts.pin_dir))
 		return SG_EXIT_ERR;
 	x.want = want;
 	/* What the state looks like first, then the names: a reload in

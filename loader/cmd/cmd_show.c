@@ -417,7 +417,7 @@ int cmd_show(int argc, char **argv)
 		print_nothing();
 		return SG_EXIT_OK;
 	}
-	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+	if (sg_state_open_ro(&st, sg_opts.pin_dir))
 		return SG_EXIT_ERR;
 	if (sg_meta_read(&st, &x.meta))
 		goto out;

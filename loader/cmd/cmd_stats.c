@@ -370,7 +370,7 @@ int cmd_stats(int argc, char **argv)
 			printf("no config loaded\n");
 		return SG_EXIT_OK;
 	}
-	if (sg_state_open(&st, sg_opts.pin_dir, -1, false))
+	if (sg_state_open_ro(&st, sg_opts.pin_dir))
 		return SG_EXIT_ERR;
 	if (sg_slot_list(&st, &ids, &slots, &n))
 		goto out;

@@ -569,3 +569,70 @@ void sg_ref_local_addr(const struct sg_instance *in, int family,
 	else
 		inet_pton(AF_INET6, "2001:db8::1", out);
 }
+
+/* ---------------------------------------------------- the first frame */
+
+static void put16(uint8_t *p, unsigned int v)
+{
+	p[0] = (__u8)(v >> 8);
+	p[1] = (__u8)v;
+}
+
+size_t sg_ref_frame(const struct sg_ref_pkt *p, const uint8_t *local,
+		    uint8_t *f, size_t cap)
+{
+	const uint8_t *src = p->dir == SG_DIR_IN ? p->remote : local;
+	const uint8_t *dst = p->dir == SG_DIR_IN ? local : p->remote;
+	size_t l3 = 14, ihl = p->family == 6 ? 40 : 20, l4len;
+	uint8_t *ip = f + l3, *l4 = f + l3 + ihl;
+
+	memset(f, 0, cap);
+	/* locally administered MACs */
+	f[0] = 0x02;
+	f[5] = 0x01;
+	f[6] = 0x02;
+	f[11] = 0x02;
+	put16(f + 12, p->family == 6 ? 0x86dd : 0x0800);
+
+	if (p->proto == SG_PROTO_TCP) {
+		put16(l4, (unsigned int)p->sport);
+		put16(l4 + 2, (unsigned int)p->dport);
+		l4[7] = 1; /* seq */
+		l4[12] = 5 << 4;
+		l4[13] = 0x02; /* SYN: the first packet of a new flow */
+		put16(l4 + 14, 64240);
+		l4len = 20;
+	} else if (p->proto == SG_PROTO_UDP) {
+		put16(l4, (unsigned int)p->sport);
+		put16(l4 + 2, (unsigned int)p->dport);
+		put16(l4 + 4, 8 + 16);
+		l4len = 8 + 16;
+	} else if (sg_ref_is_icmp(p->family, p->proto)) {
+		l4[0] = (__u8)p->icmp_type;
+		l4[1] = (__u8)p->icmp_code;
+		put16(l4 + 4, (unsigned int)p->sport); /* echo id */
+		put16(l4 + 6, 1);
+		l4len = 8 + 16;
+	} else {
+		l4len = 16; /* some payload of an unknown protocol */
+	}
+	if (p->family == 6) {
+		ip[0] = 0x60;
+		put16(ip + 4, (unsigned int)l4len);
+		ip[6] = (__u8)p->proto;
+		ip[7] = 64;
+		memcpy(ip + 8, src, 16);
+		memcpy(ip + 24, dst, 16);
+	} else {
+		ip[0] = 0x45;
+		put16(ip + 2, (unsigned int)(20 + l4len));
+		put16(ip + 4, 1);
+		put16(ip + 6, 0x4000); /* DF, not a fragment */
+		ip[8] = 64;
+		ip[9] = (__u8)p->proto;
+		memcpy(ip + 12, src, 4);
+		memcpy(ip + 16, dst, 4);
+	}
+	/* at least 60 bytes, as on the wire */
+	return l3 + ihl + l4len < 60 ? 60 : l3 + ihl + l4len;
+}

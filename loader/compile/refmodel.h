@@ -111,6 +111,15 @@ bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
 void sg_ref_local_addr(const struct sg_instance *in, int family,
 		       uint8_t out[16]);
 
+/*
+ * The first frame of the flow p starts (local: the instance's address):
+ * Ethernet, IP and the first bytes of L4 (a TCP SYN, a UDP datagram, an
+ * ICMP message, a few bytes of another protocol), at least 60 bytes as on
+ * the wire. f holds cap >= 128 bytes. Returns the frame's length.
+ */
+size_t sg_ref_frame(const struct sg_ref_pkt *p, const uint8_t *local,
+		    uint8_t *f, size_t cap);
+
 /* The counter's machine name from SG_COUNTERS ("accept_new", ...). */
 const char *sg_counter_name(int counter);
 

@@ -65,77 +65,11 @@ void sg_kcheck_close(struct sg_kcheck *k)
 	k->skel = NULL;
 }
 
-static void put16(__u8 *p, unsigned int v)
-{
-	p[0] = (__u8)(v >> 8);
-	p[1] = (__u8)v;
-}
-
-/* Ethernet + IP + the first bytes of L4; returns the frame length. */
-static size_t build_frame(const struct sg_ref_pkt *p, const __u8 *local,
-			  __u8 *f, size_t cap)
-{
-	const __u8 *src = p->dir == SG_DIR_IN ? p->remote : local;
-	const __u8 *dst = p->dir == SG_DIR_IN ? local : p->remote;
-	size_t l3 = 14, ihl = p->family == 6 ? 40 : 20, l4len;
-	__u8 *ip = f + l3, *l4 = f + l3 + ihl;
-
-	memset(f, 0, cap);
-	/* locally administered MACs */
-	f[0] = 0x02;
-	f[5] = 0x01;
-	f[6] = 0x02;
-	f[11] = 0x02;
-	put16(f + 12, p->family == 6 ? 0x86dd : 0x0800);
-
-	if (p->proto == 6) {
-		put16(l4, (unsigned int)p->sport);
-		put16(l4 + 2, (unsigned int)p->dport);
-		l4[7] = 1; /* seq */
-		l4[12] = 5 << 4;
-		l4[13] = 0x02; /* SYN: the first packet of a new flow */
-		put16(l4 + 14, 64240);
-		l4len = 20;
-	} else if (p->proto == 17) {
-		put16(l4, (unsigned int)p->sport);
-		put16(l4 + 2, (unsigned int)p->dport);
-		put16(l4 + 4, 8 + 16);
-		l4len = 8 + 16;
-	} else if (sg_ref_is_icmp(p->family, p->proto)) {
-		l4[0] = (__u8)p->icmp_type;
-		l4[1] = (__u8)p->icmp_code;
-		put16(l4 + 4, (unsigned int)p->sport); /* echo id */
-		put16(l4 + 6, 1);
-		l4len = 8 + 16;
-	} else {
-		l4len = 16; /* some payload of an unknown protocol */
-	}
-	if (p->family == 6) {
-		ip[0] = 0x60;
-		put16(ip + 4, (unsigned int)l4len);
-		ip[6] = (__u8)p->proto;
-		ip[7] = 64;
-		memcpy(ip + 8, src, 16);
-		memcpy(ip + 24, dst, 16);
-	} else {
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned int)(20 + l4len));
-		put16(ip + 4, 1);
-		put16(ip + 6, 0x4000); /* DF, not a fragment */
-		ip[8] = 64;
-		ip[9] = (__u8)p->proto;
-		memcpy(ip + 12, src, 4);
-		memcpy(ip + 16, dst, 4);
-	}
-	/* at least 60 bytes, as on the wire */
-	return l3 + ihl + l4len < 60 ? 60 : l3 + ihl + l4len;
-}
-
 int sg_kcheck_run(struct sg_kcheck *k, const struct sg_ref_pkt *p,
 		  const uint8_t *local, struct sg_kverdict *v)
 {
 	__u8 frame[128];
-	size_t len = build_frame(p, local, frame, sizeof(frame));
+	size_t len = sg_ref_frame(p, local, frame, sizeof(frame));
 	struct bpf_program *prog = p->dir == SG_DIR_IN ? k->skel->progs.sg_xdp
 						       : k->skel->progs.sg_tc;
 	struct sg_dry_result *r = &k->skel->bss->sg_dry_result;

@@ -450,58 +450,6 @@ static void gen_packet(const struct sg_config *cfg, size_t inst, struct dpkt *d)
 	d->local[15] = 1;
 }
 
-static void put16(__u8 *p, unsigned int v)
-{
-	p[0] = (__u8)(v >> 8);
-	p[1] = (__u8)v;
-}
-
-/* The first frame of the flow: TCP SYN, UDP datagram, ICMP, other. */
-static size_t frame_of(const struct dpkt *d, __u8 *f)
-{
-	const struct sg_ref_pkt *p = &d->r;
-	const __u8 *src = p->dir == SG_DIR_IN ? p->remote : d->local;
-	const __u8 *dst = p->dir == SG_DIR_IN ? d->local : p->remote;
-	size_t ihl = p->family == 6 ? 40 : 20, l4len = 16, n;
-	__u8 *ip = f + 14, *l4 = ip + ihl;
-
-	memset(f, 0, 128);
-	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	put16(f + 12, p->family == 6 ? 0x86dd : 0x0800);
-	if (p->proto == 6) {
-		put16(l4, (unsigned int)p->sport);
-		put16(l4 + 2, (unsigned int)p->dport);
-		l4[12] = 5 << 4;
-		l4[13] = 0x02;
-		l4len = 20;
-	} else if (p->proto == 17) {
-		put16(l4, (unsigned int)p->sport);
-		put16(l4 + 2, (unsigned int)p->dport);
-		put16(l4 + 4, 16);
-	} else if (sg_ref_is_icmp(p->family, p->proto)) {
-		l4[0] = (__u8)p->icmp_type;
-		l4[1] = (__u8)p->icmp_code;
-		put16(l4 + 4, (unsigned int)p->sport);
-	}
-	if (p->family == 6) {
-		ip[0] = 0x60;
-		put16(ip + 4, (unsigned int)l4len);
-		ip[6] = (__u8)p->proto;
-		ip[7] = 64;
-		memcpy(ip + 8, src, 16);
-		memcpy(ip + 24, dst, 16);
-	} else {
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned int)(20 + l4len));
-		ip[8] = 64;
-		ip[9] = (__u8)p->proto;
-		memcpy(ip + 12, src, 4);
-		memcpy(ip + 16, dst, 4);
-	}
-	n = 14 + ihl + l4len;
-	return n < 60 ? 60 : n;
-}
-
 /* ---- the kernel side: dry-run programs per slot on the pinned maps ---- */
 
 static char pin_dir[64];
@@ -554,7 +502,7 @@ static int kernel_verdict(__u32 slot, const struct dpkt *d,
 	struct bpf_program *prog =
 		d->r.dir == SG_DIR_IN ? s->progs.sg_xdp : s->progs.sg_tc;
 
-	*len = frame_of(d, frame);
+	*len = sg_ref_frame(&d->r, d->local, frame, 128);
 	memset(&s->bss->sg_dry_result, 0, sizeof(s->bss->sg_dry_result));
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
 		    .data_size_in = (__u32)*len, .repeat = 1);
