@@ -52,6 +52,9 @@ __attribute__((format(printf, 2, 3))) int sg_usage_err(const char *cmd,
 						       const char *fmt, ...);
 /* The usage error for what getopt_long returned ('?' or ':'). */
 int sg_getopt_err(char **argv, int opt);
+/* For a command that takes no options and no arguments: SG_EXIT_OK, or
+ * the usage error (SG_EXIT_USAGE) for what it was given. */
+int sg_args_none(int argc, char **argv);
 /* Prints "usage: sgctl CMD ARGS" for a command of the table to out. */
 void sg_cmd_usage(const char *cmd, FILE *out);
 

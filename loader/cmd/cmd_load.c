@@ -296,30 +296,12 @@ static void print_unload(bool unloaded, size_t detached)
 	sg_json_destroy(j);
 }
 
-/* A command that takes no arguments and no options. */
-static int no_args(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-		return sg_getopt_err(argv, opt);
-	if (optind < argc)
-		return sg_usage_err(argv[0], "unexpected argument '%s'",
-				    argv[optind]);
-	return SG_EXIT_OK;
-}
-
 int cmd_unload(int argc, char **argv)
 {
 	size_t detached = 0;
 	int lock, rc;
 
-	rc = no_args(argc, argv);
+	rc = sg_args_none(argc, argv);
 	if (rc)
 		return rc;
 	if (sg_need_root("unload"))

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,18 +398,12 @@ int cmd_show(int argc, char **argv)
 {
 	struct show_ctx x = {};
 	struct sg_state st = {};
-	int opt, err, rc = SG_EXIT_ERR;
-	static const struct option opts[] = {
-		{NULL, 0, NULL, 0},
-	};
+	int err, rc = SG_EXIT_ERR;
 
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-		return sg_getopt_err(argv, opt);
-	if (optind < argc)
-		return sg_usage_err(argv[0], "unexpected argument '%s'",
-				    argv[optind]);
+	rc = sg_args_none(argc, argv);
+	if (rc != SG_EXIT_OK)
+		return rc;
+	rc = SG_EXIT_ERR;
 	if (sg_need_root("show"))
 		return SG_EXIT_ERR;
 	if (!sg_state_exists(sg_opts.pin_dir)) {

@@ -208,6 +208,23 @@ int sg_getopt_err(char **argv, int opt)
 	return sg_usage_err(argv[0], "unknown option '%s'", argv[optind - 1]);
 }
 
+int sg_args_none(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+		return sg_getopt_err(argv, opt);
+	if (optind < argc)
+		return sg_usage_err(argv[0], "unexpected argument '%s'",
+				    argv[optind]);
+	return SG_EXIT_OK;
+}
+
 static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 {
 	return d[cap / 32].effective & (1u << (cap % 32));
