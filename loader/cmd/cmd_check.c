@@ -64,12 +64,6 @@ static int parse_num(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-static bool ipv6_ext(int proto)
-{
-	return proto == 0 || proto == 43 || proto == 44 || proto == 51 ||
-	       proto == 60 || proto == 135;
-}
-
 enum {
 	OPT_INBOUND = 0x100,
 	OPT_OUTBOUND,
@@ -171,13 +165,13 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		return sg_usage_err(argv[0], "--remote is required");
 
 	if (!strcasecmp(proto, "tcp"))
-		a->proto = 6;
+		a->proto = SG_PROTO_TCP;
 	else if (!strcasecmp(proto, "udp"))
-		a->proto = 17;
+		a->proto = SG_PROTO_UDP;
 	else if (!strcasecmp(proto, "icmp"))
-		a->proto = 1;
+		a->proto = SG_PROTO_ICMP;
 	else if (!strcasecmp(proto, "icmpv6"))
-		a->proto = 58;
+		a->proto = SG_PROTO_ICMPV6;
 	else if (!strcasecmp(proto, "all") || !strcmp(proto, "-1"))
 		return sg_usage_err(argv[0],
 				    "--protocol: a flow has one protocol "
@@ -190,7 +184,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 				    "udp, icmp, icmpv6 or a number 0-255)",
 				    proto);
 
-	if (a->proto == 6 || a->proto == 17) {
+	if (a->proto == SG_PROTO_TCP || a->proto == SG_PROTO_UDP) {
 		if (a->port < 0)
 			return sg_usage_err(argv[0],
 					    "--port is required for tcp and "
@@ -199,26 +193,26 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		return sg_usage_err(argv[0],
 				    "--port applies only to tcp and udp");
 	}
-	if (a->proto == 1 && a->family == 6)
+	if (a->proto == SG_PROTO_ICMP && a->family == 6)
 		return sg_usage_err(argv[0],
 				    "icmp is IPv4's; for an IPv6 remote use "
 				    "--protocol icmpv6");
-	if (a->proto == 58 && a->family == 4)
+	if (a->proto == SG_PROTO_ICMPV6 && a->family == 4)
 		return sg_usage_err(argv[0],
 				    "icmpv6 is IPv6's; for an IPv4 remote use "
 				    "--protocol icmp");
-	if (a->family == 6 && ipv6_ext(a->proto))
+	if (a->family == 6 && SG_PROTO_IS_IPV6_EXT(a->proto))
 		return sg_usage_err(argv[0],
 				    "protocol %d is an IPv6 extension header, "
 				    "not a flow's protocol",
 				    a->proto);
-	if (a->proto == 1 || a->proto == 58) {
+	if (a->proto == SG_PROTO_ICMP || a->proto == SG_PROTO_ICMPV6) {
 		if (a->icode >= 0 && a->itype < 0)
 			return sg_usage_err(argv[0],
 					    "--icmp-code needs --icmp-type");
 		/* An echo request by default: what ping sends. */
 		if (a->itype < 0)
-			a->itype = a->proto == 1 ? 8 : 128;
+			a->itype = a->proto == SG_PROTO_ICMP ? 8 : 128;
 		if (a->icode < 0)
 			a->icode = 0;
 	} else if (a->itype >= 0 || a->icode >= 0) {
@@ -255,7 +249,7 @@ static void what(const struct check_ctx *x, char *buf, size_t len)
 	const struct sg_ref_pkt *p = &x->pkt;
 	char pb[16];
 
-	if (p->proto == 6 || p->proto == 17)
+	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP)
 		snprintf(buf, len, "%s port %d",
 			 sg_ref_proto_name(p->proto, pb, sizeof(pb)), p->dport);
 	else if (sg_ref_is_icmp(p->family, p->proto))
@@ -345,14 +339,15 @@ static void print_plain(const struct check_ctx *x)
 			       "the %s rules say\n",
 			       x->pkt.dir == SG_DIR_IN ? "outbound"
 						       : "inbound");
-		else if (x->pkt.proto == 6 || x->pkt.proto == 17)
+		else if (x->pkt.proto == SG_PROTO_TCP ||
+			 x->pkt.proto == SG_PROTO_UDP)
 			printf("  untracked flow (a rule open to the world, "
 			       "and all traffic allowed the other way): every "
 			       "packet is judged by the rules\n");
 		else
 			printf("  not tracked: every such packet is judged by "
 			       "the rules\n");
-		if (m->accept && x->pkt.proto == 6)
+		if (m->accept && x->pkt.proto == SG_PROTO_TCP)
 			printf("  a client that gets \"connection refused\" "
 			       "got through the security groups: nothing "
 			       "listens on port %d there\n",
@@ -448,7 +443,7 @@ static void print_json(const struct check_ctx *x)
 			  sg_ref_proto_name(x->pkt.proto, pb, sizeof(pb)));
 	sg_json_kv_int(j, "protocol_number", x->pkt.proto);
 	sg_json_kv_string(j, "remote", x->a.remote_text);
-	if (x->pkt.proto == 6 || x->pkt.proto == 17)
+	if (x->pkt.proto == SG_PROTO_TCP || x->pkt.proto == SG_PROTO_UDP)
 		sg_json_kv_int(j, "port", x->pkt.dport);
 	if (sg_ref_is_icmp(x->pkt.family, x->pkt.proto)) {
 		sg_json_kv_int(j, "icmp_type", x->pkt.icmp_type);

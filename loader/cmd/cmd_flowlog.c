@@ -175,7 +175,7 @@ static const char *slot_id(const struct fl_ctx *x, __u32 slot)
 
 static bool has_ports(__u8 proto)
 {
-	return proto == 6 || proto == 17;
+	return proto == SG_PROTO_TCP || proto == SG_PROTO_UDP;
 }
 
 /* ------------------------------------------------------------- snapshot */

@@ -96,7 +96,7 @@ static void json_rule(struct sg_json *j, const struct sg_config *cfg,
 		sg_json_kv_int(j, "port_from", r->port_lo);
 		sg_json_kv_int(j, "port_to", r->port_hi);
 	}
-	if (r->proto == 1 || r->proto == 58) {
+	if (r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6) {
 		sg_json_key(j, "icmp_type");
 		if (r->icmp_type == SG_ANY)
 			sg_json_string(j, "all");
