@@ -208,8 +208,13 @@ int sg_map_write(int fd, const char *name, const void *keys, const void *vals,
 	return err;
 }
 
-int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
-			    __u32 gen, size_t *kept)
+/*
+ * Deletes the keys whose __u32 at offset off matches, in one dump and one
+ * batch of deletes; *kept (may be NULL) gets how many did not match.
+ */
+static int delete_matching(int fd, size_t ksz, size_t vsz, size_t off,
+			   bool (*match)(__u32 w, const void *arg),
+			   const void *arg, size_t *kept)
 {
 	void *keys, *vals;
 	size_t n, m = 0;
@@ -221,8 +226,8 @@ int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
 	for (size_t i = 0; i < n; i++) {
 		__u32 w;
 
-		memcpy(&w, (char *)keys + i * ksz + gen_off, sizeof(w));
-		if (SG_GEN_OF(w) != gen)
+		memcpy(&w, (char *)keys + i * ksz + off, sizeof(w));
+		if (!match(w, arg))
 			continue;
 		if (m != i)
 			memcpy((char *)keys + m * ksz, (char *)keys + i * ksz,
@@ -237,6 +242,18 @@ int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
 	return err;
 }
 
+static bool of_generation(__u32 w, const void *arg)
+{
+	return SG_GEN_OF(w) == *(const __u32 *)arg;
+}
+
+int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
+			    __u32 gen, size_t *kept)
+{
+	return delete_matching(fd, ksz, vsz, gen_off, of_generation, &gen,
+			       kept);
+}
+
 /* ------------------------------------------------------------ by slot */
 
 bool sg_in_slots(__u32 s, const __u32 *slots, size_t n)
@@ -247,31 +264,24 @@ bool sg_in_slots(__u32 s, const __u32 *slots, size_t n)
 	return false;
 }
 
+struct slot_set {
+	const __u32 *slots;
+	size_t n;
+};
+
+static bool in_slot_set(__u32 s, const void *arg)
+{
+	const struct slot_set *set = arg;
+
+	return sg_in_slots(s, set->slots, set->n);
+}
+
 int sg_map_delete_by_slot(int fd, size_t ksz, size_t vsz, size_t slot_off,
 			  const __u32 *slots, size_t nslots)
 {
-	void *keys, *vals;
-	size_t n, m = 0;
-	int err;
+	struct slot_set set = {slots, nslots};
 
-	err = sg_map_dump(fd, ksz, vsz, &keys, &vals, &n);
-	if (err)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		__u32 s;
-
-		memcpy(&s, (char *)keys + i * ksz + slot_off, sizeof(s));
-		if (!sg_in_slots(s, slots, nslots))
-			continue;
-		if (m != i)
-			memcpy((char *)keys + m * ksz, (char *)keys + i * ksz,
-			       ksz);
-		m++;
-	}
-	err = sg_map_delete_keys(fd, keys, ksz, m);
-	free(keys);
-	free(vals);
-	return err;
+	return delete_matching(fd, ksz, vsz, slot_off, in_slot_set, &set, NULL);
 }
 
 /* ---------------------------------------------------------- attachments */
