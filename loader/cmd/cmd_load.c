@@ -334,7 +334,7 @@ int cmd_unload(int argc, char **argv)
 	if (sg_opts.json)
 		print_unload(!rc, detached);
 	else if (!rc)
-		/* Only the state: a pin dir or mount sgctl did not make stays. */
+		/* A pin dir or mount sgctl did not make stays. */
 		printf("unloaded: detached %zu interface%s, removed the state "
 		       "in %s\n",
 		       detached, detached == 1 ? "" : "s", sg_opts.pin_dir);
