@@ -21,10 +21,14 @@
 #include "state/state.h"
 #include "config/model.h"
 
-/* Opens the state read-write without programs, or says nothing is loaded. */
-static int open_loaded(struct sg_state *st)
+/*
+ * Opens the state read-write without programs and parses its stored
+ * config into cfg, or says nothing is loaded (st closed then).
+ */
+static int open_loaded(struct sg_state *st, struct sg_config *cfg)
 {
 	struct sg_meta meta;
+	int err;
 
 	if (!sg_state_exists(sg_opts.pin_dir)) {
 		sg_err("no config loaded; run sgctl load FILE first");
@@ -32,25 +36,15 @@ static int open_loaded(struct sg_state *st)
 	}
 	if (sg_state_open(st, sg_opts.pin_dir, -1, false))
 		return -EIO;
-	if (sg_meta_read(st, &meta)) {
-		sg_state_close(st);
-		return -EIO;
-	}
-	if (!meta.loaded_at) {
-		sg_err("no config loaded; run sgctl load FILE first");
-		sg_state_close(st);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-/* The stored config, parsed; reported when there is none. */
-static int stored_config(struct sg_state *st, struct sg_config *cfg)
-{
-	int err = sg_stored_config(st, cfg, NULL);
-
+	err = sg_meta_read(st, &meta) ? -EIO : 0;
+	if (!err && !meta.loaded_at)
+		err = -ENOENT;
+	if (!err)
+		err = sg_stored_config(st, cfg, NULL);
 	if (err == -ENOENT)
 		sg_err("no config loaded; run sgctl load FILE first");
+	if (err)
+		sg_state_close(st);
 	return err;
 }
 
@@ -95,9 +89,7 @@ static int attach_all(const char *netns, bool host_side, bool generic)
 	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
 	if (lock < 0)
 		return SG_EXIT_ERR;
-	if (open_loaded(&st))
-		goto out;
-	if (stored_config(&st, &cfg))
+	if (open_loaded(&st, &cfg))
 		goto out;
 	sg_state_close(&st);
 	if (sg_opts.json) {
@@ -252,9 +244,7 @@ int cmd_attach(int argc, char **argv)
 	lock = sg_state_lock(sg_opts.pin_dir, SG_LOCK_TIMEOUT_MS);
 	if (lock < 0)
 		return SG_EXIT_ERR;
-	if (open_loaded(&st))
-		goto out;
-	if (stored_config(&st, &cfg))
+	if (open_loaded(&st, &cfg))
 		goto out;
 
 	/* Which instance: named, or the one whose interface is IFACE. */
