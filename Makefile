@@ -31,7 +31,7 @@ USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD) -Iinclude -Iload
 # The pure core links without libbpf: the unit tests and fuzz_config prove
 # it, since they link CORE_LIBS only.
 CORE_LIBS := -lyaml -ljansson
-LIBS := -lbpf -lelf -lz $(CORE_LIBS)
+LIBS := -lbpf -lelf -lz -lcurl $(CORE_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-parameter -MMD -MP -I$(BUILD) -Iinclude -Ibpf \
 	-idirafter /usr/include/$(MULTIARCH)
@@ -42,15 +42,17 @@ VMLINUX_H := $(BUILD)/vmlinux.h
 
 # The loader, one folder per stage; a stage includes only the ones before
 # it (docs/design.md):
-#   util, out -> input -> config -> compile -> state -> enforce -> bench, cmd
-STAGES := util out input config compile state enforce bench cmd
+#   util, out -> input -> config -> desired, compile -> state -> enforce
+#   -> fleet -> bench, console -> cmd
+STAGES := util out input config desired compile state enforce fleet bench \
+	console cmd
 LOADER_SRCS := $(sort $(foreach d,$(STAGES),$(wildcard loader/$(d)/*.c)))
 LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libsgctl.a
 # The pure core, which never touches the kernel: read, validate, compile,
 # print. It links without libbpf (CORE_LIBS) and check-layers keeps it so.
-CORE_STAGES := util out input config compile
+CORE_STAGES := util out input config desired compile
 CORE_SRCS := $(sort $(foreach d,$(CORE_STAGES),$(wildcard loader/$(d)/*.c)))
 CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 CORE_LIB := $(BUILD)/libsgctl-core.a

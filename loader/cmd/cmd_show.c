@@ -86,6 +86,7 @@ static void json_rule(struct sg_json *j, const struct sg_config *cfg,
 		      const struct sg_rule *r)
 {
 	sg_json_begin_object(j);
+	sg_json_kv_string(j, "id", r->id);
 	sg_json_kv_string(j, "direction", dir_name(r->dir));
 	sg_json_kv_string(j, "rule", r->text);
 	if (r->proto == SG_PROTO_ALL)
@@ -295,7 +296,8 @@ static void print_plain(const struct show_ctx *x)
 
 				if (r->dir != d)
 					continue;
-				printf("    %-8s  %s", dir_name(d), r->text);
+				printf("    %s  %-8s  %s", r->id, dir_name(d),
+				       r->text);
 				if (r->description && *r->description)
 					printf("  # %s", r->description);
 				printf("\n");

@@ -406,6 +406,8 @@ static void walk(struct ctx *c, yaml_node_t *root)
 	c->undef_base = cfg->ngroups;
 	for (i = 0; i < cfg->ngroups && !c->oom && !c->stop; i++)
 		cfg_group_rules(c, i);
+	if (!c->oom && !c->stop)
+		cfg_check_rule_ids(c);
 	for (i = 0; i < c->nundef && !c->oom; i++) {
 		struct sg_group *g = new_group(c);
 

@@ -148,6 +148,8 @@ bool cfg_list_items(struct ctx *c, yaml_node_t *n, const char *what,
 /* ---- rules.c ---- */
 
 /* Pass 2: the rules of group gi, then its duplicates and quotas. */
+/* Rule ids are unique in the VPC (after every group's rules). */
+void cfg_check_rule_ids(struct ctx *c);
 void cfg_group_rules(struct ctx *c, size_t gi);
 
 /* ---- instances.c ---- */

@@ -36,6 +36,9 @@ enum sg_peer_kind {
 	SG_PEER_GROUP,
 };
 
+/* "sgr-" + 17 lowercase hex digits + NUL (AWS's SecurityGroupRuleId). */
+#define SG_RULE_ID_SIZE 22
+
 /*
  * One allow rule with one peer. A YAML rule with a list of sources becomes
  * several sg_rule (as AWS stores them), sharing pos, text and description.
@@ -51,6 +54,10 @@ struct sg_rule {
 	char *peer_text; /* the peer as written: "203.0.113.10/32", "sg-web" */
 	char *text; /* the rule as written, e.g. "ssh (tcp/22) from 203.0.113.10/32" */
 	char *description; /* may be NULL */
+	/* Stable id: written (YAML id:, AWS SecurityGroupRuleId) or derived
+	 * from the group and the rule's content (sg_rule_id_derive). */
+	char id[SG_RULE_ID_SIZE];
+	bool id_written; /* id from the input, not derived */
 	struct sg_pos pos;
 };
 
@@ -136,6 +143,19 @@ void sg_config_free(struct sg_config *cfg);
 /* Lookups by id; -1 when absent. */
 int sg_config_find_group(const struct sg_config *cfg, const char *id);
 int sg_config_find_instance(const struct sg_config *cfg, const char *id);
+
+/*
+ * The id a rule gets when none is written: a hash of the group id and the
+ * rule's content (direction, protocol, ports or ICMP type/code, peer), the
+ * same on every host and every reload. r->peer_text must be set.
+ */
+void sg_rule_id_derive(const char *group_id, const struct sg_rule *r,
+		       char id[SG_RULE_ID_SIZE]);
+/* Whether s is "sgr-" followed by 17 lowercase hex digits. */
+bool sg_rule_id_valid(const char *s);
+/* The rule of cfg with this id; false when none. */
+bool sg_config_find_rule(const struct sg_config *cfg, const char *id,
+			 size_t *group, size_t *rule);
 
 /* Helpers shared by the compiler and the printers. */
 bool sg_prefix_contains(const struct sg_prefix *outer,

@@ -271,6 +271,8 @@ static void add_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		free(r->description);
 		return;
 	}
+	if (!r->id[0])
+		sg_rule_id_derive(g->id, r, r->id);
 	gb->ppos[g->nrules] = ppos;
 	g->rules[g->nrules++] = *r;
 }
@@ -374,7 +376,7 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		       int dir, yaml_node_t *n)
 {
 	yaml_node_t *type = NULL, *proto = NULL, *ports = NULL, *itype = NULL;
-	yaml_node_t *icode = NULL, *peer = NULL, *descn = NULL;
+	yaml_node_t *icode = NULL, *peer = NULL, *descn = NULL, *idn = NULL;
 	const char *peer_key = dir == SG_DIR_IN ? "source" : "destination";
 	const char *other_key = dir == SG_DIR_IN ? "destination" : "source";
 	const char *desc = NULL;
@@ -410,6 +412,8 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 			peer = kv[i].v;
 		else if (!strcmp(k, "description"))
 			descn = kv[i].v;
+		else if (!strcmp(k, "id"))
+			idn = kv[i].v;
 		else if (!strcmp(k, other_key)) {
 			wrong_way = true;
 			ERR(c, kv[i].k, SG_E_MALFORMED,
@@ -420,7 +424,7 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		} else {
 			ERR(c, kv[i].k, SG_E_PARAM,
 			    "unknown rule key '%s' (expected type, protocol, "
-			    "ports, icmp_type, icmp_code, %s, description)",
+			    "ports, icmp_type, icmp_code, %s, description, id)",
 			    k, peer_key);
 			ok = false;
 		}
@@ -533,6 +537,26 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		    peer_key);
 		return;
 	}
+	if (idn) {
+		const char *id = sg_yaml_scalar(idn);
+
+		if (!sg_rule_id_valid(id)) {
+			ERR(c, idn, SG_E_PARAM,
+			    "rule id '%s' is not sgr- followed by 17 lowercase "
+			    "hex digits",
+			    id && !sg_yaml_is_null(idn) ? id
+							: sg_yaml_node_kind(idn));
+			ok = false;
+		} else if (it.top - it.start > 1) {
+			/* AWS stores one rule per peer, each with its id. */
+			ERR(c, idn, SG_E_PARAM,
+			    "id names one rule, but this entry has %d %ss "
+			    "(%d rules): write one entry per %s",
+			    (int)(it.top - it.start), peer_key,
+			    (int)(it.top - it.start), peer_key);
+			ok = false;
+		}
+	}
 	for (p = it.start; p < it.top && !c->stop && !c->oom; p++) {
 		yaml_node_t *pn = cfg_node(c, *p);
 		struct sg_rule r;
@@ -550,6 +574,10 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		r.peer_text = cfg_strdup(c, sg_yaml_scalar(pn));
 		r.text = rule_text(c, &rs, dir, sg_yaml_scalar(pn), "");
 		r.description = cfg_strdup(c, desc);
+		if (idn) {
+			snprintf(r.id, sizeof(r.id), "%s", sg_yaml_scalar(idn));
+			r.id_written = true;
+		}
 		add_rule(c, g, gb, &r, cfg_pos(c, pn));
 	}
 }
@@ -758,4 +786,52 @@ void cfg_group_rules(struct ctx *c, size_t gi)
 		check_quota(c, g, &gb, gs);
 	}
 	free(gb.ppos);
+}
+
+struct idref {
+	const char *id;
+	const struct sg_rule *r;
+};
+
+static int idref_cmp(const void *a, const void *b)
+{
+	const struct idref *x = a, *y = b;
+	int d = strcmp(x->id, y->id);
+
+	/* File order among equals, so the first written is "the other". */
+	return d ? d : (x->r < y->r ? -1 : x->r > y->r);
+}
+
+void cfg_check_rule_ids(struct ctx *c)
+{
+	const struct sg_config *cfg = c->cfg;
+	struct idref *v;
+	size_t n = 0, i, g, r;
+	char wb[WHERE_LEN];
+
+	for (g = 0; g < cfg->ngroups; g++)
+		n += cfg->groups[g].nrules;
+	if (n < 2)
+		return;
+	v = malloc(n * sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	for (n = 0, g = 0; g < cfg->ngroups; g++)
+		for (r = 0; r < cfg->groups[g].nrules; r++) {
+			v[n].id = cfg->groups[g].rules[r].id;
+			v[n++].r = &cfg->groups[g].rules[r];
+		}
+	qsort(v, n, sizeof(*v), idref_cmp);
+	/* Derived ids repeat only for repeated rules, refused already. */
+	for (i = 1; i < n; i++)
+		if (!strcmp(v[i].id, v[i - 1].id) &&
+		    (v[i].r->id_written || v[i - 1].r->id_written))
+			sg_error(c->diag, v[i].r->pos, SG_E_PARAM,
+				 "rule id %s is already used by the rule %s",
+				 v[i].id,
+				 sg_pos_where(v[i].r->pos, v[i - 1].r->pos, wb,
+					      sizeof(wb)));
+	free(v);
 }

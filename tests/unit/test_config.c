@@ -564,7 +564,7 @@ Test(config, err_unknown_rule_key)
 		     "      - { type: ssh, source: 10.0.0.0/8, port: 22 }\n",
 		     "sgctl: t.yaml:4:42: InvalidParameterValue: unknown rule "
 		     "key 'port' (expected type, protocol, ports, icmp_type, "
-		     "icmp_code, source, description)");
+		     "icmp_code, source, description, id)");
 }
 
 Test(config, err_bad_cidr)
@@ -1104,4 +1104,40 @@ Test(diag, print_formats)
 			 "sgctl: lab.yaml:3:5: warning: careful\n");
 	free(text);
 	sg_diag_free(&d);
+}
+
+Test(config, rule_ids_written_or_derived)
+{
+	const char *y = "security_groups:\n"
+			"  sg-a:\n"
+			"    inbound:\n"
+			"      - { type: ssh, source: 10.0.0.1/8 }\n"
+			"      - { type: http, source: 0.0.0.0/0, "
+			"id: sgr-0123456789abcdef0 }\n";
+	const char *y2 = "security_groups:\n"
+			 "  sg-a:\n"
+			 "    inbound:\n"
+			 "      - { type: ssh, source: 10.0.0.0/8 }\n";
+	struct sg_config c2 = {0};
+	struct sg_diag d2;
+	char first[SG_RULE_ID_SIZE];
+	size_t g, r;
+
+	cr_assert_eq(sg_config_parse_string("t.yaml", y, strlen(y), &cfg,
+					    &diag),
+		     0);
+	g = (size_t)sg_config_find_group(&cfg, "sg-a");
+	cr_assert(sg_rule_id_valid(cfg.groups[g].rules[0].id));
+	cr_assert_str_eq(cfg.groups[g].rules[1].id, "sgr-0123456789abcdef0");
+	cr_assert(sg_config_find_rule(&cfg, "sgr-0123456789abcdef0", &g, &r));
+	cr_assert_eq(r, 1);
+	memcpy(first, cfg.groups[g].rules[0].id, sizeof(first));
+	/* The enforced CIDR names the rule, not the text. */
+	sg_diag_init(&d2);
+	cr_assert_eq(sg_config_parse_string("u.yaml", y2, strlen(y2), &c2, &d2),
+		     0);
+	g = (size_t)sg_config_find_group(&c2, "sg-a");
+	cr_assert_str_eq(c2.groups[g].rules[0].id, first);
+	sg_config_free(&c2);
+	sg_diag_free(&d2);
 }
