@@ -182,14 +182,27 @@ static int curl_failure(struct sg_etcd *e, CURLcode c, const char *errbuf,
 	const char *msg = *errbuf ? errbuf : curl_easy_strerror(c);
 	bool https = !strncmp(e->url, "https://", 8);
 
-	if (https &&
-	    (is_tls_error(c) || c == CURLE_RECV_ERROR ||
-	     c == CURLE_SEND_ERROR) &&
-	    cert_refused(msg)) {
+	bool dropped = c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR ||
+		       c == CURLE_GOT_NOTHING || c == CURLE_SSL_CONNECT_ERROR;
+
+	if (https && strstr(msg, "SSL certificate problem")) {
+		seterr(err,
+		       "etcd at %s: TLS: the server's certificate is not "
+		       "trusted (--cacert): %s",
+		       e->url, msg);
+		return -EPROTO;
+	}
+	/* With TLS 1.3 the server refuses a client certificate after the
+	 * client has finished its handshake: the alert, or only a reset
+	 * connection, shows up on the first read or write. */
+	if (https && ((is_tls_error(c) && cert_refused(msg)) || dropped)) {
 		seterr(err,
 		       "etcd at %s: TLS handshake refused: client certificate "
-		       "required or invalid (%s)",
-		       e->url, msg);
+		       "%s (%s)",
+		       e->url,
+		       e->cert ? "required or invalid"
+			       : "required (none given: --cert, --key)",
+		       msg);
 		return -EACCES;
 	}
 	if (is_tls_error(c)) {
@@ -206,6 +219,10 @@ static int curl_failure(struct sg_etcd *e, CURLcode c, const char *errbuf,
 	case CURLE_OPERATION_TIMEDOUT:
 		seterr(err, "etcd at %s: no answer in time (%s)", e->url, msg);
 		return -ETIMEDOUT;
+	case CURLE_GOT_NOTHING:
+		seterr(err, "etcd at %s: empty reply (does it want https://?)",
+		       e->url);
+		return -ECONNRESET;
 	case CURLE_OUT_OF_MEMORY:
 		seterr(err, "out of memory");
 		return -ENOMEM;
