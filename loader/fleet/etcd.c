@@ -421,6 +421,35 @@ int sg_etcd_txn(struct sg_etcd *e, const struct sg_etcd_cmp *cmp, size_t ncmp,
 	return 0;
 }
 
+int sg_etcd_put_state(struct sg_etcd *e, const char *prefix,
+		      const struct sg_kvset *have, int64_t have_revision,
+		      const struct sg_kvset *want, bool *succeeded,
+		      int64_t *revision, size_t *nput, size_t *ndel, char **err)
+{
+	struct sg_etcd_plan p;
+	int rc;
+
+	*succeeded = false;
+	if (sg_etcd_plan_state(prefix, have, want, &p)) {
+		seterr(err, "out of memory");
+		return -ENOMEM;
+	}
+	if (nput)
+		*nput = p.nput;
+	if (ndel)
+		*ndel = p.ndel;
+	if (!p.n) {
+		*succeeded = true;
+		if (revision)
+			*revision = have_revision;
+		sg_etcd_plan_free(&p);
+		return 0;
+	}
+	rc = sg_etcd_txn(e, p.cmp, p.n, p.ops, p.n, succeeded, revision, err);
+	sg_etcd_plan_free(&p);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- watch */
 
 struct watch_ctx {

@@ -610,3 +610,103 @@ void sg_etcd_lines_free(struct sg_etcd_lines *l)
 	free(l->buf);
 	memset(l, 0, sizeof(*l));
 }
+
+/* ---------------------------------------------------------------- plans */
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct sg_kv *x = *(const struct sg_kv *const *)a;
+	const struct sg_kv *y = *(const struct sg_kv *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* The entries of s as pointers sorted by key (strcmp: etcd's byte order). */
+static const struct sg_kv **sorted(const struct sg_kvset *s)
+{
+	const struct sg_kv **v = calloc(s->n + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		v[i] = &s->v[i];
+	qsort(v, s->n, sizeof(*v), kv_cmp);
+	return v;
+}
+
+static bool same_value(const struct sg_kv *a, const struct sg_kv *b)
+{
+	return a->len == b->len && !memcmp(a->value, b->value, a->len);
+}
+
+static void plan_add(struct sg_etcd_plan *p, const struct sg_kv *old,
+		     const struct sg_kv *new)
+{
+	struct sg_etcd_cmp *c = &p->cmp[p->n];
+	struct sg_etcd_op *o = &p->ops[p->n++];
+
+	c->key = new ? new->key : old->key;
+	c->mod_revision = old ? old->mod_revision : 0;
+	o->key = c->key;
+	if (new) {
+		o->value = new->value;
+		o->len = new->len;
+		p->nput++;
+	} else {
+		o->del = true;
+		p->ndel++;
+	}
+}
+
+int sg_etcd_plan_state(const char *prefix, const struct sg_kvset *have,
+		       const struct sg_kvset *want, struct sg_etcd_plan *p)
+{
+	const struct sg_kv **h = sorted(have), **w = sorted(want);
+	size_t i = 0, j = 0, plen = strlen(prefix);
+	char *status = NULL;
+	int rc = -ENOMEM;
+
+	memset(p, 0, sizeof(*p));
+	if (asprintf(&status, "%sstatus/", prefix) < 0)
+		status = NULL;
+	p->cmp = calloc(have->n + want->n + 1, sizeof(*p->cmp));
+	p->ops = calloc(have->n + want->n + 1, sizeof(*p->ops));
+	if (!h || !w || !status || !p->cmp || !p->ops)
+		goto out;
+	while (i < have->n || j < want->n) {
+		int d = i == have->n   ? 1
+			: j == want->n ? -1
+				       : strcmp(h[i]->key, w[j]->key);
+
+		if (d < 0) {
+			/* Only what push owns: the desired state's keys. */
+			if (!strncmp(h[i]->key, prefix, plen) &&
+			    strncmp(h[i]->key, status, strlen(status)))
+				plan_add(p, h[i], NULL);
+			i++;
+		} else if (d > 0) {
+			plan_add(p, NULL, w[j]);
+			j++;
+		} else {
+			if (!same_value(h[i], w[j]))
+				plan_add(p, h[i], w[j]);
+			i++;
+			j++;
+		}
+	}
+	rc = 0;
+out:
+	if (rc)
+		sg_etcd_plan_free(p);
+	free(h);
+	free(w);
+	free(status);
+	return rc;
+}
+
+void sg_etcd_plan_free(struct sg_etcd_plan *p)
+{
+	free(p->cmp);
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}

@@ -89,6 +89,25 @@ int sg_etcd_lines_feed(struct sg_etcd_lines *l, const char *data, size_t n);
 char *sg_etcd_lines_next(struct sg_etcd_lines *l, size_t *len);
 void sg_etcd_lines_free(struct sg_etcd_lines *l);
 
+/*
+ * The transaction that turns the keys have (read under prefix, with their
+ * mod_revisions) into want: a put for each key of want that is new or has
+ * another value, a delete for each key of have that want lacks (never
+ * one under prefix "status/", the agents' own), and a compare for each of
+ * those keys on the mod_revision read (0: must still not exist). The
+ * plan's strings point into have and want.
+ */
+struct sg_etcd_plan {
+	struct sg_etcd_cmp *cmp;
+	struct sg_etcd_op *ops;
+	size_t n; /* compares = ops */
+	size_t nput, ndel;
+};
+
+int sg_etcd_plan_state(const char *prefix, const struct sg_kvset *have,
+		       const struct sg_kvset *want, struct sg_etcd_plan *p);
+void sg_etcd_plan_free(struct sg_etcd_plan *p);
+
 /* Frees the keys and values of a set (not the contract's sg_kvset_free,
  * which desired/ implements; the same thing). */
 void sg_etcd_kvset_clear(struct sg_kvset *s);

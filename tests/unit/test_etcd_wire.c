@@ -336,3 +336,49 @@ Test(watch, lines_split_across_chunks)
 	cr_assert_null(sg_etcd_lines_next(&l, &n));
 	sg_etcd_lines_free(&l);
 }
+
+#define KV(k, v, rev)                                                          \
+	{                                                                      \
+		(char *)(k), (char *)(v), sizeof(v) - 1, rev                   \
+	}
+
+Test(plan, writes_only_what_changed)
+{
+	struct sg_kv have_v[] = {
+		KV("/p/vpc", "{\"vpc\":\"p\"}", 5),
+		KV("/p/groups/sg-a", "{\"x\":1}", 6),
+		KV("/p/groups/sg-gone", "{}", 7),
+		KV("/p/status/host1", "{\"revision\":3}", 8),
+		KV("/p/instances/i-1", "{\"y\":1}", 9),
+	};
+	struct sg_kv want_v[] = {
+		KV("/p/instances/i-1", "{\"y\":2}", 0),
+		KV("/p/groups/sg-a", "{\"x\":1}", 0),
+		KV("/p/vpc", "{\"vpc\":\"p\"}", 0),
+		KV("/p/groups/sg-new", "{}", 0),
+	};
+	struct sg_kvset have = {have_v, 5}, want = {want_v, 4};
+	struct sg_etcd_plan p;
+
+	cr_assert_eq(sg_etcd_plan_state("/p/", &have, &want, &p), 0);
+	cr_assert_eq(p.n, 3);
+	cr_assert_eq(p.nput, 2);
+	cr_assert_eq(p.ndel, 1);
+	/* In key order: groups/sg-gone, groups/sg-new, instances/i-1. */
+	cr_assert_str_eq(p.ops[0].key, "/p/groups/sg-gone");
+	cr_assert(p.ops[0].del);
+	cr_assert_eq(p.cmp[0].mod_revision, 7);
+	cr_assert_str_eq(p.ops[1].key, "/p/groups/sg-new");
+	cr_assert_not(p.ops[1].del);
+	cr_assert_eq(p.cmp[1].mod_revision, 0);
+	cr_assert_str_eq(p.ops[2].key, "/p/instances/i-1");
+	cr_assert_str_eq(p.ops[2].value, "{\"y\":2}");
+	cr_assert_eq(p.ops[2].len, 7);
+	cr_assert_eq(p.cmp[2].mod_revision, 9);
+	sg_etcd_plan_free(&p);
+
+	/* The same again: nothing to write. */
+	cr_assert_eq(sg_etcd_plan_state("/p/", &want, &want, &p), 0);
+	cr_assert_eq(p.n, 0);
+	sg_etcd_plan_free(&p);
+}
