@@ -49,6 +49,51 @@ void sg_image_free(struct sg_image *im)
 	memset(im, 0, sizeof(*im));
 }
 
+int sg_commit_record(struct sg_state *st, struct sg_meta *m)
+{
+	return sg_meta_get(st, SG_META_COMMIT, m);
+}
+
+bool sg_image_is_live(struct sg_state *st, const struct sg_image *im)
+{
+	int fd = bpf_map__fd(st->skel->maps.sg_inst);
+	struct sg_inst v;
+	__u32 gen;
+
+	if (!im->inst || sg_active_gen(st, &gen) || gen != im->gen)
+		return false;
+	/* One batch read of the live half (the next key after in_batch). */
+	{
+		__u32 *keys = calloc(SG_MAX_INSTANCES, sizeof(*keys));
+		struct sg_inst *vals = calloc(SG_MAX_INSTANCES, sizeof(*vals));
+		__u32 in = gen * SG_MAX_INSTANCES - 1, out_b, n = SG_MAX_INSTANCES;
+		int err = -ENOMEM;
+		bool same = false;
+
+		if (keys && vals)
+			err = bpf_map_lookup_batch(fd, gen ? &in : NULL, &out_b,
+						   keys, vals, &n, NULL);
+		if ((!err || err == -ENOENT) && n == SG_MAX_INSTANCES &&
+		    keys[0] == gen * SG_MAX_INSTANCES) {
+			same = !memcmp(vals, im->inst,
+				       SG_MAX_INSTANCES * sizeof(*vals));
+			err = 0;
+		}
+		free(keys);
+		free(vals);
+		if (!err)
+			return same;
+	}
+	for (__u32 s = 0; s < SG_MAX_INSTANCES; s++) {
+		__u32 key = gen * SG_MAX_INSTANCES + s;
+
+		if (bpf_map_lookup_elem(fd, &key, &v) ||
+		    memcmp(&v, &im->inst[s], sizeof(v)))
+			return false;
+	}
+	return true;
+}
+
 /* The exact-match copy of an image's stage-1 entries (x arrays of nxc). */
 static void class_exact_key(const struct sg_class_key *k,
 			    struct sg_class_exact_key *x)

@@ -241,6 +241,11 @@ struct sg_image {
 };
 
 void sg_image_free(struct sg_image *im);
+/* True when im is of the live generation and the live instance settings
+ * read back as im has them (a guard against another writer). */
+bool sg_image_is_live(struct sg_state *st, const struct sg_image *im);
+/* sg_meta[SG_META_COMMIT]: the last complete load (hash 0: none). */
+int sg_commit_record(struct sg_state *st, struct sg_meta *m);
 
 /* What a commit wrote: policy-map entries (both stages, their exact
  * copies, addresses, instance settings) written and deleted. */
