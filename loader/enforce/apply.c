@@ -121,6 +121,14 @@ static __u32 free_slot(const struct sg_plan *p)
 	return SG_MAX_INSTANCES - 1;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void sg_apply_cache_free(struct sg_apply_cache *cache)
 {
 	sg_compiled_free(&cache->c);
@@ -172,6 +180,7 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 	struct sg_image img = {};
 	struct sg_commit cm;
 	struct sg_meta meta;
+	double t0;
 	bool live;
 	__u64 hash = 0;
 	bool first;
@@ -209,11 +218,14 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 	live = cache && req->mode != SG_APPLY_FULL && cache_live(st, cache);
 	/* Ids stable against the last compile, so the two differ only
 	 * where the configs do. */
+	t0 = now_s();
 	err = sg_enforce_compile_prev(cfg, cache && cache->valid ? &cache->c
 								 : NULL,
 				      &c);
 	if (err)
 		goto out;
+	res->compile_s = now_s() - t0;
+	t0 = now_s();
 	cm = (struct sg_commit){
 		.c = &c,
 		.slots = &plan.sp,
@@ -251,6 +263,7 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 		memset(&img, 0, sizeof(img));
 		cache->valid = !sg_commit_record(st, &cache->rec);
 	}
+	res->commit_s = now_s() - t0;
 	res->incremental = stats.incremental;
 	res->entries_written = stats.written;
 	res->entries_deleted = stats.deleted;

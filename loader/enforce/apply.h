@@ -72,6 +72,7 @@ struct sg_apply_result {
 	 * instance settings) written and deleted: a whole generation and
 	 * the purge of the stale one, or the difference only. */
 	size_t entries_written, entries_deleted;
+	double compile_s, commit_s; /* time to compile, to write (seconds) */
 	size_t local;		/* instances this host enforces */
 	size_t slots_added;	/* slots given to instances new here */
 	size_t slots_released;	/* slots of instances gone from the config */

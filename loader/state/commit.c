@@ -137,7 +137,7 @@ static bool plan_changes_slots(const struct sg_slot_plan *sp)
 }
 
 int sg_state_commit_incremental(struct sg_state *st, const struct sg_commit *cm,
-				const struct sg_image *old, size_t max_ops,
+				struct sg_image *old, size_t max_ops,
 				struct sg_image *next,
 				struct sg_commit_stats *stats)
 {

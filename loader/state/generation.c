@@ -182,7 +182,7 @@ int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 	sizes.rule_room =
 		bpf_map__max_entries(s->maps.sg_rule_exact) - kept_xrule;
 	sizes.always = opts && opts->exact_always;
-	err = sg_image_build(c, slots, nslots, &sizes, ng, &im);
+	err = sg_image_build(c, slots, nslots, &sizes, ng, true, &im);
 	if (err)
 		return err;
 	im.other_class = kept_class;

@@ -146,7 +146,7 @@ int sg_image_exact(const struct sg_image *im, struct sg_class_exact_key **xck,
 
 int sg_image_build(const struct sg_compiled *c, const int *slots,
 		   size_t nslots, const struct sg_exact_sizes *sizes, __u32 ng,
-		   struct sg_image *im)
+		   bool bloom, struct sg_image *im)
 {
 	struct sg_exact_plan x = {};
 	size_t nips = 0, j = 0;
@@ -229,7 +229,7 @@ int sg_image_build(const struct sg_compiled *c, const int *slots,
 
 	/* The filter, when an exact entry needs it; else the words are
 	 * whatever they were (no flag sends a lookup to them). */
-	if (im->nxc || im->nxr) {
+	if (bloom && (im->nxc || im->nxr)) {
 		struct sg_class_exact_key *xck;
 		struct sg_class_val *xcv;
 		struct sg_rule_exact_key *xrk;
@@ -423,9 +423,12 @@ static int cmp_run(const void *a, const void *b)
 
 static int runs_of(const struct sg_image *im, struct run **out, size_t *n)
 {
-	struct run *r = calloc(im->nr ? im->nr : 1, sizeof(*r));
-	size_t m = 0;
+	struct run *r;
+	size_t m = 0, count = 1;
 
+	for (size_t i = 1; i < im->nr; i++)
+		count += im->rk[i].class_id != im->rk[i - 1].class_id;
+	r = malloc(count * sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	for (size_t i = 0, j; i < im->nr; i = j) {
@@ -621,43 +624,80 @@ static int diff_ips(struct sg_delta *d, const struct sg_image *o,
 	return err;
 }
 
-static int diff_bloom(struct sg_delta *d, const struct sg_image *o,
+/* Sets the filter bits of an exact key, marking the word if it gained
+ * one. */
+static void bloom_add(__u64 *words, __u8 *marked, __u64 h)
+{
+	__u32 w = sg_bloom_word(0, h);
+	__u64 bits = sg_bloom_bits(h);
+
+	if ((words[w] & bits) == bits)
+		return;
+	words[w] |= bits;
+	marked[w / 8] |= (__u8)(1u << (w % 8));
+}
+
+/*
+ * The filter words. Known words (old's, taken over: old is dropped after
+ * this change anyway) gain the bits of the added exact keys; bits of
+ * deleted keys stay (a false "maybe" costs one hash lookup, never a
+ * wrong answer) until the next new generation rewrites the filter
+ * whole. Unknown words (no exact entry written yet) are computed and
+ * written whole.
+ */
+static int diff_bloom(struct sg_delta *d, struct sg_image *o,
 		      struct sg_image *n)
 {
+	const struct kv *xc = &d->l[L_XCLASS_ADD], *xr = &d->l[L_XRULE_ADD];
+	__u8 *marked;
 	int err = 0;
 
-	if (!n->bloom) {
-		/* No exact entry now: the words stay as they are. */
-		if (o->bloom) {
-			n->bloom = malloc(SG_BLOOM_WORDS * sizeof(*n->bloom));
-			if (!n->bloom)
-				return -ENOMEM;
-			memcpy(n->bloom, o->bloom,
-			       SG_BLOOM_WORDS * sizeof(*n->bloom));
+	if (!o->bloom) {
+		struct sg_class_exact_key *xck;
+		struct sg_class_val *xcv;
+		struct sg_rule_exact_key *xrk;
+		struct sg_rule_val *xrv;
+
+		if (!n->nxc && !n->nxr)
+			return 0; /* still nothing reads the words */
+		n->bloom = calloc(SG_BLOOM_WORDS, sizeof(*n->bloom));
+		if (!n->bloom || sg_image_exact(n, &xck, &xcv, &xrk, &xrv))
+			return -ENOMEM;
+		sg_exact_bloom_words(n->bloom, xck, n->nxc, xrk, n->nxr);
+		free(xck);
+		free(xcv);
+		free(xrk);
+		free(xrv);
+		for (__u32 w = 0; !err && w < SG_BLOOM_WORDS; w++) {
+			__u32 key = sg_bloom_word(n->gen, 0) + w;
+
+			err = kv_push(&d->l[L_BLOOM_EARLY], &key, &n->bloom[w]);
 		}
-		return 0;
+		return err;
 	}
+	n->bloom = o->bloom;
+	o->bloom = NULL;
+	marked = calloc(SG_BLOOM_WORDS / 8, 1);
+	if (!marked)
+		return -ENOMEM;
+	for (size_t i = 0; i < xc->n; i++)
+		bloom_add(n->bloom, marked,
+			  sg_class_exact_hash((const void *)(xc->k + i * xc->ksz)));
+	for (size_t i = 0; i < xr->n; i++)
+		bloom_add(n->bloom, marked,
+			  sg_rule_exact_hash((const void *)(xr->k + i * xr->ksz)));
+	/* Words that gained a bit, written before the entries. */
 	for (__u32 w = 0; !err && w < SG_BLOOM_WORDS; w++) {
 		__u32 key = sg_bloom_word(n->gen, 0) + w;
-		__u64 ow = o->bloom ? o->bloom[w] : 0, nw = n->bloom[w];
 
-		/* Unknown words (none written yet) are all rewritten. */
-		if (!o->bloom) {
-			err = kv_push(&d->l[L_BLOOM_EARLY], &key, &nw);
-			continue;
-		}
-		if (nw & ~ow) {
-			__u64 both = ow | nw;
-
-			err = kv_push(&d->l[L_BLOOM_EARLY], &key, &both);
-		}
-		if (!err && (ow & ~nw))
-			err = kv_push(&d->l[L_BLOOM_LATE], &key, &nw);
+		if (marked[w / 8] & (1u << (w % 8)))
+			err = kv_push(&d->l[L_BLOOM_EARLY], &key, &n->bloom[w]);
 	}
+	free(marked);
 	return err;
 }
 
-int sg_delta_make(struct sg_state *st, const struct sg_image *old,
+int sg_delta_make(struct sg_state *st, struct sg_image *old,
 		  const struct sg_compiled *c, const int *slots, size_t nslots,
 		  const struct sg_apply_opts *opts, size_t max_ops,
 		  struct sg_image *next, struct sg_delta **out)
@@ -676,7 +716,7 @@ int sg_delta_make(struct sg_state *st, const struct sg_image *old,
 	sizes.rule_room =
 		bpf_map__max_entries(s->maps.sg_rule_exact) - old->other_xrule;
 	sizes.always = opts && opts->exact_always;
-	err = sg_image_build(c, slots, nslots, &sizes, old->gen, next);
+	err = sg_image_build(c, slots, nslots, &sizes, old->gen, false, next);
 	if (err)
 		return err;
 	next->other_class = old->other_class;

@@ -63,15 +63,16 @@ int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 struct sg_exact_sizes;
 int sg_image_build(const struct sg_compiled *c, const int *slots,
 		   size_t nslots, const struct sg_exact_sizes *sizes, __u32 ng,
-		   struct sg_image *im);
+		   bool bloom, struct sg_image *im);
 /* The exact-match entries of an image (malloc'ed, nxc and nxr of them). */
 int sg_image_exact(const struct sg_image *im, struct sg_class_exact_key **xck,
 		   struct sg_class_val **xcv, struct sg_rule_exact_key **xrk,
 		   struct sg_rule_val **xrv);
 /* The writes taking the live generation from image old to the image of c
- * (*next), ordered; -EAGAIN when it is no change to write in place. */
+ * (*next), ordered; -EAGAIN when it is no change to write in place. The
+ * filter words move from old to next. */
 struct sg_delta;
-int sg_delta_make(struct sg_state *st, const struct sg_image *old,
+int sg_delta_make(struct sg_state *st, struct sg_image *old,
 		  const struct sg_compiled *c, const int *slots, size_t nslots,
 		  const struct sg_apply_opts *opts, size_t max_ops,
 		  struct sg_image *next, struct sg_delta **out);

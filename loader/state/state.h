@@ -274,7 +274,7 @@ struct sg_commit_stats {
  * the caller commits a new generation instead. *next: the image now live.
  */
 int sg_state_commit_incremental(struct sg_state *st, const struct sg_commit *cm,
-				const struct sg_image *old, size_t max_ops,
+				struct sg_image *old, size_t max_ops,
 				struct sg_image *next,
 				struct sg_commit_stats *stats);
 
