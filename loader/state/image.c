@@ -301,6 +301,7 @@ enum {
 	L_CLASS_ADD,
 	L_XCLASS_ADD,
 	L_IP_ADD,
+	L_INST_PREP,
 	L_INST,
 	/* B: deletes */
 	L_XCLASS_DEL,
@@ -308,7 +309,6 @@ enum {
 	L_XRULE_DEL,
 	L_RULE_DEL,
 	L_IP_DEL,
-	L_BLOOM_LATE,
 	L_N,
 };
 
@@ -322,10 +322,10 @@ static const char *const list_map[L_N] = {
 	[L_BLOOM_EARLY] = "sg_exact_bloom", [L_RULE_ADD] = "sg_rule",
 	[L_XRULE_ADD] = "sg_rule_exact",    [L_CLASS_ADD] = "sg_class",
 	[L_XCLASS_ADD] = "sg_class_exact",  [L_IP_ADD] = "sg_ip",
-	[L_INST] = "sg_inst",		    [L_XCLASS_DEL] = "sg_class_exact",
+	[L_INST_PREP] = "sg_inst",	    [L_INST] = "sg_inst",
+	[L_XCLASS_DEL] = "sg_class_exact",
 	[L_CLASS_DEL] = "sg_class",	    [L_XRULE_DEL] = "sg_rule_exact",
 	[L_RULE_DEL] = "sg_rule",	    [L_IP_DEL] = "sg_ip",
-	[L_BLOOM_LATE] = "sg_exact_bloom",
 };
 
 void sg_delta_free(struct sg_delta *d)
@@ -351,13 +351,13 @@ static struct sg_delta *delta_new(void)
 		[L_XCLASS_ADD] = {sizeof(struct sg_class_exact_key),
 				  sizeof(struct sg_class_val)},
 		[L_IP_ADD] = {sizeof(struct sg_ip_key), 1},
+		[L_INST_PREP] = {4, sizeof(struct sg_inst)},
 		[L_INST] = {4, sizeof(struct sg_inst)},
 		[L_XCLASS_DEL] = {sizeof(struct sg_class_exact_key), 0},
 		[L_CLASS_DEL] = {sizeof(struct sg_class_key), 0},
 		[L_XRULE_DEL] = {sizeof(struct sg_rule_exact_key), 0},
 		[L_RULE_DEL] = {sizeof(struct sg_rule_key), 0},
 		[L_IP_DEL] = {sizeof(struct sg_ip_key), 0},
-		[L_BLOOM_LATE] = {4, 8},
 	};
 
 	if (!d)
@@ -697,6 +697,44 @@ static int diff_bloom(struct sg_delta *d, struct sg_image *o,
 	return err;
 }
 
+/* Every SG_INST_EXACT* bit: without them the tries alone decide, right
+ * for any policy. */
+#define INST_EXACT_MASK                                                  \
+	(SG_INST_EXACT(0, 0) | SG_INST_EXACT(0, 1) | SG_INST_EXACT(1, 0) | \
+	 SG_INST_EXACT(1, 1) | SG_INST_EXACT_ONLY(0, 0) |                  \
+	 SG_INST_EXACT_ONLY(0, 1) | SG_INST_EXACT_ONLY(1, 0) |             \
+	 SG_INST_EXACT_ONLY(1, 1))
+
+/*
+ * An instance's settings. The datapath reads flags and policy as two
+ * loads of a value written in place, so a packet may pair the old flags
+ * with the new policy: when the policy changes, the exact flags go first
+ * (old policy, tries only), then the policy (tries only), then the new
+ * flags; any two neighbours of that sequence pair safely.
+ */
+static int inst_op(struct sg_delta *d, __u32 gen, __u32 slot,
+		   const struct sg_inst *o, const struct sg_inst *n)
+{
+	__u32 key = gen * SG_MAX_INSTANCES + slot;
+	struct sg_inst mid;
+	int err = 0;
+
+	if (!memcmp(o, n, sizeof(*o)))
+		return 0;
+	if (o->policy != n->policy && (o->flags & SG_INST_PRESENT) &&
+	    (n->flags & SG_INST_PRESENT) &&
+	    ((o->flags | n->flags) & INST_EXACT_MASK)) {
+		mid = *o;
+		mid.flags &= ~INST_EXACT_MASK;
+		err = kv_push(&d->l[L_INST_PREP], &key, &mid);
+		mid = *n;
+		mid.flags &= ~INST_EXACT_MASK;
+		if (!err)
+			err = kv_push(&d->l[L_INST_PREP], &key, &mid);
+	}
+	return err ? err : kv_push(&d->l[L_INST], &key, n);
+}
+
 int sg_delta_make(struct sg_state *st, struct sg_image *old,
 		  const struct sg_compiled *c, const int *slots, size_t nslots,
 		  const struct sg_apply_opts *opts, size_t max_ops,
@@ -764,12 +802,8 @@ int sg_delta_make(struct sg_state *st, struct sg_image *old,
 	if (!err && old->other_ip + old->nip + d->new_ip_keys >
 			    bpf_map__max_entries(s->maps.sg_ip))
 		err = -EAGAIN;
-	for (__u32 i = 0; !err && i < SG_MAX_INSTANCES; i++) {
-		__u32 key = old->gen * SG_MAX_INSTANCES + i;
-
-		if (memcmp(&old->inst[i], &next->inst[i], sizeof(old->inst[i])))
-			err = kv_push(&d->l[L_INST], &key, &next->inst[i]);
-	}
+	for (__u32 i = 0; !err && i < SG_MAX_INSTANCES; i++)
+		err = inst_op(d, old->gen, i, &old->inst[i], &next->inst[i]);
 	if (!err)
 		err = diff_bloom(d, old, next);
 	if (err)
@@ -809,7 +843,7 @@ int sg_delta_write(struct sg_state *st, const struct sg_delta *d,
 		if (l->vsz) {
 			err = sg_map_write(fd, list_map[i], l->k, l->v, l->ksz,
 					   l->vsz, l->n);
-			if (i != L_BLOOM_EARLY && i != L_BLOOM_LATE)
+			if (i != L_BLOOM_EARLY && i != L_INST_PREP)
 				*written += l->n;
 		} else {
 			err = sg_map_delete_keys(fd, l->k, l->ksz, l->n);
