@@ -46,6 +46,7 @@ void sg_image_free(struct sg_image *im)
 	free(im->inst);
 	free(im->ip);
 	free(im->bloom);
+	free(im->runs);
 	memset(im, 0, sizeof(*im));
 }
 
@@ -558,16 +559,23 @@ static int diff_run(struct sg_delta *d, const struct sg_image *o,
 	return err;
 }
 
-static int diff_rules(struct sg_delta *d, const struct sg_image *o,
-		      const struct sg_image *n)
+/* Stage 2 class by class; the runs of each image are kept with it (the
+ * next change diffs against this one's). */
+static int diff_rules(struct sg_delta *d, struct sg_image *o,
+		      struct sg_image *n)
 {
-	struct run *ro = NULL, *rn = NULL;
-	size_t no = 0, nn = 0, i = 0, j = 0;
-	int err;
+	struct run *ro = o->runs, *rn = NULL;
+	size_t no = o->nruns, nn = 0, i = 0, j = 0;
+	int err = 0;
 
-	err = runs_of(o, &ro, &no);
+	if (!ro)
+		err = runs_of(o, &ro, &no);
 	if (!err)
 		err = runs_of(n, &rn, &nn);
+	o->runs = ro;
+	o->nruns = no;
+	n->runs = rn;
+	n->nruns = nn;
 	while (!err && (i < no || j < nn)) {
 		if (j == nn || (i < no && ro[i].id < rn[j].id))
 			err = diff_run(d, o, &ro[i++], n, NULL);
@@ -576,8 +584,6 @@ static int diff_rules(struct sg_delta *d, const struct sg_image *o,
 		else
 			err = diff_run(d, o, &ro[i++], n, &rn[j++]);
 	}
-	free(ro);
-	free(rn);
 	return err;
 }
 

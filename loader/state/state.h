@@ -26,6 +26,7 @@
 #include "compile/compile.h"
 
 struct sgctl_bpf; /* the skeleton, build/sgctl.skel.h */
+struct run;	  /* state/image.c */
 
 struct sg_state {
 	char pin_dir[256];	/* canonical (sg_pin_dir_canonical) */
@@ -238,6 +239,8 @@ struct sg_image {
 	/* Entries of the other generation (left by the load before):
 	 * the exact plan counts them and the maps must hold both. */
 	size_t other_class, other_rule, other_xclass, other_xrule, other_ip;
+	struct run *runs; /* stage 2 by class id, once a delta needed it */
+	size_t nruns;
 };
 
 void sg_image_free(struct sg_image *im);
