@@ -497,6 +497,65 @@ static int rule_op(struct sg_delta *d, const struct sg_image *im, size_t i,
 		   : exact ? kv_push(&d->l[L_XRULE_ADD], &x, &im->rv[i]) : 0;
 }
 
+/* prefixlen of a stage-1 key in a list; longer first for adds. */
+static const struct kv *sort_list;
+
+static int cmp_plen_desc(const void *a, const void *b)
+{
+	const struct sg_class_key *x =
+		(const void *)(sort_list->k + *(const size_t *)a * sort_list->ksz);
+	const struct sg_class_key *y =
+		(const void *)(sort_list->k + *(const size_t *)b * sort_list->ksz);
+
+	if (x->prefixlen != y->prefixlen)
+		return x->prefixlen > y->prefixlen ? -1 : 1;
+	return (*(const size_t *)a > *(const size_t *)b) -
+	       (*(const size_t *)a < *(const size_t *)b);
+}
+
+/* Reorders a stage-1 list by prefix length, longest first (desc) or
+ * shortest first. */
+static int sort_by_plen(struct kv *l, bool desc)
+{
+	size_t *idx = malloc((l->n + 1) * sizeof(*idx));
+	char *k = malloc((l->n + 1) * l->ksz);
+	char *v = l->vsz ? malloc((l->n + 1) * l->vsz) : NULL;
+
+	if (!idx || !k || (l->vsz && !v)) {
+		free(idx);
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		idx[i] = i;
+	sort_list = l;
+	qsort(idx, l->n, sizeof(*idx), cmp_plen_desc);
+	for (size_t i = 0; i < l->n; i++) {
+		size_t from = desc ? idx[i] : idx[l->n - 1 - i];
+
+		memcpy(k + i * l->ksz, l->k + from * l->ksz, l->ksz);
+		if (v)
+			memcpy(v + i * l->vsz, l->v + from * l->vsz, l->vsz);
+	}
+	free(idx);
+	free(l->k);
+	free(l->v);
+	l->k = k;
+	l->v = v;
+	l->cap = l->n + 1;
+	return 0;
+}
+
+/*
+ * Stage 1. For an address, the datapath takes the longest entry present;
+ * so that this is always the old answer or the new one, adds and changes
+ * go longest prefix first (a longer new entry is never missing while a
+ * shorter one already answers for it), deletes shortest first (the
+ * longest old entry, the old answer, stays while any old one longer than
+ * the new answer does). Exact copies are full length: an address that
+ * has one is answered by it alone.
+ */
 static int diff_classes(struct sg_delta *d, const struct sg_image *o,
 			const struct sg_image *n)
 {
@@ -519,6 +578,10 @@ static int diff_classes(struct sg_delta *d, const struct sg_image *o,
 			j++;
 		}
 	}
+	if (!err)
+		err = sort_by_plen(&d->l[L_CLASS_ADD], true);
+	if (!err)
+		err = sort_by_plen(&d->l[L_CLASS_DEL], false);
 	return err;
 }
 
