@@ -894,18 +894,29 @@ static int map_fd_of(struct sg_state *st, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
+size_t sg_delta_write_limit;
+
 int sg_delta_write(struct sg_state *st, const struct sg_delta *d,
 		   size_t *written, size_t *deleted)
 {
+	size_t done = 0;
 	int err = 0;
 
 	*written = *deleted = 0;
 	for (int i = 0; i < L_N && !err; i++) {
-		const struct kv *l = &d->l[i];
+		struct kv part = d->l[i];
+		const struct kv *l = &part;
+		bool stop = false;
 		int fd;
 
 		if (!l->n)
 			continue;
+		/* Tests: a crash after this many writes. */
+		if (sg_delta_write_limit && done + l->n >= sg_delta_write_limit) {
+			part.n = sg_delta_write_limit - done;
+			stop = true;
+		}
+		done += part.n;
 		fd = map_fd_of(st, list_map[i]);
 		if (fd < 0)
 			return fd;
@@ -921,6 +932,8 @@ int sg_delta_write(struct sg_state *st, const struct sg_delta *d,
 				       sg_bpf_strerror(err));
 			*deleted += l->n;
 		}
+		if (!err && stop)
+			return -EINTR;
 	}
 	return err;
 }

@@ -79,6 +79,9 @@ int sg_delta_make(struct sg_state *st, struct sg_image *old,
 int sg_delta_write(struct sg_state *st, const struct sg_delta *d,
 		   size_t *written, size_t *deleted);
 void sg_delta_free(struct sg_delta *d);
+/* Tests only: sg_delta_write stops with -EINTR after this many map
+ * writes (0: no limit), as a kill there would. */
+extern size_t sg_delta_write_limit;
 /* The config text as generation gen's, deleting stale chunks only below
  * old_chunks (a store over a known record). */
 int sg_blob_store_gen_over(struct sg_state *st, __u32 gen, const char *text,

@@ -751,3 +751,166 @@ Test(incremental, same_decisions_as_a_new_generation, .timeout = 7200)
 	fflush(stdout);
 	cr_assert_gt(n_incremental, 0);
 }
+
+/* ---- a kill half-way: every packet decided by the old or the new ---- */
+
+static int apply_text(struct side *sd, const char *text, size_t len,
+		      struct sg_apply_cache *cache, struct sg_apply_result *r)
+{
+	struct sg_apply_req q = {.label = "incr.yaml",
+				 .text = text,
+				 .len = len,
+				 .cache = cache,
+				 .mode = SG_APPLY_INCREMENTAL,
+				 .opts = &opts};
+	struct sg_config cfg;
+	int err;
+
+	cr_assert_eq(parse(text, len, &cfg), 0);
+	err = sg_enforce_apply(&sd->st, &cfg, &q, r);
+	sg_config_free(&cfg);
+	return err;
+}
+
+static void compile_text(const char *text, size_t len, struct sg_config *cfg,
+			 struct sg_compiled *c)
+{
+	struct sg_diag diag;
+
+	cr_assert_eq(parse(text, len, cfg), 0);
+	sg_diag_init(&diag);
+	cr_assert_eq(sg_compile(cfg, c, &diag), 0);
+	sg_diag_free(&diag);
+}
+
+/* A's kernel, stopped k writes into the change old -> new: every
+ * instance of both decides each packet as old or as new says. */
+static void check_mixed(const struct ds *d, const char *otext, size_t olen,
+			const char *ntext, size_t nlen, unsigned int packets,
+			size_t k, const char *what)
+{
+	struct sg_config co, cn;
+	struct sg_compiled po, pn;
+
+	compile_text(otext, olen, &co, &po);
+	compile_text(ntext, nlen, &cn, &pn);
+	for (size_t i = 0; i < cn.ninstances; i++) {
+		int io = sg_config_find_instance(&co, cn.instances[i].id);
+		int s = sg_slot_get(&A.st, cn.instances[i].id, false);
+
+		if (io < 0)
+			continue; /* new: nothing decided for it before */
+		cr_assert_geq(s, 0);
+		for (unsigned int n = 0; n < packets; n++) {
+			struct sg_ref_result mo, mn;
+			struct sg_dry_result ka;
+			struct sg_kverdict v;
+			struct sg_ref_pkt p;
+			__u8 local[16];
+			char why_o[256], why_n[256];
+			bool ok;
+
+			pick_packet(d, &cn.instances[i], &p, local);
+			ka = verdict(&A, (__u32)s, &p, local);
+			v = (struct sg_kverdict){
+				.counter = (int)ka.counter,
+				.matched = ka.matched != 0,
+				.rule_ref = ka.rule_ref,
+				.rule_flags = ka.rule_flags,
+			};
+			cr_assert_eq(sg_ref_decide(&co, (size_t)io, &p, false,
+						   &mo),
+				     0);
+			cr_assert_eq(sg_ref_decide(&cn, i, &p, false, &mn), 0);
+			ok = sg_check_agree(&po, &mo, &v, why_o,
+					    sizeof(why_o)) ||
+			     sg_check_agree(&pn, &mn, &v, why_n, sizeof(why_n));
+			n_packets++;
+			cr_assert(ok,
+				  "%s, stopped after %zu writes: %s dir %d "
+				  "proto %d dport %d: kernel %s; old: %s; "
+				  "new: %s\nold:\n%s\nnew:\n%s",
+				  what, k, cn.instances[i].id, p.dir, p.proto,
+				  p.dport, sg_counter_name((int)ka.counter),
+				  why_o, why_n, otext, ntext);
+			sg_ref_result_free(&mo);
+			sg_ref_result_free(&mn);
+		}
+	}
+	sg_compiled_free(&po);
+	sg_compiled_free(&pn);
+	sg_config_free(&co);
+	sg_config_free(&cn);
+}
+
+Test(incremental, killed_half_way_decides_old_or_new, .timeout = 7200)
+{
+	const char *s = getenv("SG_INCR_SEED");
+	unsigned long steps = env_ul("SG_INCR_CRASH_STEPS", 8);
+	unsigned long packets = env_ul("SG_INCR_PACKETS", 24);
+	__u64 seed = s && !strcmp(s, "time") ? (__u64)time(NULL)
+		     : s && *s		     ? strtoull(s, NULL, 10)
+					     : 1;
+	char *otext = malloc(YAML_MAX), *ntext = malloc(YAML_MAX);
+	struct sg_apply_cache cache = {};
+	struct sg_apply_result r;
+	size_t olen, nlen, stops = 0;
+	struct ds d, keep;
+
+	cr_assert(otext && ntext);
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/sgctl-incr-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp_dir));
+	side_open(&A, "a");
+	rng = seed;
+	opts.exact_always = true;
+	initial(&d);
+	olen = render(&d, otext, YAML_MAX);
+	cr_assert_eq(apply_text(&A, otext, olen, &cache, &r), 0);
+	for (unsigned long n = 0; n < steps; n++) {
+		struct sg_config cfg;
+		const char *what;
+		size_t k = 1, prev = 1;
+		int err;
+
+		keep = d;
+		what = edit(&d);
+		if (!what)
+			continue;
+		nlen = render(&d, ntext, YAML_MAX);
+		if (parse(ntext, nlen, &cfg)) {
+			d = keep;
+			continue;
+		}
+		sg_config_free(&cfg);
+		/* Stopped after 1, 2, 3, 5, 8... writes, until it completes. */
+		for (;;) {
+			sg_delta_write_limit = k;
+			err = apply_text(&A, ntext, nlen, &cache, &r);
+			sg_delta_write_limit = 0;
+			if (!err)
+				break;
+			cr_assert_eq(err, -EINTR, "%s: %d", what, err);
+			stops++;
+			check_mixed(&d, otext, olen, ntext, nlen,
+				    (unsigned int)packets, k, what);
+			/* The next run writes a new generation (the cache is
+			 * no longer trusted), back to the old config. */
+			cr_assert_eq(apply_text(&A, otext, olen, &cache, &r), 0);
+			cr_assert(!r.incremental);
+			k += prev;
+			prev = k - prev;
+		}
+		cr_assert(r.incremental || r.unchanged,
+			  "%s was not applied in place", what);
+		memcpy(otext, ntext, nlen);
+		olen = nlen;
+	}
+	sg_apply_cache_free(&cache);
+	free(otext);
+	free(ntext);
+	printf("incremental: %zu stops half-way, %llu packets compared, 0 "
+	       "decided by neither policy\n",
+	       stops, (unsigned long long)n_packets);
+	fflush(stdout);
+	cr_assert_gt(stops, 0);
+}
