@@ -209,6 +209,7 @@ test-fuzz: fuzz-bins
 # sequences (each a new random desired state).
 INCR_STEPS ?= 2000
 INCR_RUNS ?= 10
+INCR_CRASH_STEPS ?= 300 # changes each stopped after 1, 2, 3, 5, 8... writes
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory all fuzz-bins
@@ -218,6 +219,7 @@ fuzz: deps
 		--jobs 1 --verbose >$(FUZZ_DIR)/diff.log 2>&1; d=$$?; \
 	grep -E '^diff:|mismatch|Synthesis' $(FUZZ_DIR)/diff.log; \
 	SG_INCR_STEPS=$(INCR_STEPS) SG_INCR_RUNS=$(INCR_RUNS) \
+		SG_INCR_CRASH_STEPS=$(INCR_CRASH_STEPS) \
 		SG_INCR_SEED=$${SG_INCR_SEED:-time} \
 		$(BUILD)/tests/datapath/test_incremental --jobs 1 --verbose \
 		>$(FUZZ_DIR)/incremental.log 2>&1; i=$$?; \
