@@ -209,7 +209,8 @@ test-fuzz: fuzz-bins
 # sequences (each a new random desired state).
 INCR_STEPS ?= 2000
 INCR_RUNS ?= 10
-INCR_CRASH_STEPS ?= 300 # changes each stopped after 1, 2, 3, 5, 8... writes
+# Changes each stopped after 1, 2, 3, 5, 8... writes, in the same test.
+INCR_CRASH_STEPS ?= 300
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory all fuzz-bins
