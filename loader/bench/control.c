@@ -105,7 +105,7 @@ static int apply_once(struct sg_state *st, const struct bench_cp_cfg *cp,
 		err = err ? err : -EINVAL;
 		goto out;
 	}
-	err = sg_enforce_apply(st,  &cfg,
+	err = sg_enforce_apply(st, &cfg,
 			       &(struct sg_apply_req){.label = "bench.yaml",
 						      .text = text,
 						      .len = len,

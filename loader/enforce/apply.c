@@ -219,9 +219,8 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 	/* Ids stable against the last compile, so the two differ only
 	 * where the configs do. */
 	t0 = now_s();
-	err = sg_enforce_compile_prev(cfg, cache && cache->valid ? &cache->c
-								 : NULL,
-				      &c);
+	err = sg_enforce_compile_prev(
+		cfg, cache && cache->valid ? &cache->c : NULL, &c);
 	if (err)
 		goto out;
 	res->compile_s = now_s() - t0;
@@ -239,13 +238,14 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 	if (live) {
 		/* In place only when the difference is smaller than half of
 		 * what a new generation writes (SG_APPLY_INCREMENTAL: any). */
-		size_t max_ops = req->mode == SG_APPLY_INCREMENTAL
-					 ? (size_t)-1
-					 : (c.nclasses_entries +
-					    c.nrules_entries) / 2 + 64;
+		size_t max_ops =
+			req->mode == SG_APPLY_INCREMENTAL
+				? (size_t)-1
+				: (c.nclasses_entries + c.nrules_entries) / 2 +
+					  64;
 
-		err = sg_state_commit_incremental(st, &cm, &cache->img,
-						  max_ops, &img, &stats);
+		err = sg_state_commit_incremental(st, &cm, &cache->img, max_ops,
+						  &img, &stats);
 	}
 	/* Whatever happens next, the cache describes the live generation
 	 * again only once a commit completes. */

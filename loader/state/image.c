@@ -67,7 +67,8 @@ bool sg_image_is_live(struct sg_state *st, const struct sg_image *im)
 	{
 		__u32 *keys = calloc(SG_MAX_INSTANCES, sizeof(*keys));
 		struct sg_inst *vals = calloc(SG_MAX_INSTANCES, sizeof(*vals));
-		__u32 in = gen * SG_MAX_INSTANCES - 1, out_b, n = SG_MAX_INSTANCES;
+		__u32 in = gen * SG_MAX_INSTANCES - 1, out_b,
+		      n = SG_MAX_INSTANCES;
 		int err = -ENOMEM;
 		bool same = false;
 
@@ -145,9 +146,9 @@ int sg_image_exact(const struct sg_image *im, struct sg_class_exact_key **xck,
 	return 0;
 }
 
-int sg_image_build(const struct sg_compiled *c, const int *slots,
-		   size_t nslots, const struct sg_exact_sizes *sizes, __u32 ng,
-		   bool bloom, struct sg_image *im)
+int sg_image_build(const struct sg_compiled *c, const int *slots, size_t nslots,
+		   const struct sg_exact_sizes *sizes, __u32 ng, bool bloom,
+		   struct sg_image *im)
 {
 	struct sg_exact_plan x = {};
 	size_t nips = 0, j = 0;
@@ -164,7 +165,8 @@ int sg_image_build(const struct sg_compiled *c, const int *slots,
 		nips += c->insts[i].nips;
 	if (nips > SG_IP_MAX_PER_GEN) {
 		/* the compiler refuses this already (compile.c) */
-		sg_err("more than %d instance addresses (limit: sg_ip holds two "
+		sg_err("more than %d instance addresses (limit: sg_ip holds "
+		       "two "
 		       "generations of %d)",
 		       SG_IP_MAX_PER_GEN, SG_IP_MAX_PER_GEN);
 		return -E2BIG;
@@ -320,13 +322,19 @@ struct sg_delta {
 };
 
 static const char *const list_map[L_N] = {
-	[L_BLOOM_EARLY] = "sg_exact_bloom", [L_RULE_ADD] = "sg_rule",
-	[L_XRULE_ADD] = "sg_rule_exact",    [L_CLASS_ADD] = "sg_class",
-	[L_XCLASS_ADD] = "sg_class_exact",  [L_IP_ADD] = "sg_ip",
-	[L_INST_PREP] = "sg_inst",	    [L_INST] = "sg_inst",
+	[L_BLOOM_EARLY] = "sg_exact_bloom",
+	[L_RULE_ADD] = "sg_rule",
+	[L_XRULE_ADD] = "sg_rule_exact",
+	[L_CLASS_ADD] = "sg_class",
+	[L_XCLASS_ADD] = "sg_class_exact",
+	[L_IP_ADD] = "sg_ip",
+	[L_INST_PREP] = "sg_inst",
+	[L_INST] = "sg_inst",
 	[L_XCLASS_DEL] = "sg_class_exact",
-	[L_CLASS_DEL] = "sg_class",	    [L_XRULE_DEL] = "sg_rule_exact",
-	[L_RULE_DEL] = "sg_rule",	    [L_IP_DEL] = "sg_ip",
+	[L_CLASS_DEL] = "sg_class",
+	[L_XRULE_DEL] = "sg_rule_exact",
+	[L_RULE_DEL] = "sg_rule",
+	[L_IP_DEL] = "sg_ip",
 };
 
 void sg_delta_free(struct sg_delta *d)
@@ -433,8 +441,8 @@ static int runs_of(const struct sg_image *im, struct run **out, size_t *n)
 	if (!r)
 		return -ENOMEM;
 	for (size_t i = 0, j; i < im->nr; i = j) {
-		for (j = i + 1; j < im->nr &&
-				im->rk[j].class_id == im->rk[i].class_id;
+		for (j = i + 1;
+		     j < im->nr && im->rk[j].class_id == im->rk[i].class_id;
 		     j++)
 			if (cmp_rule(&im->rk[j - 1], &im->rk[j]) >= 0) {
 				free(r);
@@ -467,13 +475,16 @@ static int class_op(struct sg_delta *d, const struct sg_image *im, size_t i,
 		class_exact_key(k, &x);
 	if (!add) {
 		err = kv_push(&d->l[L_CLASS_DEL], k, NULL);
-		return err ? err : exact ? kv_push(&d->l[L_XCLASS_DEL], &x, NULL) : 0;
+		return err     ? err
+		       : exact ? kv_push(&d->l[L_XCLASS_DEL], &x, NULL)
+			       : 0;
 	}
 	d->new_class_keys += new_key;
 	d->new_xclass_keys += new_key && exact;
 	err = kv_push(&d->l[L_CLASS_ADD], k, &im->cv[i]);
-	return err ? err
-		   : exact ? kv_push(&d->l[L_XCLASS_ADD], &x, &im->cv[i]) : 0;
+	return err     ? err
+	       : exact ? kv_push(&d->l[L_XCLASS_ADD], &x, &im->cv[i])
+		       : 0;
 }
 
 static int rule_op(struct sg_delta *d, const struct sg_image *im, size_t i,
@@ -488,13 +499,16 @@ static int rule_op(struct sg_delta *d, const struct sg_image *im, size_t i,
 		rule_exact_key(k, &x);
 	if (!add) {
 		err = kv_push(&d->l[L_RULE_DEL], k, NULL);
-		return err ? err : exact ? kv_push(&d->l[L_XRULE_DEL], &x, NULL) : 0;
+		return err     ? err
+		       : exact ? kv_push(&d->l[L_XRULE_DEL], &x, NULL)
+			       : 0;
 	}
 	d->new_rule_keys += new_key;
 	d->new_xrule_keys += new_key && exact;
 	err = kv_push(&d->l[L_RULE_ADD], k, &im->rv[i]);
-	return err ? err
-		   : exact ? kv_push(&d->l[L_XRULE_ADD], &x, &im->rv[i]) : 0;
+	return err     ? err
+	       : exact ? kv_push(&d->l[L_XRULE_ADD], &x, &im->rv[i])
+		       : 0;
 }
 
 /* prefixlen of a stage-1 key in a list; longer first for adds. */
@@ -503,9 +517,11 @@ static const struct kv *sort_list;
 static int cmp_plen_desc(const void *a, const void *b)
 {
 	const struct sg_class_key *x =
-		(const void *)(sort_list->k + *(const size_t *)a * sort_list->ksz);
+		(const void *)(sort_list->k +
+			       *(const size_t *)a * sort_list->ksz);
 	const struct sg_class_key *y =
-		(const void *)(sort_list->k + *(const size_t *)b * sort_list->ksz);
+		(const void *)(sort_list->k +
+			       *(const size_t *)b * sort_list->ksz);
 
 	if (x->prefixlen != y->prefixlen)
 		return x->prefixlen > y->prefixlen ? -1 : 1;
@@ -751,10 +767,12 @@ static int diff_bloom(struct sg_delta *d, struct sg_image *o,
 		return -ENOMEM;
 	for (size_t i = 0; i < xc->n; i++)
 		bloom_add(n->bloom, marked,
-			  sg_class_exact_hash((const void *)(xc->k + i * xc->ksz)));
+			  sg_class_exact_hash(
+				  (const void *)(xc->k + i * xc->ksz)));
 	for (size_t i = 0; i < xr->n; i++)
 		bloom_add(n->bloom, marked,
-			  sg_rule_exact_hash((const void *)(xr->k + i * xr->ksz)));
+			  sg_rule_exact_hash(
+				  (const void *)(xr->k + i * xr->ksz)));
 	/* Words that gained a bit, written before the entries. */
 	for (__u32 w = 0; !err && w < SG_BLOOM_WORDS; w++) {
 		__u32 key = sg_bloom_word(n->gen, 0) + w;
@@ -768,10 +786,10 @@ static int diff_bloom(struct sg_delta *d, struct sg_image *o,
 
 /* Every SG_INST_EXACT* bit: without them the tries alone decide, right
  * for any policy. */
-#define INST_EXACT_MASK                                                  \
-	(SG_INST_EXACT(0, 0) | SG_INST_EXACT(0, 1) | SG_INST_EXACT(1, 0) | \
-	 SG_INST_EXACT(1, 1) | SG_INST_EXACT_ONLY(0, 0) |                  \
-	 SG_INST_EXACT_ONLY(0, 1) | SG_INST_EXACT_ONLY(1, 0) |             \
+#define INST_EXACT_MASK                                                        \
+	(SG_INST_EXACT(0, 0) | SG_INST_EXACT(0, 1) | SG_INST_EXACT(1, 0) |     \
+	 SG_INST_EXACT(1, 1) | SG_INST_EXACT_ONLY(0, 0) |                      \
+	 SG_INST_EXACT_ONLY(0, 1) | SG_INST_EXACT_ONLY(1, 0) |                 \
 	 SG_INST_EXACT_ONLY(1, 1))
 
 /*
@@ -818,8 +836,8 @@ int sg_delta_make(struct sg_state *st, struct sg_image *old,
 	*out = NULL;
 	sizes.class_trie = old->other_class + c->nclasses_entries;
 	sizes.rule_trie = old->other_rule + c->nrules_entries;
-	sizes.class_room =
-		bpf_map__max_entries(s->maps.sg_class_exact) - old->other_xclass;
+	sizes.class_room = bpf_map__max_entries(s->maps.sg_class_exact) -
+			   old->other_xclass;
 	sizes.rule_room =
 		bpf_map__max_entries(s->maps.sg_rule_exact) - old->other_xrule;
 	sizes.always = opts && opts->exact_always;
@@ -912,7 +930,8 @@ int sg_delta_write(struct sg_state *st, const struct sg_delta *d,
 		if (!l->n)
 			continue;
 		/* Tests: a crash after this many writes. */
-		if (sg_delta_write_limit && done + l->n >= sg_delta_write_limit) {
+		if (sg_delta_write_limit &&
+		    done + l->n >= sg_delta_write_limit) {
 			part.n = sg_delta_write_limit - done;
 			stop = true;
 		}

@@ -45,10 +45,10 @@
 #include "state/state.h"
 #include "util/diag.h"
 
-#define NG 4	 /* groups */
-#define NR 6	 /* rule places per group */
-#define NI 5	 /* instance places */
-#define NPOOL 20 /* instance addresses */
+#define NG	 4  /* groups */
+#define NR	 6  /* rule places per group */
+#define NI	 5  /* instance places */
+#define NPOOL	 20 /* instance addresses */
 #define MAX_SLOT 16
 #define YAML_MAX 32768
 
@@ -78,8 +78,8 @@ static bool chance(unsigned int pct)
 /* ---- the desired state and its edits ---- */
 
 static const char *const cidrs[] = {
-	"0.0.0.0/0",   "10.0.0.0/8", "10.9.0.0/24", "10.9.0.0/28",
-	"10.9.0.8/30", "192.0.2.0/24", "::/0",	     "fd09::/64",
+	"0.0.0.0/0",   "10.0.0.0/8",   "10.9.0.0/24", "10.9.0.0/28",
+	"10.9.0.8/30", "192.0.2.0/24", "::/0",	      "fd09::/64",
 	"fd09::/124",  "fd09::10/126",
 };
 #define NCIDR (sizeof(cidrs) / sizeof(cidrs[0]))
@@ -192,7 +192,8 @@ static const char *edit(struct ds *d)
 
 	switch (rn(7)) {
 	case 0: /* a member address more */
-		if (!d->in[i].used || d->in[i].nip == 3 || (ip = free_ip(d)) < 0)
+		if (!d->in[i].used || d->in[i].nip == 3 ||
+		    (ip = free_ip(d)) < 0)
 			return NULL;
 		d->in[i].ip[d->in[i].nip++] = ip;
 		return "add address";
@@ -425,8 +426,7 @@ static void same_set(int fd, const char *name, size_t ksz, size_t vsz,
 	qsort(b, n, esz, cmp_bytes);
 	cr_assert_eq(m, n, "%s: %zu live entries, the image has %zu", name, m,
 		     n);
-	cr_assert_eq(memcmp(a, b, n * esz), 0, "%s: live entries differ",
-		     name);
+	cr_assert_eq(memcmp(a, b, n * esz), 0, "%s: live entries differ", name);
 	free(a);
 	free(b);
 	free(mk);
@@ -621,9 +621,8 @@ static void step(const struct ds *d, const char *text, size_t len,
 		 * exact_always a policy crossing the size where the exact
 		 * fronts pay goes to a new generation. */
 		if (opts.exact_always || !had)
-			cr_assert_eq(ra.incremental, had,
-				     "%s: incremental %d", what,
-				     ra.incremental);
+			cr_assert_eq(ra.incremental, had, "%s: incremental %d",
+				     what, ra.incremental);
 		n_incremental += ra.incremental;
 		n_written += ra.entries_written + ra.entries_deleted;
 		cr_assert(cache->valid);
@@ -659,11 +658,12 @@ static void step(const struct ds *d, const char *text, size_t len,
 				  p.dport, sg_counter_name((int)ka.counter),
 				  ka.rule_ref, sg_counter_name((int)kb.counter),
 				  kb.rule_ref, text);
-			cr_assert_eq(sg_ref_decide(&ca, i, &p,
-						   ca.instances[i].ct.max_entries ==
-							   0,
-						   &m),
-				     0);
+			cr_assert_eq(
+				sg_ref_decide(&ca, i, &p,
+					      ca.instances[i].ct.max_entries ==
+						      0,
+					      &m),
+				0);
 			v = (struct sg_kverdict){
 				.counter = (int)ka.counter,
 				.matched = ka.matched != 0,
@@ -818,9 +818,9 @@ static void check_mixed(const struct ds *d, const char *otext, size_t olen,
 				.rule_ref = ka.rule_ref,
 				.rule_flags = ka.rule_flags,
 			};
-			cr_assert_eq(sg_ref_decide(&co, (size_t)io, &p, false,
-						   &mo),
-				     0);
+			cr_assert_eq(
+				sg_ref_decide(&co, (size_t)io, &p, false, &mo),
+				0);
 			cr_assert_eq(sg_ref_decide(&cn, i, &p, false, &mn), 0);
 			ok = sg_check_agree(&po, &mo, &v, why_o,
 					    sizeof(why_o)) ||
@@ -895,7 +895,8 @@ Test(incremental, killed_half_way_decides_old_or_new, .timeout = 7200)
 				    (unsigned int)packets, k, what);
 			/* The next run writes a new generation (the cache is
 			 * no longer trusted), back to the old config. */
-			cr_assert_eq(apply_text(&A, otext, olen, &cache, &r), 0);
+			cr_assert_eq(apply_text(&A, otext, olen, &cache, &r),
+				     0);
 			cr_assert(!r.incremental);
 			k += prev;
 			prev = k - prev;

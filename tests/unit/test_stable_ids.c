@@ -24,11 +24,13 @@ static void compile_cfg(bool hub0, bool hub7, const struct sg_compiled *prev,
 	size_t n = 0;
 	struct sg_diag diag;
 
-#define OUT(...) (n += (size_t)snprintf(text + n, sizeof(text) - n, __VA_ARGS__))
+#define OUT(...)                                                               \
+	(n += (size_t)snprintf(text + n, sizeof(text) - n, __VA_ARGS__))
 	OUT("security_groups:\n  sg-hub:\n    inbound: []\n");
 	for (int g = 0; g < 4; g++)
 		OUT("  sg-%d:\n    inbound:\n"
-		    "      - { protocol: tcp, ports: %d, source: \"10.%d.0.0/16\" }\n"
+		    "      - { protocol: tcp, ports: %d, source: "
+		    "\"10.%d.0.0/16\" }\n"
 		    "      - { type: postgresql, source: sg-hub }\n",
 		    g, 80 + g, g);
 	OUT("instances:\n");
@@ -40,13 +42,15 @@ static void compile_cfg(bool hub0, bool hub7, const struct sg_compiled *prev,
 #undef OUT
 	memset(cfg, 0, sizeof(*cfg));
 	sg_diag_init(&diag);
-	cr_assert_eq(sg_config_parse_string("ids.yaml", text, n, cfg, &diag), 0);
+	cr_assert_eq(sg_config_parse_string("ids.yaml", text, n, cfg, &diag),
+		     0);
 	cr_assert_eq(diag.nerrors, 0);
 	cr_assert_eq(sg_compile_prev(cfg, prev, c, &diag), 0);
 	sg_diag_free(&diag);
 }
 
-static bool class_has(const struct sg_compiled *c, const struct sg_class_entry *e)
+static bool class_has(const struct sg_compiled *c,
+		      const struct sg_class_entry *e)
 {
 	for (size_t i = 0; i < c->nclasses_entries; i++)
 		if (!memcmp(&c->classes[i], e, sizeof(*e)))
