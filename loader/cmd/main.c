@@ -57,9 +57,11 @@ static const struct cmd cmds[] = {
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
 	{"check", cmd_check,
-	 "--instance ID (--inbound|--outbound) --protocol P --remote ADDR "
-	 "[--port N] [--icmp-type T [--icmp-code C]]"
-	 "\tthe verdict a new flow would get, and why"},
+	 "(--instance ID (--inbound|--outbound) --remote ADDR | --from ID "
+	 "--to ID [--family 4|6]) --protocol P [--port N] [--icmp-type T "
+	 "[--icmp-code C]] [--config FILE...]"
+	 "\tthe verdict a new flow would get, and why (--config: under a "
+	 "candidate config)"},
 	{"stats", cmd_stats,
 	 "[--instance ID] [--prometheus]"
 	 "\tcounters per instance and direction, conntrack room"},
