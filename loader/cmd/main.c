@@ -33,6 +33,7 @@ struct sg_opts sg_opts = {
 /* Seeing what it does (cmd_check.c, cmd_stats.c, cmd_conntrack.c,
  * cmd_flowlog.c). */
 int cmd_check(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);
 int cmd_flowlog(int argc, char **argv);
@@ -62,6 +63,9 @@ static const struct cmd cmds[] = {
 	 "[--icmp-code C]] [--config FILE...]"
 	 "\tthe verdict a new flow would get, and why (--config: under a "
 	 "candidate config)"},
+	{"diff", cmd_diff,
+	 "[OLD] NEW | OLD... -- NEW...\tthe traffic whose verdict a config "
+	 "change changes, and the rules why (OLD: the loaded config)"},
 	{"stats", cmd_stats,
 	 "[--instance ID] [--prometheus]"
 	 "\tcounters per instance and direction, conntrack room"},
