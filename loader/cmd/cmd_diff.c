@@ -231,6 +231,8 @@ static void json_change(struct sg_json *j, const struct sg_diff *d,
 	sg_json_kv_string(j, "after", c->accept ? "ACCEPT" : "REJECT");
 	sg_json_kv_string(j, "traffic", what);
 	sg_json_kv_int(j, "protocol_number", c->proto);
+	if (c->proto_hi != c->proto)
+		sg_json_kv_int(j, "protocol_number_to", c->proto_hi);
 	if (c->proto == SG_PROTO_TCP || c->proto == SG_PROTO_UDP) {
 		sg_json_kv_int(j, "from_port", c->lo);
 		sg_json_kv_int(j, "to_port", c->hi);

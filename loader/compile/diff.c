@@ -429,12 +429,61 @@ static int cmp_rule(const void *a, const void *b)
 	return p->rule < q->rule ? -1 : p->rule > q->rule;
 }
 
+static bool portless_whole(const struct sg_diff_change *c, int family)
+{
+	return c->proto != SG_PROTO_ALL && c->proto != SG_PROTO_TCP &&
+	       c->proto != SG_PROTO_UDP &&
+	       c->proto != (family == 6 ? SG_PROTO_ICMPV6 : SG_PROTO_ICMP) &&
+	       c->lo == 0 && c->hi == PORT_MAX;
+}
+
+static bool same_where(const struct sg_diff_change *a,
+		       const struct sg_diff_change *b)
+{
+	return a->accept == b->accept && a->nprefixes == b->nprefixes &&
+	       a->nrules == b->nrules &&
+	       !memcmp(a->prefixes, b->prefixes,
+		       a->nprefixes * sizeof(*a->prefixes)) &&
+	       !memcmp(a->rules, b->rules, a->nrules * sizeof(*a->rules));
+}
+
+/* "protocols 2-5" rather than four changes (an all-traffic rule narrowed
+ * to a few ports leaves every other protocol). */
+static void fold_protocols(struct sg_diff *d, size_t from, int family)
+{
+	size_t w = from;
+
+	for (size_t i = from; i < d->nchanges; i++) {
+		struct sg_diff_change *c = &d->changes[i];
+		bool merged = false;
+
+		for (size_t k = from; portless_whole(c, family) && k < w; k++) {
+			struct sg_diff_change *p = &d->changes[k];
+
+			if (portless_whole(p, family) &&
+			    p->proto_hi + 1 == c->proto && same_where(p, c)) {
+				p->proto_hi = c->proto;
+				merged = true;
+				break;
+			}
+		}
+		if (merged) {
+			free(c->prefixes);
+			free(c->rules);
+			continue;
+		}
+		d->changes[w++] = *c;
+	}
+	d->nchanges = w;
+}
+
 /* Runs of raw changes with the same traffic over neighbouring ranges
  * become one change. */
 static int emit(struct ctx *x, size_t inst, int dir, int family,
 		const u128 *starts, size_t nstarts)
 {
 	struct sg_diff *d = x->out;
+	size_t first_change = d->nchanges;
 
 	qsort(x->raw, x->nraw, sizeof(*x->raw), cmp_raw);
 	for (size_t i = 0; i < x->nraw;) {
@@ -451,7 +500,7 @@ static int emit(struct ctx *x, size_t inst, int dir, int family,
 		c->dir = dir;
 		c->family = family;
 		c->accept = r->accept;
-		c->proto = r->proto;
+		c->proto = c->proto_hi = r->proto;
 		c->lo = r->lo;
 		c->hi = r->hi;
 		while (j < x->nraw && x->raw[j].accept == r->accept &&
@@ -494,6 +543,7 @@ static int emit(struct ctx *x, size_t inst, int dir, int family,
 		c->nrules = w;
 		i = j;
 	}
+	fold_protocols(d, first_change, family);
 	return 0;
 }
 
@@ -696,6 +746,8 @@ void sg_diff_what(const struct sg_diff_change *c, char *buf, size_t len)
 			snprintf(buf, len, "%s type %d code %d to type %d code %d",
 				 icmp, c->lo >> 8, c->lo & 255, c->hi >> 8,
 				 c->hi & 255);
+	} else if (c->proto_hi != c->proto) {
+		snprintf(buf, len, "protocols %d-%d", c->proto, c->proto_hi);
 	} else {
 		snprintf(buf, len, "protocol %d", c->proto);
 	}

@@ -33,6 +33,9 @@ struct sg_diff_change {
 	/* true: accepted by NEW, rejected by OLD; false: the reverse. */
 	bool accept;
 	int proto;  /* 0-255, or SG_PROTO_ALL (every protocol, whole) */
+	/* proto..proto_hi: protocols without ports, each whole, with the
+	 * same addresses and rules (one change, not one per protocol) */
+	int proto_hi;
 	int lo, hi; /* port (or ICMP type << 8 | code) range */
 	struct sg_prefix *prefixes; /* the remote addresses, merged */
 	size_t nprefixes;
@@ -70,7 +73,8 @@ void sg_diff_free(struct sg_diff *d);
 
 /*
  * "tcp/8080", "udp/1000-2000", "icmp type 8 code 0", "icmp type 3",
- * "icmpv6 (all types)", "protocol 47", "all traffic": a change's traffic.
+ * "icmpv6 (all types)", "protocol 47", "protocols 7-16", "all traffic": a
+ * change's traffic.
  */
 void sg_diff_what(const struct sg_diff_change *c, char *buf, size_t len);
 

@@ -202,6 +202,22 @@ Test(diff, all_traffic_and_icmpv6_nd)
 		"+icmpv6 types 138-255 ::/0 [icmpv6 all from ::/0]");
 }
 
+Test(diff, all_traffic_narrowed_folds_protocols)
+{
+	run(HEAD "      - { protocol: all, source: 10.0.0.0/8 }\n" INST,
+	    HEAD "      - { protocol: tcp, ports: 22, source: 10.0.0.0/8 }\n" INST);
+	cr_assert_str_eq(
+		changes("i-web1", SG_DIR_IN),
+		"-protocol 0 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-icmp (all types) 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-protocols 2-5 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-tcp/0-21 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-tcp/23-65535 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-protocols 7-16 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-udp/0-65535 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
+		"-protocols 18-255 10.0.0.0/8 [all traffic from 10.0.0.0/8]");
+}
+
 /* ---- random cross-check against the reference model ---- */
 
 static __u64 rng = 0x2545f4914f6cdd1dULL;
@@ -228,7 +244,8 @@ static bool covered(const struct sg_ref_pkt *p, const char *inst)
 		if (strcmp(d.insts[c->inst].id, inst) || c->dir != p->dir ||
 		    c->family != p->family)
 			continue;
-		if (c->proto != SG_PROTO_ALL && c->proto != p->proto)
+		if (c->proto != SG_PROTO_ALL &&
+		    (p->proto < c->proto || p->proto > c->proto_hi))
 			continue;
 		if (port < c->lo || port > c->hi)
 			continue;
