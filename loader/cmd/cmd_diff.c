@@ -156,6 +156,26 @@ static const struct sg_rule *rule_of(const struct sg_config *cfg,
 	return &cfg->groups[r->group].rules[r->rule];
 }
 
+/* "a/n, b/m", or "p/l except a/n, b/m" when that is shorter. */
+static void print_addresses(const struct sg_diff_change *c)
+{
+	struct sg_prefix outer, *holes;
+	size_t nholes;
+	char pb[64];
+
+	if (sg_diff_compact(c, &outer, &holes, &nholes) == 1) {
+		printf("%s except ", sg_prefix_str(&outer, pb, sizeof(pb)));
+		for (size_t k = 0; k < nholes; k++)
+			printf("%s%s", k ? ", " : "",
+			       sg_prefix_str(&holes[k], pb, sizeof(pb)));
+		free(holes);
+		return;
+	}
+	for (size_t k = 0; k < c->nprefixes; k++)
+		printf("%s%s", k ? ", " : "",
+		       sg_prefix_str(&c->prefixes[k], pb, sizeof(pb)));
+}
+
 static void print_text(const struct sg_diff *d, const struct diff_side *old,
 		       const struct diff_side *new)
 {
@@ -174,7 +194,7 @@ static void print_text(const struct sg_diff *d, const struct diff_side *old,
 		const struct sg_diff_change *c = &d->changes[i];
 		const struct sg_config *cfg =
 			c->accept ? &new->cfg : &old->cfg;
-		char what[128], pb[64];
+		char what[128];
 
 		if (!i || c->inst != d->changes[i - 1].inst)
 			ninst++;
@@ -182,9 +202,7 @@ static void print_text(const struct sg_diff *d, const struct diff_side *old,
 		printf("%s %s: %cACCEPT %s %s ", d->insts[c->inst].id,
 		       dir_name(c->dir), c->accept ? '+' : '-', what,
 		       c->dir == SG_DIR_IN ? "from" : "to");
-		for (size_t k = 0; k < c->nprefixes; k++)
-			printf("%s%s", k ? ", " : "",
-			       sg_prefix_str(&c->prefixes[k], pb, sizeof(pb)));
+		print_addresses(c);
 		printf(" (");
 		for (size_t k = 0; k < c->nrules; k++)
 			printf("%s%s in %s", k ? ", " : "",

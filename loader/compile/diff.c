@@ -379,8 +379,8 @@ static int cmp_raw(const void *a, const void *b)
 	return p->range < q->range ? -1 : p->range > q->range;
 }
 
-/* [lo, hi] as the fewest prefixes, appended to *c. */
-static int range_prefixes(struct sg_diff_change *c, u128 lo, u128 hi,
+/* [lo, hi] as the fewest prefixes, appended to *v. */
+static int range_prefixes(struct sg_prefix **v, size_t *nv, u128 lo, u128 hi,
 			  int family, size_t *cap)
 {
 	int bits = family == 6 ? 128 : 32;
@@ -397,10 +397,9 @@ static int range_prefixes(struct sg_diff_change *c, u128 lo, u128 hi,
 				break;
 			len--;
 		}
-		if (grow((void **)&c->prefixes, cap, c->nprefixes + 1,
-			 sizeof(*p)))
+		if (grow((void **)v, cap, *nv + 1, sizeof(*p)))
 			return -ENOMEM;
-		p = &c->prefixes[c->nprefixes++];
+		p = &(*v)[(*nv)++];
 		memset(p, 0, sizeof(*p));
 		p->family = (uint8_t)family;
 		p->len = (uint8_t)len;
@@ -530,7 +529,8 @@ static int emit(struct ctx *x, size_t inst, int dir, int family,
 			lo = starts[first];
 			hi = last + 1 < nstarts ? starts[last + 1] - 1
 						: amax(family);
-			if (range_prefixes(c, lo, hi, family, &capp))
+			if (range_prefixes(&c->prefixes, &c->nprefixes, lo, hi,
+					   family, &capp))
 				return -ENOMEM;
 		}
 		/* Each rule once, in config order. */
@@ -652,6 +652,66 @@ out:
 }
 
 /* ------------------------------------------------------------ the API */
+
+int sg_diff_compact(const struct sg_diff_change *c, struct sg_prefix *outer,
+		    struct sg_prefix **holes, size_t *nholes)
+{
+	int family = c->family, bits = family == 6 ? 128 : 32, len = 0;
+	u128 lo, hi, first, last, at, plo, phi;
+	bool done = false;
+	size_t cap = 0;
+
+	*holes = NULL;
+	*nholes = 0;
+	if (c->nprefixes < 3)
+		return 0;
+	prefix_range(&c->prefixes[0], &first, &phi);
+	prefix_range(&c->prefixes[c->nprefixes - 1], &plo, &last);
+	/* The smallest prefix holding both ends. */
+	while (len < bits) {
+		u128 next = len + 1 >= bits ? 0 : amax(family) >> (len + 1);
+
+		if ((first & ~next) != (last & ~next))
+			break;
+		len++;
+	}
+	memset(outer, 0, sizeof(*outer));
+	outer->family = (uint8_t)family;
+	outer->len = (uint8_t)len;
+	u128 host = len >= bits ? 0 : amax(family) >> len;
+
+	lo = first & ~host;
+	hi = lo | host;
+	for (int i = bits / 8 - 1, k = 0; i >= 0; i--, k++)
+		outer->addr[i] = (uint8_t)(lo >> (8 * k));
+	/* The gaps: before, between and after the (sorted) prefixes. */
+	at = lo;
+	for (size_t i = 0; i < c->nprefixes; i++) {
+		prefix_range(&c->prefixes[i], &plo, &phi);
+		if (plo > at && range_prefixes(holes, nholes, at, plo - 1,
+					       family, &cap))
+			goto nomem;
+		if (phi == hi) {
+			done = true; /* up to the outer prefix's end */
+			break;
+		}
+		at = phi + 1;
+	}
+	if (!done && range_prefixes(holes, nholes, at, hi, family, &cap))
+		goto nomem;
+	if (*nholes + 1 >= c->nprefixes) {
+		free(*holes);
+		*holes = NULL;
+		*nholes = 0;
+		return 0;
+	}
+	return 1;
+nomem:
+	free(*holes);
+	*holes = NULL;
+	*nholes = 0;
+	return -ENOMEM;
+}
 
 static int list_instances(const struct sg_config *old,
 			  const struct sg_config *new, struct sg_diff *d)

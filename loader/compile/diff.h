@@ -72,6 +72,15 @@ int sg_diff_configs(const struct sg_config *old, const struct sg_config *new,
 void sg_diff_free(struct sg_diff *d);
 
 /*
+ * The change's addresses as "outer except holes" when that is shorter
+ * (a /48 less one address is 80 prefixes, or one and one): returns 1 and
+ * fills *outer and *holes (malloc'ed, sorted); 0 when the prefixes are
+ * the shorter form (nothing allocated); -ENOMEM.
+ */
+int sg_diff_compact(const struct sg_diff_change *c, struct sg_prefix *outer,
+		    struct sg_prefix **holes, size_t *nholes);
+
+/*
  * "tcp/8080", "udp/1000-2000", "icmp type 8 code 0", "icmp type 3",
  * "icmpv6 (all types)", "protocol 47", "protocols 7-16", "all traffic": a
  * change's traffic.

@@ -218,6 +218,25 @@ Test(diff, all_traffic_narrowed_folds_protocols)
 		"-protocols 18-255 10.0.0.0/8 [all traffic from 10.0.0.0/8]");
 }
 
+Test(diff, compact_form_outer_except_holes)
+{
+	struct sg_prefix outer, *holes;
+	size_t nholes;
+	char pb[64];
+
+	run(HEAD "      - { protocol: tcp, ports: 22, source: \"2001:db8:100::10/128\" }\n" INST,
+	    HEAD "      - { protocol: tcp, ports: 22, source: \"2001:db8:100::/48\" }\n" INST);
+	cr_assert_eq(d.nchanges, 1);
+	/* Exact: 80 prefixes, the /48 less one address. */
+	cr_assert_eq(d.changes[0].nprefixes, 80);
+	cr_assert_eq(sg_diff_compact(&d.changes[0], &outer, &holes, &nholes), 1);
+	cr_assert_str_eq(sg_prefix_str(&outer, pb, sizeof(pb)), "2001:db8:100::/48");
+	cr_assert_eq(nholes, 1);
+	cr_assert_str_eq(sg_prefix_str(&holes[0], pb, sizeof(pb)),
+			 "2001:db8:100::10/128");
+	free(holes);
+}
+
 /* ---- random cross-check against the reference model ---- */
 
 static __u64 rng = 0x2545f4914f6cdd1dULL;
