@@ -728,6 +728,7 @@ static char *files_label(const char **files, size_t n)
 static int load_candidate(struct check_ctx *x)
 {
 	struct sg_diag diag;
+	size_t diag_errors;
 	int err;
 
 	x->label = files_label(x->a.files, x->a.nfiles);
@@ -738,11 +739,12 @@ static int load_candidate(struct check_ctx *x)
 	sg_diag_init(&diag);
 	err = sg_config_parse_files(x->a.files, x->a.nfiles, &x->cfg, &diag);
 	sg_diag_print(&diag, stderr);
+	diag_errors = diag.nerrors;
 	if (!err && diag.nerrors)
 		err = -EINVAL;
 	sg_diag_free(&diag);
-	if (err)
-		sg_err("check: %s: not a valid config", x->label);
+	if (err && !diag_errors)
+		sg_err("check: %s: %s", x->label, strerror(-err));
 	return err;
 }
 

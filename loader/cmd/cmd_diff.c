@@ -101,6 +101,7 @@ static int parse_args(int argc, char **argv, struct diff_side *old,
 static int read_files(struct diff_side *s)
 {
 	struct sg_diag diag;
+	size_t diag_errors;
 	int err;
 
 	s->label = files_label(s->files, s->n);
@@ -111,11 +112,12 @@ static int read_files(struct diff_side *s)
 	sg_diag_init(&diag);
 	err = sg_config_parse_files(s->files, s->n, &s->cfg, &diag);
 	sg_diag_print(&diag, stderr);
+	diag_errors = diag.nerrors;
 	if (!err && diag.nerrors)
 		err = -EINVAL;
 	sg_diag_free(&diag);
-	if (err)
-		sg_err("diff: %s: not a valid config", s->label);
+	if (err && !diag_errors)
+		sg_err("diff: %s: %s", s->label, strerror(-err));
 	return err;
 }
 

@@ -58,11 +58,11 @@ static const struct cmd cmds[] = {
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
 	{"check", cmd_check,
-	 "(--instance ID (--inbound|--outbound) --remote ADDR | --from ID "
-	 "--to ID [--family 4|6]) --protocol P [--port N] [--icmp-type T "
-	 "[--icmp-code C]] [--config FILE...]"
-	 "\tthe verdict a new flow would get, and why (--config: under a "
-	 "candidate config)"},
+	 "(--instance ID --inbound|--outbound --remote ADDR | --from ID "
+	 "--to ID) --protocol P [--port N|--icmp-type T [--icmp-code C]] "
+	 "[--config FILE...]"
+	 "\tthe verdict a new flow would get, and why (--from/--to: both "
+	 "ends of a path, --family 4|6; --config: under a candidate)"},
 	{"diff", cmd_diff,
 	 "[OLD] NEW | OLD... -- NEW...\tthe traffic whose verdict a config "
 	 "change changes, and the rules why (OLD: the loaded config)"},
