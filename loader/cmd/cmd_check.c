@@ -43,16 +43,16 @@
 /* ------------------------------------------------------------ the CLI */
 
 struct check_args {
-	const char *instance;	    /* one end: --instance */
-	const char *from, *to;	    /* a path: --from, --to */
-	int dir;		    /* -1 unset */
+	const char *instance;  /* one end: --instance */
+	const char *from, *to; /* a path: --from, --to */
+	int dir;	       /* -1 unset */
 	int proto;
-	int family;		    /* of --remote; 0 unset */
-	int want_family;	    /* --family; 0 unset */
+	int family;	 /* of --remote; 0 unset */
+	int want_family; /* --family; 0 unset */
 	__u8 remote[16];
 	const char *remote_text;
-	long port, itype, icode;    /* -1 unset */
-	const char **files;	    /* --config FILE...: a candidate */
+	long port, itype, icode; /* -1 unset */
+	const char **files;	 /* --config FILE...: a candidate */
 	size_t nfiles;
 };
 
@@ -647,9 +647,9 @@ static void print_json(const struct check_ctx *x)
 				  src->model.accept && x->side[1].model.accept
 					  ? "ACCEPT"
 					  : "REJECT");
-		sg_json_kv_string(j, "protocol",
-				  sg_ref_proto_name(src->pkt.proto, pb,
-						    sizeof(pb)));
+		sg_json_kv_string(
+			j, "protocol",
+			sg_ref_proto_name(src->pkt.proto, pb, sizeof(pb)));
 		sg_json_kv_int(j, "protocol_number", src->pkt.proto);
 		if (src->pkt.proto == SG_PROTO_TCP ||
 		    src->pkt.proto == SG_PROTO_UDP)
@@ -859,8 +859,7 @@ static int setup_one(struct check_ctx *x)
 
 /* ------------------------------------------------------------- judging */
 
-static int judge(struct check_ctx *x, struct check_side *s,
-		 struct sg_kcheck *k)
+static int judge(struct check_ctx *x, struct check_side *s, struct sg_kcheck *k)
 {
 	char why[512];
 	int err;
@@ -967,7 +966,8 @@ int cmd_check(int argc, char **argv)
 		if (compile_candidate(&x))
 			goto out;
 		for (size_t i = 0; i < x.nsides; i++)
-			x.side[i].ct_max = x.comp.insts[x.side[i].inst].inst.ct_max;
+			x.side[i].ct_max =
+				x.comp.insts[x.side[i].inst].inst.ct_max;
 		if (sg_kscratch_open(&ks, sg_opts.pin_dir, &x.cfg, &x.comp,
 				     insts, cts, x.nsides))
 			goto out;

@@ -194,8 +194,7 @@ static void print_text(const struct sg_diff *d, const struct diff_side *old,
 	}
 	for (size_t i = 0; i < d->nchanges; i++) {
 		const struct sg_diff_change *c = &d->changes[i];
-		const struct sg_config *cfg =
-			c->accept ? &new->cfg : &old->cfg;
+		const struct sg_config *cfg = c->accept ? &new->cfg : &old->cfg;
 		char what[128];
 
 		if (!i || c->inst != d->changes[i - 1].inst)
@@ -215,9 +214,8 @@ static void print_text(const struct sg_diff *d, const struct diff_side *old,
 			const struct sg_rule *r = rule_of(cfg, &c->rules[k]);
 
 			printf("    %s by %s in %s: %s\n",
-			       c->accept ? "allowed now" : "was allowed",
-			       r->id, cfg->groups[c->rules[k].group].id,
-			       r->text);
+			       c->accept ? "allowed now" : "was allowed", r->id,
+			       cfg->groups[c->rules[k].group].id, r->text);
 		}
 		if (!c->accept)
 			printf("    now: no rule allows it: REJECT (the "
@@ -282,7 +280,8 @@ static void json_change(struct sg_json *j, const struct sg_diff *d,
 		sg_json_begin_object(j);
 		sg_json_kv_string(j, "side", c->accept ? "new" : "old");
 		sg_json_kv_string(j, "rule_id", r->id);
-		sg_json_kv_string(j, "group", cfg->groups[c->rules[k].group].id);
+		sg_json_kv_string(j, "group",
+				  cfg->groups[c->rules[k].group].id);
 		sg_json_kv_string(j, "rule", r->text);
 		sg_json_kv_string(j, "description", r->description);
 		sg_json_end_object(j);
@@ -304,11 +303,11 @@ static void print_json(const struct sg_diff *d, const struct diff_side *old,
 	for (size_t i = 0; i < d->ninsts; i++) {
 		sg_json_begin_object(j);
 		sg_json_kv_string(j, "instance", d->insts[i].id);
-		sg_json_kv_string(
-			j, "presence",
-			d->insts[i].presence == SG_DIFF_BOTH	  ? "both"
-			: d->insts[i].presence == SG_DIFF_ONLY_OLD ? "old"
-								   : "new");
+		sg_json_kv_string(j, "presence",
+				  d->insts[i].presence == SG_DIFF_BOTH ? "both"
+				  : d->insts[i].presence == SG_DIFF_ONLY_OLD
+					  ? "old"
+					  : "new");
 		sg_json_end_object(j);
 	}
 	sg_json_end_array(j);

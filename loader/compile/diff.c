@@ -20,7 +20,7 @@
 
 typedef unsigned __int128 u128;
 
-#define NPROTO 256
+#define NPROTO	 256
 #define PORT_MAX 65535
 
 /* One rule's box: [alo, ahi] x proto x [plo, phi]. */
@@ -51,7 +51,7 @@ struct items {
 struct raw {
 	bool accept;
 	int proto, lo, hi;
-	size_t range; /* index of the elementary range */
+	size_t range;		 /* index of the elementary range */
 	size_t rules_at, nrules; /* in the rule-ref pool */
 };
 
@@ -199,9 +199,9 @@ static int side_boxes(struct ctx *x, int side, int inst, int dir, int family)
 						continue;
 					for (size_t a = 0; !err && a < m->nips;
 					     a++)
-						err = add_prefix_box(
-							x, &b, &m->ips[a],
-							family);
+						err = add_prefix_box(x, &b,
+								     &m->ips[a],
+								     family);
 				}
 			}
 			if (err)
@@ -269,8 +269,9 @@ static int subtract(const struct items *a, const struct items *b,
 	for (size_t i = 0; i < a->n; i++) {
 		int proto = a->v[i].proto, lo = a->v[i].lo, hi = a->v[i].hi;
 
-		while (j < b->n && (b->v[j].proto < proto ||
-				    (b->v[j].proto == proto && b->v[j].hi < lo)))
+		while (j < b->n &&
+		       (b->v[j].proto < proto ||
+			(b->v[j].proto == proto && b->v[j].hi < lo)))
 			j++;
 		for (size_t k = j; k < b->n && b->v[k].proto == proto &&
 				   b->v[k].lo <= hi && lo <= hi;
@@ -357,8 +358,7 @@ static int add_raw(struct ctx *x, bool accept, const struct item *it,
 		if (grow((void **)&x->pool, &x->cappool, x->npool + 1,
 			 sizeof(*x->pool)))
 			return -ENOMEM;
-		x->pool[x->npool++] =
-			(struct sg_diff_rule){b->group, b->rule};
+		x->pool[x->npool++] = (struct sg_diff_rule){b->group, b->rule};
 		r->nrules++;
 	}
 	return 0;
@@ -520,8 +520,7 @@ static int emit(struct ctx *x, size_t inst, int dir, int family,
 				}
 				last = x->raw[j].range;
 				j++;
-			} while (j < x->nraw &&
-				 x->raw[j].accept == r->accept &&
+			} while (j < x->nraw && x->raw[j].accept == r->accept &&
 				 x->raw[j].proto == r->proto &&
 				 x->raw[j].lo == r->lo &&
 				 x->raw[j].hi == r->hi &&
@@ -688,8 +687,8 @@ int sg_diff_compact(const struct sg_diff_change *c, struct sg_prefix *outer,
 	at = lo;
 	for (size_t i = 0; i < c->nprefixes; i++) {
 		prefix_range(&c->prefixes[i], &plo, &phi);
-		if (plo > at && range_prefixes(holes, nholes, at, plo - 1,
-					       family, &cap))
+		if (plo > at &&
+		    range_prefixes(holes, nholes, at, plo - 1, family, &cap))
 			goto nomem;
 		if (phi == hi) {
 			done = true; /* up to the outer prefix's end */
@@ -803,8 +802,9 @@ void sg_diff_what(const struct sg_diff_change *c, char *buf, size_t len)
 			snprintf(buf, len, "%s types %d-%d", icmp, c->lo >> 8,
 				 c->hi >> 8);
 		else
-			snprintf(buf, len, "%s type %d code %d to type %d code %d",
-				 icmp, c->lo >> 8, c->lo & 255, c->hi >> 8,
+			snprintf(buf, len,
+				 "%s type %d code %d to type %d code %d", icmp,
+				 c->lo >> 8, c->lo & 255, c->hi >> 8,
 				 c->hi & 255);
 	} else if (c->proto_hi != c->proto) {
 		snprintf(buf, len, "protocols %d-%d", c->proto, c->proto_hi);

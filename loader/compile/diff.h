@@ -32,11 +32,11 @@ struct sg_diff_change {
 	int family;  /* 4 or 6 */
 	/* true: accepted by NEW, rejected by OLD; false: the reverse. */
 	bool accept;
-	int proto;  /* 0-255, or SG_PROTO_ALL (every protocol, whole) */
+	int proto; /* 0-255, or SG_PROTO_ALL (every protocol, whole) */
 	/* proto..proto_hi: protocols without ports, each whole, with the
 	 * same addresses and rules (one change, not one per protocol) */
 	int proto_hi;
-	int lo, hi; /* port (or ICMP type << 8 | code) range */
+	int lo, hi;		    /* port (or ICMP type << 8 | code) range */
 	struct sg_prefix *prefixes; /* the remote addresses, merged */
 	size_t nprefixes;
 	/* The rules that allow it on the side that accepts it (NEW for
