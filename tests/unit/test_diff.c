@@ -72,16 +72,16 @@ static char *describe(const struct sg_diff_change *c)
 	n = (size_t)snprintf(out, sizeof(out), "%c%s", c->accept ? '+' : '-',
 			     what);
 	for (size_t i = 0; i < c->nprefixes; i++)
-		n += (size_t)snprintf(out + n, sizeof(out) - n, " %s",
-				      sg_prefix_str(&c->prefixes[i], pb,
-						    sizeof(pb)));
+		n += (size_t)snprintf(
+			out + n, sizeof(out) - n, " %s",
+			sg_prefix_str(&c->prefixes[i], pb, sizeof(pb)));
 	n += (size_t)snprintf(out + n, sizeof(out) - n, " [");
 	for (size_t i = 0; i < c->nrules; i++)
-		n += (size_t)snprintf(
-			out + n, sizeof(out) - n, "%s%s", i ? "; " : "",
-			cfg->groups[c->rules[i].group]
-				.rules[c->rules[i].rule]
-				.text);
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s",
+				      i ? "; " : "",
+				      cfg->groups[c->rules[i].group]
+					      .rules[c->rules[i].rule]
+					      .text);
 	snprintf(out + n, sizeof(out) - n, "]");
 	return out;
 }
@@ -118,34 +118,45 @@ static char *changes(const char *inst, int dir)
 
 Test(diff, same_config_no_change)
 {
-	run(HEAD "      - { protocol: tcp, ports: 80, source: 203.0.113.0/24 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 80, source: 203.0.113.0/24 }\n" INST);
+	run(HEAD "      - { protocol: tcp, ports: 80, source: 203.0.113.0/24 "
+		 "}\n" INST,
+	    HEAD "      - { protocol: tcp, ports: 80, source: 203.0.113.0/24 "
+		 "}\n" INST);
 	cr_assert_eq(d.nchanges, 0, "%s", changes("i-web1", SG_DIR_IN));
 }
 
 Test(diff, same_traffic_other_rules_no_change)
 {
-	run(HEAD "      - { protocol: tcp, ports: 80-90, source: 203.0.113.0/24 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 80-85, source: 203.0.113.0/25 }\n"
-		 "      - { protocol: tcp, ports: 80-85, source: 203.0.113.128/25 }\n"
-		 "      - { protocol: tcp, ports: 86-90, source: 203.0.113.0/24 }\n" INST);
+	run(HEAD "      - { protocol: tcp, ports: 80-90, source: "
+		 "203.0.113.0/24 }\n" INST,
+	    HEAD
+	    "      - { protocol: tcp, ports: 80-85, source: 203.0.113.0/25 }\n"
+	    "      - { protocol: tcp, ports: 80-85, source: 203.0.113.128/25 "
+	    "}\n"
+	    "      - { protocol: tcp, ports: 86-90, source: 203.0.113.0/24 "
+	    "}\n" INST);
 	cr_assert_eq(d.nchanges, 0, "%s", changes("i-web1", SG_DIR_IN));
 }
 
 Test(diff, port_widened)
 {
-	run(HEAD "      - { protocol: tcp, ports: 80, source: 203.0.113.0/24 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 80-81, source: 203.0.113.0/24 }\n" INST);
-	cr_assert_str_eq(changes("i-web1", SG_DIR_IN),
-			 "+tcp/81 203.0.113.0/24 [tcp/80-81 from 203.0.113.0/24]");
+	run(HEAD "      - { protocol: tcp, ports: 80, source: 203.0.113.0/24 "
+		 "}\n" INST,
+	    HEAD "      - { protocol: tcp, ports: 80-81, source: "
+		 "203.0.113.0/24 }\n" INST);
+	cr_assert_str_eq(
+		changes("i-web1", SG_DIR_IN),
+		"+tcp/81 203.0.113.0/24 [tcp/80-81 from 203.0.113.0/24]");
 	cr_assert_str_eq(changes("i-web1", SG_DIR_OUT), "");
 }
 
 Test(diff, source_narrowed_with_a_hole)
 {
-	run(HEAD "      - { protocol: tcp, ports: 22, source: 10.0.0.0/8 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 22, source: 10.0.0.0/9 }\n"
-		 "      - { protocol: udp, ports: 53, source: 10.1.2.3/32 }\n" INST);
+	run(HEAD
+	    "      - { protocol: tcp, ports: 22, source: 10.0.0.0/8 }\n" INST,
+	    HEAD
+	    "      - { protocol: tcp, ports: 22, source: 10.0.0.0/9 }\n"
+	    "      - { protocol: udp, ports: 53, source: 10.1.2.3/32 }\n" INST);
 	cr_assert_str_eq(changes("i-web1", SG_DIR_IN),
 			 "+udp/53 10.1.2.3/32 [udp/53 from 10.1.2.3/32] | "
 			 "-tcp/22 10.128.0.0/9 [tcp/22 from 10.0.0.0/8]");
@@ -153,33 +164,40 @@ Test(diff, source_narrowed_with_a_hole)
 
 Test(diff, range_written_as_prefixes)
 {
-	run(HEAD "      - { protocol: tcp, ports: 443, source: 203.0.113.0/24 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 443, source: 203.0.113.0/24 }\n"
-		 "      - { protocol: tcp, ports: 443, source: 203.0.112.0/23 }\n" INST);
+	run(HEAD "      - { protocol: tcp, ports: 443, source: 203.0.113.0/24 "
+		 "}\n" INST,
+	    HEAD
+	    "      - { protocol: tcp, ports: 443, source: 203.0.113.0/24 }\n"
+	    "      - { protocol: tcp, ports: 443, source: 203.0.112.0/23 "
+	    "}\n" INST);
 	/* 203.0.112.0/23 less the /24 already allowed. */
-	cr_assert_str_eq(changes("i-web1", SG_DIR_IN),
-			 "+tcp/443 203.0.112.0/24 [tcp/443 from 203.0.112.0/23]");
+	cr_assert_str_eq(
+		changes("i-web1", SG_DIR_IN),
+		"+tcp/443 203.0.112.0/24 [tcp/443 from 203.0.112.0/23]");
 }
 
 Test(diff, group_reference_members)
 {
-	const char *old =
-		"security_groups:\n"
-		"  sg-app: { outbound: [] }\n"
-		"  sg-db:\n"
-		"    outbound: []\n"
-		"    inbound:\n"
-		"      - { type: postgresql, source: sg-app }\n"
-		"instances:\n"
-		"  i-db:\n    ips: [198.18.2.10]\n    security_groups: [sg-db]\n"
-		"  i-app1:\n    ips: [198.18.1.10]\n    security_groups: [sg-app]\n";
+	const char *old = "security_groups:\n"
+			  "  sg-app: { outbound: [] }\n"
+			  "  sg-db:\n"
+			  "    outbound: []\n"
+			  "    inbound:\n"
+			  "      - { type: postgresql, source: sg-app }\n"
+			  "instances:\n"
+			  "  i-db:\n    ips: [198.18.2.10]\n    "
+			  "security_groups: [sg-db]\n"
+			  "  i-app1:\n    ips: [198.18.1.10]\n    "
+			  "security_groups: [sg-app]\n";
 	char new[2048];
 
 	snprintf(new, sizeof(new), "%s%s", old,
-		 "  i-app2:\n    ips: [198.18.1.11]\n    security_groups: [sg-app]\n");
+		 "  i-app2:\n    ips: [198.18.1.11]\n    security_groups: "
+		 "[sg-app]\n");
 	run(old, new);
-	cr_assert_str_eq(changes("i-db", SG_DIR_IN),
-			 "+tcp/5432 198.18.1.11/32 [postgresql (tcp/5432) from sg-app]");
+	cr_assert_str_eq(
+		changes("i-db", SG_DIR_IN),
+		"+tcp/5432 198.18.1.11/32 [postgresql (tcp/5432) from sg-app]");
 	cr_assert_str_eq(changes("i-app2", SG_DIR_IN), "");
 	bool found = false;
 
@@ -191,21 +209,23 @@ Test(diff, group_reference_members)
 
 Test(diff, all_traffic_and_icmpv6_nd)
 {
-	run(HEAD "      - { protocol: tcp, ports: 22, source: 203.0.113.10/32 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 22, source: 203.0.113.10/32 }\n"
-		 "      - { protocol: all, source: 198.51.100.0/24 }\n"
-		 "      - { protocol: icmpv6, source: \"::/0\" }\n" INST);
-	cr_assert_str_eq(
-		changes("i-web1", SG_DIR_IN),
-		"+all traffic 198.51.100.0/24 [all traffic from 198.51.100.0/24] | "
-		"+icmpv6 types 0-132 ::/0 [icmpv6 all from ::/0] | "
-		"+icmpv6 types 138-255 ::/0 [icmpv6 all from ::/0]");
+	run(HEAD "      - { protocol: tcp, ports: 22, source: 203.0.113.10/32 "
+		 "}\n" INST,
+	    HEAD
+	    "      - { protocol: tcp, ports: 22, source: 203.0.113.10/32 }\n"
+	    "      - { protocol: all, source: 198.51.100.0/24 }\n"
+	    "      - { protocol: icmpv6, source: \"::/0\" }\n" INST);
+	cr_assert_str_eq(changes("i-web1", SG_DIR_IN),
+			 "+all traffic 198.51.100.0/24 [all traffic from "
+			 "198.51.100.0/24] | "
+			 "+icmpv6 types 0-132 ::/0 [icmpv6 all from ::/0] | "
+			 "+icmpv6 types 138-255 ::/0 [icmpv6 all from ::/0]");
 }
 
 Test(diff, all_traffic_narrowed_folds_protocols)
 {
-	run(HEAD "      - { protocol: all, source: 10.0.0.0/8 }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 22, source: 10.0.0.0/8 }\n" INST);
+	run(HEAD "      - { protocol: all, source: 10.0.0.0/8 }\n" INST, HEAD
+	    "      - { protocol: tcp, ports: 22, source: 10.0.0.0/8 }\n" INST);
 	cr_assert_str_eq(
 		changes("i-web1", SG_DIR_IN),
 		"-protocol 0 10.0.0.0/8 [all traffic from 10.0.0.0/8] | "
@@ -224,13 +244,17 @@ Test(diff, compact_form_outer_except_holes)
 	size_t nholes;
 	char pb[64];
 
-	run(HEAD "      - { protocol: tcp, ports: 22, source: \"2001:db8:100::10/128\" }\n" INST,
-	    HEAD "      - { protocol: tcp, ports: 22, source: \"2001:db8:100::/48\" }\n" INST);
+	run(HEAD "      - { protocol: tcp, ports: 22, source: "
+		 "\"2001:db8:100::10/128\" }\n" INST,
+	    HEAD "      - { protocol: tcp, ports: 22, source: "
+		 "\"2001:db8:100::/48\" }\n" INST);
 	cr_assert_eq(d.nchanges, 1);
 	/* Exact: 80 prefixes, the /48 less one address. */
 	cr_assert_eq(d.changes[0].nprefixes, 80);
-	cr_assert_eq(sg_diff_compact(&d.changes[0], &outer, &holes, &nholes), 1);
-	cr_assert_str_eq(sg_prefix_str(&outer, pb, sizeof(pb)), "2001:db8:100::/48");
+	cr_assert_eq(sg_diff_compact(&d.changes[0], &outer, &holes, &nholes),
+		     1);
+	cr_assert_str_eq(sg_prefix_str(&outer, pb, sizeof(pb)),
+			 "2001:db8:100::/48");
 	cr_assert_eq(nholes, 1);
 	cr_assert_str_eq(sg_prefix_str(&holes[0], pb, sizeof(pb)),
 			 "2001:db8:100::10/128");
@@ -270,7 +294,8 @@ static bool covered(const struct sg_ref_pkt *p, const char *inst)
 			continue;
 		for (size_t k = 0; k < c->nprefixes; k++) {
 			struct sg_prefix one = {.family = (uint8_t)p->family,
-						.len = p->family == 6 ? 128 : 32};
+						.len = p->family == 6 ? 128
+								      : 32};
 
 			memcpy(one.addr, p->remote, 16);
 			if (sg_prefix_contains(&c->prefixes[k], &one))
@@ -284,23 +309,28 @@ Test(diff, agrees_with_the_model)
 {
 	const char *old =
 		"prefix_lists:\n"
-		"  pl-x: { max_entries: 3, entries: [10.0.0.0/8, 10.1.0.0/16, \"2001:db8::/32\"] }\n"
+		"  pl-x: { max_entries: 3, entries: [10.0.0.0/8, 10.1.0.0/16, "
+		"\"2001:db8::/32\"] }\n"
 		"security_groups:\n"
 		"  sg-a:\n"
 		"    inbound:\n"
 		"      - { protocol: tcp, ports: 20-30, source: 10.0.0.0/8 }\n"
 		"      - { protocol: udp, ports: 53, source: pl-x }\n"
-		"      - { protocol: icmp, icmp_type: 8, source: 10.2.0.0/16 }\n"
+		"      - { protocol: icmp, icmp_type: 8, source: 10.2.0.0/16 "
+		"}\n"
 		"      - { protocol: tcp, ports: 5000-6000, source: sg-a }\n"
 		"  sg-b:\n"
 		"    outbound:\n"
-		"      - { protocol: tcp, ports: 443, destination: 0.0.0.0/0 }\n"
+		"      - { protocol: tcp, ports: 443, destination: 0.0.0.0/0 "
+		"}\n"
 		"instances:\n"
-		"  i-1: { ips: [10.1.1.1, \"2001:db8::1\"], security_groups: [sg-a] }\n"
+		"  i-1: { ips: [10.1.1.1, \"2001:db8::1\"], security_groups: "
+		"[sg-a] }\n"
 		"  i-2: { ips: [10.3.1.1], security_groups: [sg-a, sg-b] }\n";
 	const char *new =
 		"prefix_lists:\n"
-		"  pl-x: { max_entries: 3, entries: [10.0.0.0/9, 10.1.0.0/16, \"2001:db8::/48\"] }\n"
+		"  pl-x: { max_entries: 3, entries: [10.0.0.0/9, 10.1.0.0/16, "
+		"\"2001:db8::/48\"] }\n"
 		"security_groups:\n"
 		"  sg-a:\n"
 		"    inbound:\n"
@@ -313,7 +343,8 @@ Test(diff, agrees_with_the_model)
 		"    outbound:\n"
 		"      - { protocol: all, destination: 10.0.0.0/8 }\n"
 		"instances:\n"
-		"  i-1: { ips: [10.1.1.1, \"2001:db8::1\"], security_groups: [sg-a] }\n"
+		"  i-1: { ips: [10.1.1.1, \"2001:db8::1\"], security_groups: "
+		"[sg-a] }\n"
 		"  i-2: { ips: [10.3.1.1], security_groups: [sg-a, sg-b] }\n"
 		"  i-3: { ips: [10.200.1.1], security_groups: [sg-a] }\n";
 	static const int protos[] = {6, 17, 1, 58, 47, 132};
