@@ -86,7 +86,9 @@ _sgctl() {
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;
-	--instance) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--instance | --from | --to) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--family) _sgctl_reply 4 6; return ;;
+	--config) _sgctl_files; return ;;
 	--netns) _sgctl_reply "$(ip netns list 2>/dev/null | awk '{ print $1 }')"; return ;;
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
@@ -96,7 +98,7 @@ _sgctl() {
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check diff stats conntrack flowlog export bench"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -120,8 +122,17 @@ _sgctl() {
 		fi
 		;;
 	check)
-		_sgctl_reply --instance --inbound --outbound --protocol --remote \
-			--port --icmp-type --icmp-code "$global"
+		# After --config FILE, more files; else the options.
+		if [[ $cur != -* ]] && [[ " ${COMP_WORDS[*]:cmdi:COMP_CWORD-cmdi} " == *" --config "* ]]; then
+			_sgctl_files
+		else
+			_sgctl_reply --instance --inbound --outbound --protocol \
+				--remote --port --icmp-type --icmp-code --config \
+				--from --to --family "$global"
+		fi
+		;;
+	diff)
+		if [[ $cur == -* ]]; then _sgctl_reply -- "$global"; else _sgctl_files; fi
 		;;
 	stats) _sgctl_reply --instance --prometheus "$global" ;;
 	conntrack)

@@ -33,6 +33,7 @@ struct sg_opts sg_opts = {
 /* Seeing what it does (cmd_check.c, cmd_stats.c, cmd_conntrack.c,
  * cmd_flowlog.c). */
 int cmd_check(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);
 int cmd_flowlog(int argc, char **argv);
@@ -57,9 +58,14 @@ static const struct cmd cmds[] = {
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
 	{"check", cmd_check,
-	 "--instance ID (--inbound|--outbound) --protocol P --remote ADDR "
-	 "[--port N] [--icmp-type T [--icmp-code C]]"
-	 "\tthe verdict a new flow would get, and why"},
+	 "(--instance ID --inbound|--outbound --remote ADDR | --from ID "
+	 "--to ID) --protocol P [--port N|--icmp-type T [--icmp-code C]] "
+	 "[--config FILE...]"
+	 "\tthe verdict a new flow would get, and why (--from/--to: both "
+	 "ends of a path, --family 4|6; --config: under a candidate)"},
+	{"diff", cmd_diff,
+	 "[OLD] NEW | OLD... -- NEW...\tthe traffic whose verdict a config "
+	 "change changes, and the rules why (OLD: the loaded config)"},
 	{"stats", cmd_stats,
 	 "[--instance ID] [--prometheus]"
 	 "\tcounters per instance and direction, conntrack room"},
