@@ -335,6 +335,16 @@ struct sg_ct_val {
 	__u64 bytes[SG_NDIR];
 };
 
+/*
+ * Early drop: when an instance's table is full, a new flow may take the
+ * room of a half-open TCP entry (its opener sent the SYN and nothing
+ * since), never of a flow whose opener went on. The datapath finds
+ * candidates in sg_ct_opening: per slot, SG_CT_OPENING_WAYS recent
+ * half-open keys, placed by hash; SG_CT_EARLY_PROBES of them are tried.
+ */
+#define SG_CT_OPENING_WAYS 16
+#define SG_CT_EARLY_PROBES 4
+
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
 #define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
 
@@ -473,7 +483,7 @@ struct sg_reject_key {
 	__u8 dir; /* enum sg_dir */
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
-	__u8 pad;
+	__u8 reason; /* enum sg_counter of the drop */
 	__be16 sport;
 	__be16 dport;
 	__u8 saddr[16];
@@ -485,6 +495,31 @@ struct sg_reject_val {
 	__u64 bytes;
 	__u64 first_ns; /* bpf_ktime_get_ns() clock */
 	__u64 last_ns;
+};
+
+/*
+ * The cost of those records is bounded: each CPU creates at most
+ * sg_reject_budget (.rodata, default below) new records per instance per
+ * budget window (2^30 ns, about a second). Beyond it a window's rejects make
+ * no map lookup at all: they are only counted in stats, and in skip[dir]
+ * of this per-CPU array (index: slot), which `sgctl flowlog` sums over the
+ * CPUs into SKIPDATA records (VPC Flow Logs log-status SKIPDATA).
+ */
+#define SG_REJECT_BUDGET_DEFAULT 256
+#define SG_REJECT_WINDOW_SHIFT 30
+
+struct sg_reject_skip {
+	__u64 packets; /* since the slot was last cleared */
+	__u64 bytes;
+	__u64 first_ns; /* first skipped packet, 0 if none */
+	__u64 last_ns;
+};
+
+struct sg_reject_budget {
+	__u64 window; /* now >> SG_REJECT_WINDOW_SHIFT of used */
+	__u32 used; /* new records created in that window */
+	__u32 pad;
+	struct sg_reject_skip skip[SG_NDIR];
 };
 
 /*
