@@ -136,7 +136,8 @@ static __always_inline __u8 sg_ct_initial(const struct sg_pkt *p,
 static __always_inline __u32 sg_ct_way(const struct sg_ct_key *k)
 {
 	const __u32 *r = (const __u32 *)k->raddr;
-	__u32 h = r[0] ^ r[1] ^ r[2] ^ r[3] ^ k->rport ^ ((__u32)k->lport << 16);
+	__u32 h =
+		r[0] ^ r[1] ^ r[2] ^ r[3] ^ k->rport ^ ((__u32)k->lport << 16);
 
 	return (h * 0x9e3779b1u) >> 28; /* 16 ways */
 }
@@ -178,13 +179,14 @@ __noinline int sg_ct_early_drop(__u32 slot, __u32 way, __u64 now)
 		if (!c || c->slot != slot || !c->family)
 			continue;
 		__builtin_memcpy(&ck, c, sizeof(ck));
+		/* Tried once: gone or grown up, it is no candidate again. */
+		c->family = 0;
 		v = bpf_map_lookup_elem(&sg_ct, &ck);
 		if (!v || !sg_ct_half_open(v, ck.proto, now))
 			continue;
 		/* Only the deleter gives the room back (as the GC does). */
 		if (bpf_map_delete_elem(&sg_ct, &ck))
 			continue;
-		c->family = 0;
 		cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
 		if (cnt)
 			__sync_fetch_and_add(cnt, -1);
@@ -245,8 +247,7 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 		return SG_CNT_DROP_CT_FULL;
 	way = sg_ct_way(k);
 	if (*cnt >= (__s64)inst->ct_max &&
-	    (!sg_ct_early_drop(slot, way, now) ||
-	     *cnt >= (__s64)inst->ct_max))
+	    (!sg_ct_early_drop(slot, way, now) || *cnt >= (__s64)inst->ct_max))
 		return SG_CNT_DROP_CT_FULL;
 	err = bpf_map_update_elem(&sg_ct, k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU tracked it first */)

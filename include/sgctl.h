@@ -340,10 +340,11 @@ struct sg_ct_val {
  * room of a half-open TCP entry (its opener sent the SYN and nothing
  * since), never of a flow whose opener went on. The datapath finds
  * candidates in sg_ct_opening: per slot, SG_CT_OPENING_WAYS recent
- * half-open keys, placed by hash; SG_CT_EARLY_PROBES of them are tried.
+ * half-open keys, placed by hash, each tried at most once (a full table
+ * of established flows costs a few array reads per new flow, no more).
  */
 #define SG_CT_OPENING_WAYS 16
-#define SG_CT_EARLY_PROBES 4
+#define SG_CT_EARLY_PROBES SG_CT_OPENING_WAYS
 
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
 #define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
