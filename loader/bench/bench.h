@@ -46,6 +46,7 @@ struct bench_micro_row {
 
 struct bench_micro_result {
 	double floor_ns; /* an empty XDP program, measured alongside */
+	double ref_ns;	 /* the reference stateful program (refstate) */
 	struct bench_micro_row *rows; /* members outer, rules inner */
 	size_t nrows;
 };

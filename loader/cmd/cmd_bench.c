@@ -143,6 +143,8 @@ static void print_micro(const struct bench_micro_opts *o,
 		sg_json_begin_object(j);
 		sg_json_key(j, "floor_ns");
 		sg_json_double(j, r->floor_ns);
+		sg_json_key(j, "ref_ns");
+		sg_json_double(j, r->ref_ns);
 		sg_json_key(j, "results");
 		sg_json_begin_array(j);
 		for (size_t i = 0; i < r->nrows; i++) {
@@ -166,13 +168,18 @@ static void print_micro(const struct bench_micro_opts *o,
 	printf("sg_xdp through BPF_PROG_TEST_RUN, median of %d runs x "
 	       "%u packets\nnew-* in dry-run mode (policy path, no "
 	       "conntrack insert); established = live program\n"
-	       "floor (empty XDP program): %.1f ns/pkt\n\n",
-	       o->runs, o->repeat, r->floor_ns);
-	printf("%7s %8s %13s %12s %12s\n", "rules", "members", "established",
-	       "new-accept", "new-reject");
+	       "floor (empty XDP program): %.1f ns/pkt\n"
+	       "reference stateful program (parse, 1 hash lookup, 1 per-CPU "
+	       "counter): %.1f ns/pkt\n\n",
+	       o->runs, o->repeat, r->floor_ns, r->ref_ns);
+	printf("%7s %8s %13s %8s %12s %12s\n", "rules", "members",
+	       "established", "est/ref", "new-accept", "new-reject");
 	for (size_t i = 0; i < r->nrows; i++)
-		printf("%7d %8d %13.1f %12.1f %12.1f\n", r->rows[i].rules,
-		       r->rows[i].members, r->rows[i].ns[BENCH_CASE_EST],
+		printf("%7d %8d %13.1f %7.2fx %12.1f %12.1f\n",
+		       r->rows[i].rules, r->rows[i].members,
+		       r->rows[i].ns[BENCH_CASE_EST],
+		       r->ref_ns > 0 ? r->rows[i].ns[BENCH_CASE_EST] / r->ref_ns
+				     : 0,
 		       r->rows[i].ns[BENCH_CASE_ACC],
 		       r->rows[i].ns[BENCH_CASE_REJ]);
 }
