@@ -62,6 +62,7 @@ enum bench_mix {
 	BENCH_MIX_ESTABLISHED, /* one flow, tracked after its first frame */
 	BENCH_MIX_ALLOWED,     /* one allowed source, a new flow per port */
 	BENCH_MIX_MANY,	       /* 65536 sources of the source's /16 */
+	BENCH_MIX_SYN,	       /* TCP SYNs from the source's prefix */
 	BENCH_NMIX
 };
 extern const char *const bench_mix_names[BENCH_NMIX];
@@ -80,6 +81,7 @@ struct bench_live_opts {
 	enum bench_receiver receiver;
 	enum bench_mix mix;
 	uint32_t src, dst; /* host order */
+	int src_len;	   /* syn-flood: sources in src/src_len */
 	uint16_t sport, dport;
 	long seconds, count, size, slot;
 };

@@ -380,10 +380,24 @@ static int bench_live_cmd(int argc, char **argv)
 		case OPT_MIX:
 			mix = val;
 			break;
-		case OPT_SRC:
-			if (parse_ip4(val, &o.src))
-				return sg_usage_err("bench", "--src: IPv4");
+		case OPT_SRC: {
+			/* ADDR[/LEN]: the prefix of the syn-flood sources */
+			char a[INET_ADDRSTRLEN],
+				*sl = val ? strchr(val, '/') : 0;
+			long l = 32;
+
+			if (sl && (sl - val >= (long)sizeof(a) ||
+				   parse_uint("--src", sl + 1, 0, 32, &l)))
+				return sg_usage_err("bench",
+						    "--src: IPv4[/LEN]");
+			snprintf(a, sizeof(a), "%.*s",
+				 sl ? (int)(sl - val) : (int)strlen(val), val);
+			if (parse_ip4(a, &o.src))
+				return sg_usage_err("bench",
+						    "--src: IPv4[/LEN]");
+			o.src_len = (int)l;
 			break;
+		}
 		case OPT_DST:
 			if (parse_ip4(val, &o.dst))
 				return sg_usage_err("bench", "--dst: IPv4");
@@ -423,8 +437,9 @@ static int bench_live_cmd(int argc, char **argv)
 				    "live needs --gen-dev and --rx-dev");
 	i = name_index(bench_mix_names, BENCH_NMIX, mix);
 	if (i < 0)
-		return sg_usage_err("bench", "--mix: drop, established, "
-					     "allowed or many-sources");
+		return sg_usage_err("bench",
+				    "--mix: drop, established, "
+				    "allowed, many-sources or syn-flood");
 	o.mix = (enum bench_mix)i;
 	i = name_index(bench_receiver_names, BENCH_NRX, receiver);
 	if (i < 0)
@@ -531,7 +546,8 @@ static int bench_gen_cmd(int argc, char **argv)
 
 		inet_ntop(AF_INET, &ia, ab, sizeof(ab));
 		/* For scripts: a source and port the target rule allows. */
-		printf("# bench-target: %s %u\n", ab, t.accept_port);
+		printf("# bench-target: %s %u %d\n", ab, t.accept_port,
+		       t.accept_plen);
 	}
 	fwrite(text, 1, len, stdout);
 	free(text);
