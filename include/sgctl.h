@@ -267,6 +267,17 @@ _Static_assert(sizeof(struct sg_rule_exact_key) ==
 #define SG_INST_EXACT_SHIFT(dir, v6) (8 + 2 * ((dir) * 2 + (v6)))
 #define SG_INST_EXACT(dir, v6) (1u << SG_INST_EXACT_SHIFT(dir, v6))
 #define SG_INST_EXACT_ONLY(dir, v6) (2u << SG_INST_EXACT_SHIFT(dir, v6))
+/*
+ * ports[dir] is set: which TCP / UDP destination ports any stage-2 entry
+ * of the policy (any class) allows, in buckets of SG_PORT_BUCKET_SHIFT
+ * bits. A clear bit proves "no rule" before either lookup: a flood to
+ * closed ports costs the same whatever the number of rules.
+ */
+#define SG_INST_PORTS (1u << 5)
+#define SG_PORT_BUCKET_SHIFT 9 /* 512 ports a bit, 128 bits a protocol */
+/* Bit of (proto: TCP or UDP, host-order port) in ports[dir]. */
+#define SG_PORT_BIT(udp, port) \
+	((((udp) ? 1u : 0u) << 7) | ((__u32)(port) >> SG_PORT_BUCKET_SHIFT))
 
 struct sg_inst {
 	__u32 flags;
@@ -275,6 +286,7 @@ struct sg_inst {
 	__u32 udp_stream;
 	__u32 udp;
 	__u32 ct_max; /* this instance's conntrack capacity */
+	__u64 ports[SG_NDIR][4]; /* SG_INST_PORTS: SG_PORT_BIT bits */
 };
 
 /* Instance addresses for the source check. Hash; value unused (1). */

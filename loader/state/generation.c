@@ -271,6 +271,8 @@ int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 		ivals[slots[i]].flags |= SG_INST_PRESENT;
 		ivals[slots[i]].flags |=
 			sg_exact_inst_flags(&x, e->inst.policy);
+		ivals[slots[i]].flags |= sg_exact_inst_ports(
+			&x, e->inst.policy, ivals[slots[i]].ports);
 		for (size_t k = 0; k < e->nips; k++, j++) {
 			ipkeys[j] = e->ips[k];
 			ipkeys[j].gen_slot = SG_GEN_SLOT(ng, slots[i]);
