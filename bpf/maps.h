@@ -116,7 +116,7 @@ struct {
 /* Recent half-open TCP entries per slot: the early-drop candidates. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_MAX_INSTANCES * SG_CT_OPENING_WAYS);
+	__uint(max_entries, SG_CT_OPENING_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct sg_ct_key);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -357,6 +357,7 @@ struct sg_ct_val {
  */
 #define SG_CT_OPENING_WAYS 16
 #define SG_CT_EARLY_PROBES SG_CT_OPENING_WAYS
+#define SG_CT_OPENING_ENTRIES (SG_MAX_INSTANCES * SG_CT_OPENING_WAYS)
 
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
 #define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)

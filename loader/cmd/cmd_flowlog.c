@@ -81,7 +81,7 @@ struct flow_id {
 	__u8 proto;
 	__u8 dir;	    /* enum sg_dir: one record per direction */
 	__u16 sport, dport; /* host order */
-	__u8 reason; /* REJECT: enum sg_counter of the drop */
+	__u8 reason;	    /* REJECT: enum sg_counter of the drop */
 	__u8 pad[3];
 	__u8 saddr[16];
 	__u8 daddr[16];
@@ -408,9 +408,9 @@ static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 		sg_json_kv_uint(j, "start", start);
 		sg_json_kv_uint(j, "end", end);
 		sg_json_kv_string(j, "log-status", "SKIPDATA");
-		sg_json_kv_string(j, "direction", f->id.dir == SG_DIR_IN
-							  ? "inbound"
-							  : "outbound");
+		sg_json_kv_string(j, "direction",
+				  f->id.dir == SG_DIR_IN ? "inbound"
+							 : "outbound");
 		sg_json_end_object(j);
 		if (!s->j)
 			sg_json_destroy(j);
