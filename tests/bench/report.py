@@ -196,7 +196,10 @@ if live:
         f(mpps.get(("none", 0, "established")), "%.3f"),
         f(mpps.get(("none", 0, "many-sources")), "%.3f"),
         f(mpps.get(("none", 0, "syn-flood")), "%.3f")))
-    w("| xdp-drop (ceiling) | - | %s | | | |" % f(mpps.get(("xdp-drop", 0, "drop")), "%.3f"))
+    w("| xdp-drop (ceiling) | - | %s | | %s | %s |" % (
+        f(mpps.get(("xdp-drop", 0, "drop")), "%.3f"),
+        f(mpps.get(("xdp-drop", 0, "many-sources")), "%.3f"),
+        f(mpps.get(("xdp-drop", 0, "syn-flood")), "%.3f")))
     w("")
     w("**syn-flood** = TCP SYNs (correct checksums) from sources scrambled over "
       "the target rule's prefix (up to 65536 of them) and random source ports, "
@@ -205,11 +208,13 @@ if live:
       "milliseconds; from then on each SYN takes the room of a half-open entry "
       "(conntrack early drop) and goes on to the stack, which answers nothing "
       "routable. For **none** the same SYNs from 198.18.0.0/16.")
-    ceil = mpps.get(("xdp-drop", 0, "drop"))
+    ceils = {mix: mpps.get(("xdp-drop", 0, mix)) or mpps.get(("xdp-drop", 0, "drop"))
+             for mix in ("drop", "many-sources", "syn-flood")}
     w("")
     w("Floods against the ceiling and the stack (same run, medians): sgctl's "
-      "Mpps as a share of xdp-drop, and as a ratio to the no-filter stack "
-      "with the same mix.")
+      "Mpps as a share of xdp-drop with the same mix (the generator's work "
+      "differs by mix), and as a ratio to the no-filter stack with the same "
+      "mix.")
     w("")
     w("| rules | drop: of ceiling | drop: / none | many-sources: of ceiling | many-sources: / none | syn-flood: of ceiling | syn-flood: / none |")
     w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -219,12 +224,13 @@ if live:
         cells = []
         for mix in ("drop", "many-sources", "syn-flood"):
             v = mpps.get(("sgctl", R, mix))
-            c = ratio(v, ceil)
+            c = ratio(v, ceils[mix])
             cells.append(f(None if c is None else c * 100, "%.0f%%"))
             cells.append(f(ratio(v, mpps.get(("none", 0, mix))), "%.2fx"))
         w("| %d | %s |" % (R, " | ".join(cells)))
     for mix, label in (("drop", "unwanted traffic"), ("many-sources", "many sources")):
         v = mpps.get(("sgctl", 1000, mix))
+        ceil = ceils[mix]
         c, n = ratio(v, ceil), ratio(v, mpps.get(("none", 0, mix)))
         if c is not None and n is not None:
             targets.append(("live %s at 1000 rules: >= 50%% of the xdp-drop "
