@@ -93,8 +93,16 @@ expect "the session survived the second wave" ok "$(session_send s1)"
 # random ports. Records up to the budget (256 per CPU per ~1 s), the rest
 # SKIPDATA; every packet is counted either way.
 before=$(stat_of inbound.drops.no_rule)
+fout="$LAB_TMP/follow.out"
+timeout -s INT 5 "$SGCTL" flowlog --instance i-web1 --follow --window 2 \
+	--pin-dir "$LAB_PIN" >"$fout" 2>>"$LAB_TMP/sgctl.log" &
+fpid=$!
+sleep 1
 expect "reject flood to :9 sent" 3000 "$(flood "$(ip4 web)" 9 3000)"
+wait "$fpid"
 after=$(stat_of inbound.drops.no_rule)
+expect "flowlog --follow streamed a SKIPDATA record for the window" yes \
+	"$(awk '$3 == "i-web1" && $14 == "SKIPDATA" && $9 > 0' "$fout" | grep -q . && echo yes || echo no)"
 expect "stats count every rejected packet" 3000 $((after - before))
 fl=$(sgc flowlog --instance i-web1 2>/dev/null)
 skip=$(awk '$14 == "SKIPDATA" { n++; p += $9 } END { print n + 0, p + 0 }' <<<"$fl")
