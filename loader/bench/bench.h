@@ -13,6 +13,7 @@
 #ifndef SG_BENCH_H
 #define SG_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct bench_micro_opts {
 	int nmembers;
 	int runs;	 /* medians of this many runs ... */
 	uint32_t repeat; /* ... of this many packets */
+	bool reference;	 /* -j: report ref_ns as well */
 };
 
 struct bench_micro_row {

@@ -88,8 +88,8 @@ part() { [[ $PARTS == *" $1 "* ]]; }
 
 # ---- 1. micro ---------------------------------------------------------
 part micro && {
-MICRO_ARGS=()
-[ "${BENCH_QUICK:-0}" = 1 ] && MICRO_ARGS=(--rules 1,1000 --members 0,100000 --runs 3)
+MICRO_ARGS=(--reference)
+[ "${BENCH_QUICK:-0}" = 1 ] && MICRO_ARGS+=(--rules 1,1000 --members 0,100000 --runs 3)
 log "micro: sgctl bench micro ${MICRO_ARGS[*]} -j"
 if "$SGCTL" -j bench micro "${MICRO_ARGS[@]}" >"$TMP/micro.json"; then
 	rec micro "cmd=\"sgctl bench micro ${MICRO_ARGS[*]} -j\"" \
