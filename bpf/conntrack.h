@@ -159,10 +159,11 @@ static __always_inline int sg_ct_half_open(const struct sg_ct_val *v,
 
 /*
  * The table of slot is full: delete one half-open entry among the recent
- * ones (Linux conntrack's early_drop). Returns 1 when room was made. A
- * global function: verified once, and only full tables pay for the call.
+ * ones (Linux conntrack's early_drop). Returns 1 when room was made (dry:
+ * could be made; nothing is written). A global function: verified once,
+ * and only full tables pay for the call.
  */
-__noinline int sg_ct_early_drop(__u32 slot, __u32 way, __u64 now)
+__noinline int sg_ct_early_drop(__u32 slot, __u32 way, __u64 now, int dry)
 {
 	struct sg_ct_key ck;
 	struct sg_ct_key *c;
@@ -180,10 +181,13 @@ __noinline int sg_ct_early_drop(__u32 slot, __u32 way, __u64 now)
 			continue;
 		__builtin_memcpy(&ck, c, sizeof(ck));
 		/* Tried once: gone or grown up, it is no candidate again. */
-		c->family = 0;
+		if (!dry)
+			c->family = 0;
 		v = bpf_map_lookup_elem(&sg_ct, &ck);
 		if (!v || !sg_ct_half_open(v, ck.proto, now))
 			continue;
+		if (dry)
+			return 1;
 		/* Only the deleter gives the room back (as the GC does). */
 		if (bpf_map_delete_elem(&sg_ct, &ck))
 			continue;
@@ -234,7 +238,8 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 	/* Dry run (sgctl check): the verdict an insert would give. */
 	if (dry) {
 		cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
-		if (stale || (cnt && *cnt < (__s64)inst->ct_max))
+		if (stale || (cnt && *cnt < (__s64)inst->ct_max) ||
+		    (cnt && sg_ct_early_drop(slot, sg_ct_way(k), now, 1)))
 			return SG_CNT_ACCEPT_NEW;
 		return SG_CNT_DROP_CT_FULL;
 	}
@@ -247,7 +252,7 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 		return SG_CNT_DROP_CT_FULL;
 	way = sg_ct_way(k);
 	if (*cnt >= (__s64)inst->ct_max &&
-	    (!sg_ct_early_drop(slot, way, now) || *cnt >= (__s64)inst->ct_max))
+	    (!sg_ct_early_drop(slot, way, now, 0) || *cnt >= (__s64)inst->ct_max))
 		return SG_CNT_DROP_CT_FULL;
 	err = bpf_map_update_elem(&sg_ct, k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU tracked it first */)

@@ -398,3 +398,59 @@ Test(flood, full_of_established_flows_drops)
 		cr_assert(ct_has(src, 40000, 22));
 	}
 }
+
+/* sgctl check's dry run answers as the live program would, writing nothing. */
+static int dry_counter(const struct pkt_spec *s)
+{
+	struct sgctl_bpf *d = sgctl_bpf__open();
+	struct bpf_map *m, *o;
+	__u8 buf[PKT_MAX];
+	int c;
+
+	cr_assert_not_null(d);
+	bpf_object__for_each_map(m, d->obj)
+	{
+		bpf_map__set_pin_path(m, NULL);
+		o = bpf_object__find_map_by_name(skel->obj, bpf_map__name(m));
+		if (o && !bpf_map__is_internal(m))
+			bpf_map__reuse_fd(m, bpf_map__fd(o));
+	}
+	d->rodata->sg_dry_run = 1;
+	cr_assert_eq(sgctl_bpf__load(d), 0);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf,
+		    .data_size_in = (__u32)pkt_build(s, buf), .repeat = 1);
+	cr_assert_eq(
+		bpf_prog_test_run_opts(bpf_program__fd(d->progs.sg_xdp), &opts),
+		0);
+	cr_assert_eq(d->bss->sg_dry_result.done, 1);
+	c = (int)d->bss->sg_dry_result.counter;
+	sgctl_bpf__destroy(d);
+	return c;
+}
+
+Test(flood, dry_run_answers_like_early_drop)
+{
+	const int cap = 2;
+	struct pkt_spec s;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, cap);
+	s = tcp("192.0.2.1", 40000, 22, SYN);
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.2", 40000, 22, SYN);
+	cr_assert_eq(in(&s), 1);
+	/* Full of half-open entries: a new flow would get in... */
+	s = tcp("192.0.2.3", 40000, 22, SYN);
+	cr_assert_eq(dry_counter(&s), SG_CNT_ACCEPT_NEW);
+	/* ...and the dry run took no room. */
+	cr_assert_eq(ct_used(), cap);
+	cr_assert(ct_has("192.0.2.1", 40000, 22));
+	cr_assert(ct_has("192.0.2.2", 40000, 22));
+	/* Once both openers went on, the table is really full. */
+	s = tcp("192.0.2.1", 40000, 22, ACK);
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.2", 40000, 22, ACK);
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.3", 40000, 22, SYN);
+	cr_assert_eq(dry_counter(&s), SG_CNT_DROP_CT_FULL);
+	cr_assert_eq(in(&s), 0);
+}
