@@ -100,6 +100,20 @@ $(TG_SKEL): $(TG_OBJ)
 
 $(BUILD)/loader/bench/live.o: $(TG_SKEL)
 
+# The reference stateful program of sgctl bench micro.
+RS_OBJ := $(BUILD)/bpf/refstate.bpf.o
+RS_SKEL := $(BUILD)/refstate.skel.h
+
+$(RS_OBJ): bpf/refstate.bpf.c $(VMLINUX_H) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(RS_SKEL): $(RS_OBJ)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name refstate_bpf > $@
+
+$(BUILD)/loader/bench/micro.o: $(RS_SKEL)
+
 # Userspace objects that include the skeleton depend on it through -MMD.
 $(BUILD)/%.o: %.c | $(SKEL)
 	@mkdir -p $(@D)

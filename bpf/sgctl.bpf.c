@@ -173,8 +173,8 @@ static __always_inline int sg_policy_stage(const struct sg_parsed *m, __u32 dir)
 			now = sg_now();
 		sg_frag_remember(&m->p, slot, dir, now);
 	}
-	if (cnt == SG_CNT_DROP_NO_RULE)
-		sg_log_reject(&m->p, slot, dir, m->pkt_len, now);
+	if (!pass)
+		sg_log_reject(&m->p, slot, dir, m->pkt_len, now, cnt);
 	sg_count(slot, dir, cnt, m->pkt_len);
 	return pass;
 }
@@ -193,6 +193,9 @@ static __always_inline int sg_decide(void *data, void *data_end, __u32 pkt_len,
 		sg_dry_result.counter = cnt;
 		sg_dry_result.done = 1;
 	} else {
+		/* Drops before policy are logged too, with what was parsed. */
+		if (!sg_counter_passes(cnt))
+			sg_log_reject(&m.p, sg_slot, dir & 1, pkt_len, 0, cnt);
 		sg_count(sg_slot, dir, cnt, pkt_len);
 	}
 	return sg_counter_passes(cnt);

@@ -267,6 +267,17 @@ _Static_assert(sizeof(struct sg_rule_exact_key) ==
 #define SG_INST_EXACT_SHIFT(dir, v6) (8 + 2 * ((dir) * 2 + (v6)))
 #define SG_INST_EXACT(dir, v6) (1u << SG_INST_EXACT_SHIFT(dir, v6))
 #define SG_INST_EXACT_ONLY(dir, v6) (2u << SG_INST_EXACT_SHIFT(dir, v6))
+/*
+ * ports[dir] is set: which TCP / UDP destination ports any stage-2 entry
+ * of the policy (any class) allows, in buckets of SG_PORT_BUCKET_SHIFT
+ * bits. A clear bit proves "no rule" before either lookup: a flood to
+ * closed ports costs the same whatever the number of rules.
+ */
+#define SG_INST_PORTS (1u << 5)
+#define SG_PORT_BUCKET_SHIFT 9 /* 512 ports a bit, 128 bits a protocol */
+/* Bit of (proto: TCP or UDP, host-order port) in ports[dir]. */
+#define SG_PORT_BIT(udp, port) \
+	((((udp) ? 1u : 0u) << 7) | ((__u32)(port) >> SG_PORT_BUCKET_SHIFT))
 
 struct sg_inst {
 	__u32 flags;
@@ -275,6 +286,7 @@ struct sg_inst {
 	__u32 udp_stream;
 	__u32 udp;
 	__u32 ct_max; /* this instance's conntrack capacity */
+	__u64 ports[SG_NDIR][4]; /* SG_INST_PORTS: SG_PORT_BIT bits */
 };
 
 /* Instance addresses for the source check. Hash; value unused (1). */
@@ -334,6 +346,18 @@ struct sg_ct_val {
 	__u64 packets[SG_NDIR];
 	__u64 bytes[SG_NDIR];
 };
+
+/*
+ * Early drop: when an instance's table is full, a new flow may take the
+ * room of a half-open TCP entry (its opener sent the SYN and nothing
+ * since), never of a flow whose opener went on. The datapath finds
+ * candidates in sg_ct_opening: per slot, SG_CT_OPENING_WAYS recent
+ * half-open keys, placed by hash, each tried at most once (a full table
+ * of established flows costs a few array reads per new flow, no more).
+ */
+#define SG_CT_OPENING_WAYS 16
+#define SG_CT_EARLY_PROBES SG_CT_OPENING_WAYS
+#define SG_CT_OPENING_ENTRIES (SG_MAX_INSTANCES * SG_CT_OPENING_WAYS)
 
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
 #define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
@@ -473,7 +497,7 @@ struct sg_reject_key {
 	__u8 dir; /* enum sg_dir */
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
-	__u8 pad;
+	__u8 reason; /* enum sg_counter of the drop */
 	__be16 sport;
 	__be16 dport;
 	__u8 saddr[16];
@@ -485,6 +509,31 @@ struct sg_reject_val {
 	__u64 bytes;
 	__u64 first_ns; /* bpf_ktime_get_ns() clock */
 	__u64 last_ns;
+};
+
+/*
+ * The cost of those records is bounded: each CPU creates at most
+ * sg_reject_budget (.rodata, default below) new records per instance per
+ * budget window (2^30 ns, about a second). Beyond it a window's rejects make
+ * no map lookup at all: they are only counted in stats, and in skip[dir]
+ * of this per-CPU array (index: slot), which `sgctl flowlog` sums over the
+ * CPUs into SKIPDATA records (VPC Flow Logs log-status SKIPDATA).
+ */
+#define SG_REJECT_BUDGET_DEFAULT 256
+#define SG_REJECT_WINDOW_SHIFT 30
+
+struct sg_reject_skip {
+	__u64 packets; /* since the slot was last cleared */
+	__u64 bytes;
+	__u64 first_ns; /* first skipped packet, 0 if none */
+	__u64 last_ns;
+};
+
+struct sg_reject_budget {
+	__u64 window; /* now >> SG_REJECT_WINDOW_SHIFT of used */
+	__u32 used; /* new records created in that window */
+	__u32 pad;
+	struct sg_reject_skip skip[SG_NDIR];
 };
 
 /*

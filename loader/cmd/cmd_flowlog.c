@@ -76,12 +76,13 @@
 /* What makes a record one flow in one direction (compared with memcmp). */
 struct flow_id {
 	__u32 slot;
-	__u8 action; /* 0 ACCEPT, 1 REJECT */
+	__u8 action; /* 0 ACCEPT, 1 REJECT, 2 SKIPDATA */
 	__u8 family;
 	__u8 proto;
 	__u8 dir;	    /* enum sg_dir: one record per direction */
 	__u16 sport, dport; /* host order */
-	__u32 pad;
+	__u8 reason;	    /* REJECT: enum sg_counter of the drop */
+	__u8 pad[3];
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u64 epoch; /* conntrack created_ns / reject first_ns: a new flow
@@ -124,6 +125,7 @@ struct fl_ctx {
 	struct fl_seen seen;
 	const char *want; /* --instance */
 	int reject_fd;	  /* -1: this datapath keeps no rejected flows */
+	int skip_fd;	  /* sg_reject_budget, or -1 */
 };
 
 static volatile sig_atomic_t stop;
@@ -261,6 +263,7 @@ static int snap_rejects(struct fl_ctx *x, struct flows *out)
 		f.id.family = k->family;
 		f.id.proto = k->proto;
 		f.id.dir = k->dir;
+		f.id.reason = k->reason;
 		memcpy(f.id.saddr, k->saddr, 16);
 		memcpy(f.id.daddr, k->daddr, 16);
 		if (has_ports(k->proto)) {
@@ -279,6 +282,56 @@ static int snap_rejects(struct fl_ctx *x, struct flows *out)
 	return err;
 }
 
+/*
+ * Rejects the datapath counted but kept no record of (its budget spent):
+ * one SKIPDATA flow per slot and direction, summed over the CPUs.
+ */
+static int snap_skips(struct fl_ctx *x, struct flows *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_reject_budget *b;
+	int err = 0;
+
+	if (x->skip_fd < 0 || ncpu < 1)
+		return 0;
+	b = calloc((size_t)ncpu, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->names.nslots && !err; i++) {
+		__u32 slot = x->names.slots[i];
+
+		if (slot >= SG_MAX_INSTANCES ||
+		    (x->names.have_want && slot != x->names.want_slot))
+			continue;
+		if (bpf_map_lookup_elem(x->skip_fd, &slot, b))
+			continue;
+		for (int d = 0; d < SG_NDIR && !err; d++) {
+			struct flow f = {};
+
+			for (int c = 0; c < ncpu; c++) {
+				const struct sg_reject_skip *s = &b[c].skip[d];
+
+				if (!s->packets)
+					continue;
+				f.packets += s->packets;
+				f.bytes += s->bytes;
+				if (!f.first_ns || s->first_ns < f.first_ns)
+					f.first_ns = s->first_ns;
+				if (s->last_ns > f.last_ns)
+					f.last_ns = s->last_ns;
+			}
+			if (!f.packets)
+				continue;
+			f.id.slot = slot;
+			f.id.action = 2;
+			f.id.dir = (__u8)d;
+			err = flows_push(out, &f);
+		}
+	}
+	free(b);
+	return err;
+}
+
 /* Every flow now, sorted by id. */
 static int snapshot(struct fl_ctx *x, struct flows *out)
 {
@@ -288,6 +341,8 @@ static int snapshot(struct fl_ctx *x, struct flows *out)
 	err = snap_accepts(x, out);
 	if (!err)
 		err = snap_rejects(x, out);
+	if (!err)
+		err = snap_skips(x, out);
 	if (!err)
 		qsort(out->v, out->n, sizeof(*out->v), id_cmp);
 	return err;
@@ -323,6 +378,15 @@ static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 		snprintf(da, sizeof(da), "-");
 	if (end < start)
 		end = start;
+	if (f->id.action == 2 && !sg_opts.json) {
+		/* VPC Flow Logs SKIPDATA, with the count of skipped packets. */
+		printf("2 %s %s - - - - - %llu %llu %llu %llu - SKIPDATA\n",
+		       x->names.account, iface ? iface : "-",
+		       (unsigned long long)f->packets,
+		       (unsigned long long)f->bytes, (unsigned long long)start,
+		       (unsigned long long)end);
+		return;
+	}
 	if (!sg_opts.json) {
 		printf("2 %s %s %s %s %u %u %u %llu %llu %llu %llu %s OK\n",
 		       x->names.account, iface ? iface : "-", sa, da,
@@ -334,6 +398,24 @@ static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 	}
 	struct sg_json *j = s->j ? s->j : sg_json_new(stdout, false);
 
+	if (f->id.action == 2) {
+		sg_json_begin_object(j);
+		sg_json_kv_int(j, "version", 2);
+		sg_json_kv_string(j, "account-id", x->names.account);
+		sg_json_kv_string(j, "interface-id", iface);
+		sg_json_kv_uint(j, "packets", f->packets);
+		sg_json_kv_uint(j, "bytes", f->bytes);
+		sg_json_kv_uint(j, "start", start);
+		sg_json_kv_uint(j, "end", end);
+		sg_json_kv_string(j, "log-status", "SKIPDATA");
+		sg_json_kv_string(j, "direction",
+				  f->id.dir == SG_DIR_IN ? "inbound"
+							 : "outbound");
+		sg_json_end_object(j);
+		if (!s->j)
+			sg_json_destroy(j);
+		return;
+	}
 	sg_json_begin_object(j);
 	sg_json_kv_int(j, "version", 2);
 	sg_json_kv_string(j, "account-id", x->names.account);
@@ -615,6 +697,8 @@ static int reopen(struct fl_ctx *x)
 	take_names(x, &n, &w);
 	rm = bpf_object__find_map_by_name(x->st.skel->obj, "sg_reject");
 	x->reject_fd = rm ? bpf_map__fd(rm) : -1;
+	rm = bpf_object__find_map_by_name(x->st.skel->obj, "sg_reject_budget");
+	x->skip_fd = rm ? bpf_map__fd(rm) : -1;
 	return 0;
 }
 
@@ -760,7 +844,7 @@ enum { OPT_INSTANCE = 0x100, OPT_FOLLOW, OPT_WINDOW };
 
 int cmd_flowlog(int argc, char **argv)
 {
-	struct fl_ctx x = {.reject_fd = -1};
+	struct fl_ctx x = {.reject_fd = -1, .skip_fd = -1};
 	struct sink s = {};
 	struct flows prev = {};
 	const char *want = NULL;
@@ -830,6 +914,8 @@ int cmd_flowlog(int argc, char **argv)
 	}
 	rm = bpf_object__find_map_by_name(x.st.skel->obj, "sg_reject");
 	x.reject_fd = rm ? bpf_map__fd(rm) : -1;
+	rm = bpf_object__find_map_by_name(x.st.skel->obj, "sg_reject_budget");
+	x.skip_fd = rm ? bpf_map__fd(rm) : -1;
 	if (x.reject_fd < 0)
 		sg_warnx("this datapath keeps no record of rejected flows: "
 			 "only ACCEPT records");

@@ -207,6 +207,8 @@ int sg_image_build(const struct sg_compiled *c, const int *slots, size_t nslots,
 		im->inst[slots[i]].flags |= SG_INST_PRESENT;
 		im->inst[slots[i]].flags |=
 			sg_exact_inst_flags(&x, e->inst.policy);
+		im->inst[slots[i]].flags |= sg_exact_inst_ports(
+			&x, e->inst.policy, im->inst[slots[i]].ports);
 		for (size_t k = 0; k < e->nips; k++, j++) {
 			im->ip[j] = e->ips[k];
 			im->ip[j].gen_slot = SG_GEN_SLOT(ng, slots[i]);

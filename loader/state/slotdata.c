@@ -78,8 +78,23 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 					SG_NDIR * SG_NCOUNTERS);
 	}
 	free(zeros);
-	if (err)
+	if (err) {
 		sg_err("cannot reset counters: %s", sg_bpf_strerror(err));
+		return err;
+	}
+	/* Skipped-reject counts (SKIPDATA) start clean with the counters. */
+	zeros = calloc((size_t)ncpu, sizeof(struct sg_reject_budget));
+	if (!zeros)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++)
+		if (slots[i] < SG_MAX_INSTANCES &&
+		    bpf_map_update_elem(bpf_map__fd(s->maps.sg_reject_budget),
+					&slots[i], zeros, BPF_ANY))
+			err = -errno;
+	free(zeros);
+	if (err)
+		sg_err("cannot reset flow-log budgets: %s",
+		       sg_bpf_strerror(err));
 	return err;
 }
 
