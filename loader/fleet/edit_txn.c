@@ -14,15 +14,6 @@
 #include "input/inputs.h"
 #include "state/state.h"
 
-/*
- * TEMPORARY, until the etcd client (h-etcd) is merged here: weak, so this
- * links without it (and resolves to it wherever it is linked in).
- */
-#pragma weak sg_etcd_open
-#pragma weak sg_etcd_close
-#pragma weak sg_etcd_range_prefix
-#pragma weak sg_etcd_txn
-
 #define ROOT_PREFIX	"/sgctl/v1/"
 #define MAX_ATTEMPTS	8
 #define LOCK_TIMEOUT_MS 10000
@@ -226,10 +217,6 @@ int sg_edit_etcd(const struct sg_etcd_opts *o, const char *vpc, sg_edit_fn fn,
 	int rc, attempt;
 
 	memset(res, 0, sizeof(*res));
-	if (!sg_etcd_open) {
-		txn_err(diag, "this sgctl was built without the etcd client");
-		return -ENOSYS;
-	}
 	rc = sg_etcd_open(o, &e, &err);
 	if (rc) {
 		txn_err(diag, "%s", err ? err : strerror(-rc));
