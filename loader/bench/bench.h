@@ -104,10 +104,23 @@ struct bench_map_mem {
 
 #define BENCH_MAX_MAPS 32
 
+/* One change through the apply entry point with a cache (as an agent
+ * applies it): written in place into the live generation. */
+struct bench_change {
+	double parse, compile, write; /* seconds */
+	bool incremental;
+	size_t written, deleted; /* policy-map entries */
+};
+
 struct bench_control_result {
 	size_t policies, class_entries, rule_entries;
 	struct bench_times load; /* the config as loaded first */
 	struct bench_times join; /* then one instance joins sg-hub */
+	/* The same membership change, in place (sg_enforce_apply with a
+	 * cache): join sg-hub, then leave it again, five times (write: the
+	 * median; the rest: the last run); and the entries a whole new
+	 * generation writes for it. */
+	struct bench_change join_inc, leave_inc, join_full;
 	long max_rss_kib;
 	struct bench_map_mem mem[BENCH_MAX_MAPS];
 	size_t nmem;

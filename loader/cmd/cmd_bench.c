@@ -533,6 +533,33 @@ static int bench_gen_cmd(int argc, char **argv)
 
 /* --------------------------------------------------------------- control */
 
+/* A change through the apply entry point (bench_control's *_inc). */
+static void json_change(struct sg_json *j, const char *key,
+			const struct bench_change *c)
+{
+	sg_json_key(j, key);
+	sg_json_begin_object(j);
+	sg_json_key(j, "parse_ms");
+	sg_json_double(j, c->parse * 1e3);
+	sg_json_key(j, "compile_ms");
+	sg_json_double(j, c->compile * 1e3);
+	sg_json_key(j, "apply_ms");
+	sg_json_double(j, c->write * 1e3);
+	sg_json_kv_bool(j, "incremental", c->incremental);
+	sg_json_kv_uint(j, "entries_written", c->written);
+	sg_json_kv_uint(j, "entries_deleted", c->deleted);
+	sg_json_end_object(j);
+}
+
+static void print_change(const char *what, const struct bench_change *c)
+{
+	printf("one instance %s: parse %.1f ms, compile %.1f ms, apply "
+	       "%.2f ms (%s), %zu entries written, %zu deleted\n",
+	       what, c->parse * 1e3, c->compile * 1e3, c->write * 1e3,
+	       c->incremental ? "in place" : "new generation", c->written,
+	       c->deleted);
+}
+
 static void print_control(const struct bench_cp_cfg *cp,
 			  const struct bench_control_result *r)
 {
@@ -550,6 +577,9 @@ static void print_control(const struct bench_cp_cfg *cp,
 		sg_json_kv_uint(j, "rule_entries", r->rule_entries);
 		json_ms(j, "load_ms", &r->load);
 		json_ms(j, "join_ms", &r->join);
+		json_change(j, "join_in_place", &r->join_inc);
+		json_change(j, "leave_in_place", &r->leave_inc);
+		json_change(j, "join_new_generation", &r->join_full);
 		sg_json_kv_uint(j, "max_rss_kib", (uint64_t)r->max_rss_kib);
 		sg_json_key(j, "memlock");
 		sg_json_begin_object(j);
@@ -580,6 +610,9 @@ static void print_control(const struct bench_cp_cfg *cp,
 	       r->class_entries, r->rule_entries, r->load.parse * 1e3,
 	       r->load.compile * 1e3, r->load.apply * 1e3, r->join.parse * 1e3,
 	       r->join.compile * 1e3, r->join.apply * 1e3, r->max_rss_kib);
+	print_change("joins sg-hub, in place", &r->join_inc);
+	print_change("leaves sg-hub, in place", &r->leave_inc);
+	print_change("joins sg-hub, new generation", &r->join_full);
 	for (size_t i = 0; i < r->nmem; i++)
 		printf("  %-12s memlock %10llu -> %10llu\n", r->mem[i].name,
 		       (unsigned long long)r->mem[i].before,
