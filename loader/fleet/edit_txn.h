@@ -10,7 +10,10 @@
  *    read (0 for a new key: it must not exist). When another writer came
  *    first the compare fails and nothing is written: the edit is made
  *    again on a fresh read (a few times), so two racing edits never lose
- *    one another.
+ *    one another. Not covered: a key another writer creates that this
+ *    edit never read (an instance naming a group this edit deletes): the
+ *    compare would need etcd's range form (range_end, MOD < revision+1),
+ *    which struct sg_etcd_cmp does not have yet.
  *  - the locally loaded config: the stored config read back, edited and
  *    applied through the one apply path (sg_enforce_apply) under the
  *    state lock, the edited state stored as the new config.
