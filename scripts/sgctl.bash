@@ -93,6 +93,23 @@ _sgctl() {
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
 	--remote | --port | --icmp-type | --icmp-code | --window) return ;;
+	# The edit commands (rule, group, instance).
+	--type)
+		_sgctl_reply ssh ftp sftp http https rdp smtp smtps pop3 pop3s imap \
+			imaps ldap smb dns-tcp dns-udp mysql postgresql mssql oracle \
+			redshift nfs winrm-http winrm-https all-traffic all-tcp all-udp \
+			all-icmp all-icmpv6
+		return
+		;;
+	--source | --destination | --groups) _sgctl_reply "$(_sgctl_ids group)"; return ;;
+	--cacert | --cert | --key)
+		local IFS=$'\n'
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+		return
+		;;
+	--etcd | --vpc | --rule-id | --description | --name | --ips | --host | --interface) return ;;
 	esac
 
 	if [ -z "$cmd" ]; then
@@ -151,6 +168,37 @@ _sgctl() {
 			_sgctl_reply nft
 		else
 			_sgctl_files
+		fi
+		;;
+	rule | group | instance)
+		# The subcommand comes first; then an id and the options.
+		local edit="--etcd --cacert --cert --key --vpc" sub=${COMP_WORDS[cmdi + 1]:-}
+		if [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
+			case $cmd in
+			rule) _sgctl_reply add delete ;;
+			group) _sgctl_reply create delete ;;
+			instance) _sgctl_reply add set-groups remove ;;
+			esac
+		elif [[ $cur == -* ]]; then
+			case $cmd in
+			rule)
+				_sgctl_reply --inbound --outbound --type --protocol --port \
+					--icmp-type --icmp-code --source --destination \
+					--description --rule-id "$edit" "$global"
+				;;
+			group) _sgctl_reply --name --description "$edit" "$global" ;;
+			instance)
+				_sgctl_reply --ips --groups --host --interface --netns \
+					--host-side "$edit" "$global"
+				;;
+			esac
+		elif [ "$cmd" = instance ] && [ "$sub" != add ] &&
+			[ "$COMP_CWORD" -eq $((cmdi + 2)) ]; then
+			_sgctl_reply "$(_sgctl_ids instance)"
+		elif [ "$cmd" = instance ] && [ "$sub" = set-groups ]; then
+			_sgctl_reply "$(_sgctl_ids group)"
+		elif [ "$cmd" != instance ] && [ "$sub" != create ]; then
+			_sgctl_reply "$(_sgctl_ids group)"
 		fi
 		;;
 	show | unload) _sgctl_reply "$global" ;;

@@ -81,6 +81,21 @@ static const struct cmd cmds[] = {
 	 "micro [--rules LIST] [--members LIST] [--runs N] [--repeat N] | "
 	 "live ... | gen micro|cp ... | control ..."
 	 "\tmeasure: per-packet cost, live frames on veth, load times"},
+	{"rule", cmd_rule,
+	 "add|delete GROUP --inbound|--outbound --type T|--protocol P "
+	 "[--port N[-M]] --source|--destination PEER"
+	 "\tadd or delete one rule of a group; also --icmp-type T "
+	 "--icmp-code C, --description D, delete by --rule-id sgr-...; "
+	 "in etcd with --etcd URL, else the loaded config"},
+	{"group", cmd_group,
+	 "create ID [--name N] [--description D] | delete ID"
+	 "\tcreate or delete a security group (--etcd URL or the loaded "
+	 "config)"},
+	{"instance", cmd_instance,
+	 "add ID --ips A[,B] [--groups G[,G]] [--host H --interface IF "
+	 "[--netns NS] [--host-side]] | set-groups ID G... | remove ID"
+	 "\tadd an instance, change its groups, remove it (--etcd URL or "
+	 "the loaded config)"},
 	{NULL, NULL, NULL},
 };
 

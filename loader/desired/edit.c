@@ -45,6 +45,7 @@ fail(struct sg_diag *diag, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
+	int rc;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
@@ -52,8 +53,9 @@ fail(struct sg_diag *diag, const char *code, const char *fmt, ...)
 	va_end(ap);
 	sg_error(diag, (struct sg_pos){NULL, 0, 0}, code, "%s",
 		 msg ? msg : "out of memory");
+	rc = msg ? -EINVAL : -ENOMEM;
 	free(msg);
-	return msg ? -EINVAL : -ENOMEM;
+	return rc;
 }
 
 /* "22" as a number, as a YAML file would have it; anything else a string. */

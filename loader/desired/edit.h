@@ -60,9 +60,8 @@ int sg_edit_rule_delete(struct sg_desired *d, const char *group,
 
 /* A new group (InvalidGroup.Duplicate when the id exists). name and
  * description may be NULL. */
-int sg_edit_group_create(struct sg_desired *d, const char *id,
-			 const char *name, const char *description,
-			 struct sg_diag *diag);
+int sg_edit_group_create(struct sg_desired *d, const char *id, const char *name,
+			 const char *description, struct sg_diag *diag);
 /*
  * Deletes a group: DependencyViolation while an instance carries it or a
  * rule of another group references it; CannotDelete for the VPC's

@@ -149,8 +149,7 @@ static void round_trip(const char *const *rel, size_t n)
 		paths[i] = repo(rel[i]);
 	cr_assert_eq(sg_inputs_read(paths, n, &in, &diag), 0, "%s",
 		     print_diag());
-	cr_assert_eq(sg_inputs_parse(&in, &want, &diag), 0, "%s",
-		     print_diag());
+	cr_assert_eq(sg_inputs_parse(&in, &want, &diag), 0, "%s", print_diag());
 	cr_assert_eq(sg_desired_from_inputs(&in, &d, &diag), 0, "%s",
 		     print_diag());
 	sg_inputs_free(&in);
@@ -191,8 +190,7 @@ static void round_trip(const char *const *rel, size_t n)
 		cr_assert_eq(sg_desired_from_kv(&kv, prefix, &e, &diag), 0,
 			     "%s", print_diag());
 		t2 = sg_desired_text(&e, &len);
-		cr_assert_eq(sg_config_parse_string("kv", t2, len, &got,
-						    &diag),
+		cr_assert_eq(sg_config_parse_string("kv", t2, len, &got, &diag),
 			     0, "%s", print_diag());
 		cr_assert_eq(got.ngroups, want.ngroups);
 		cr_assert_eq(got.ninstances, want.ninstances);
@@ -245,7 +243,8 @@ Test(desired, aws_json_round_trip)
 	const char *seed[] = {"tests/aws/seed-sgs.json",
 			      "tests/aws/seed-enis.json"};
 	const char *lab[] = {"tests/aws/lab-prefix-lists.yaml",
-			     "tests/aws/lab-sgs.json", "tests/aws/lab-enis.json"};
+			     "tests/aws/lab-sgs.json",
+			     "tests/aws/lab-enis.json"};
 
 	round_trip(seed, 2);
 	round_trip(lab, 3);
@@ -266,20 +265,22 @@ Test(desired, scalars_keep_their_text)
 	char *text;
 
 	cr_assert_eq(
-		from_text("account: \"000000000007\"\n"
-			  "security_groups:\n"
-			  "  sg-a:\n"
-			  "    description: True\n"
-			  "    inbound:\n"
-			  "      - {protocol: tcp, ports: 22, source: 10.0.0.0/8,"
-			  " description: 0x10}\n"
-			  "      - {protocol: '6', ports: '80', source: 10.0.0.0/8,"
-			  "}\n"
-			  "  sg-b: ~\n"
-			  "instances:\n"
-			  "  i-a: {ips: [10.1.1.1], security_groups: [sg-a],"
-			  " source_dest_check: false}\n",
-			  &d),
+		from_text(
+			"account: \"000000000007\"\n"
+			"security_groups:\n"
+			"  sg-a:\n"
+			"    description: True\n"
+			"    inbound:\n"
+			"      - {protocol: tcp, ports: 22, source: 10.0.0.0/8,"
+			" description: 0x10}\n"
+			"      - {protocol: '6', ports: '80', source: "
+			"10.0.0.0/8,"
+			"}\n"
+			"  sg-b: ~\n"
+			"instances:\n"
+			"  i-a: {ips: [10.1.1.1], security_groups: [sg-a],"
+			" source_dest_check: false}\n",
+			&d),
 		0, "%s", print_diag());
 	text = sg_desired_text(&d, NULL);
 	cr_assert(strstr(text, "\"ports\": 22"), "%s", text);
@@ -288,9 +289,9 @@ Test(desired, scalars_keep_their_text)
 	cr_assert(strstr(text, "\"sg-b\": null"), "%s", text);
 	cr_assert(strstr(text, "\"source_dest_check\": false"), "%s", text);
 	cr_assert(strstr(text, "\"account\": \"000000000007\""), "%s", text);
-	cr_assert_eq(sg_config_parse_string("d", text, strlen(text), &cfg,
-					    &diag),
-		     0, "%s", print_diag());
+	cr_assert_eq(
+		sg_config_parse_string("d", text, strlen(text), &cfg, &diag), 0,
+		"%s", print_diag());
 	cr_assert_str_eq(cfg.groups[0].description, "True");
 	cr_assert_str_eq(cfg.groups[0].rules[0].description, "0x10");
 	cr_assert_str_eq(cfg.groups[1].id, "sg-b");
@@ -322,29 +323,32 @@ Test(desired, key_layout)
 	struct sg_kvset kv;
 	char *prefix;
 
-	cr_assert_eq(from_text("vpc: vpc-x\nregion: r1\n"
-			       "prefix_lists:\n"
-			       "  pl-a: {max_entries: 1, entries: [10.0.0.0/8]}\n"
-			       "security_groups:\n"
-			       "  sg-a: {}\n"
-			       "  sg-b: {inbound: [{type: ssh, source: sg-a}]}\n"
-			       "instances:\n"
-			       "  i-a: {ips: [10.1.1.1], security_groups: [sg-a]}\n",
-			       &d),
-		     0, "%s", print_diag());
+	cr_assert_eq(
+		from_text("vpc: vpc-x\nregion: r1\n"
+			  "prefix_lists:\n"
+			  "  pl-a: {max_entries: 1, entries: [10.0.0.0/8]}\n"
+			  "security_groups:\n"
+			  "  sg-a: {}\n"
+			  "  sg-b: {inbound: [{type: ssh, source: sg-a}]}\n"
+			  "instances:\n"
+			  "  i-a: {ips: [10.1.1.1], security_groups: [sg-a]}\n",
+			  &d),
+		0, "%s", print_diag());
 	prefix = sg_desired_prefix(sg_desired_vpc(&d));
 	cr_assert_str_eq(prefix, "/sgctl/v1/vpc-x/");
 	cr_assert_eq(sg_desired_to_kv(&d, prefix, &kv), 0);
 	cr_assert_eq(kv.n, 5);
 	cr_assert_str_eq(kv.v[0].key, "/sgctl/v1/vpc-x/vpc");
-	cr_assert_str_eq(kv.v[0].value, "{\"vpc\":\"vpc-x\",\"region\":\"r1\"}");
+	cr_assert_str_eq(kv.v[0].value,
+			 "{\"vpc\":\"vpc-x\",\"region\":\"r1\"}");
 	cr_assert_str_eq(kv.v[1].key, "/sgctl/v1/vpc-x/prefix-lists/pl-a");
 	cr_assert_str_eq(kv.v[2].key, "/sgctl/v1/vpc-x/groups/sg-a");
 	cr_assert_str_eq(kv.v[2].value, "{}");
 	cr_assert_str_eq(kv.v[3].key, "/sgctl/v1/vpc-x/groups/sg-b");
 	cr_assert_str_eq(kv.v[4].key, "/sgctl/v1/vpc-x/instances/i-a");
-	cr_assert_str_eq(kv.v[4].value,
-			 "{\"ips\":[\"10.1.1.1\"],\"security_groups\":[\"sg-a\"]}");
+	cr_assert_str_eq(
+		kv.v[4].value,
+		"{\"ips\":[\"10.1.1.1\"],\"security_groups\":[\"sg-a\"]}");
 	sg_kvset_free(&kv);
 	free(prefix);
 	sg_desired_free(&d);
@@ -374,8 +378,9 @@ Test(desired, from_kv_errors_name_the_key)
 	cr_assert(strstr(out, "/sgctl/v1/vpc-x/groups/sg-a: "
 			      "InvalidParameterValue: the value is not JSON"),
 		  "%s", out);
-	cr_assert(strstr(out, "/sgctl/v1/vpc-x/widgets/w: InvalidParameterValue: "
-			      "not a key of the desired state"),
+	cr_assert(strstr(out,
+			 "/sgctl/v1/vpc-x/widgets/w: InvalidParameterValue: "
+			 "not a key of the desired state"),
 		  "%s", out);
 	cr_assert(strstr(out, "/sgctl/v1/vpc-x/groups/: "), "%s", out);
 	cr_assert_not(strstr(out, "status"), "%s", out);
@@ -404,8 +409,8 @@ Test(desired, from_kv_without_settings_names_the_vpc)
 	struct sg_desired d;
 	char *text;
 
-	cr_assert_eq(sg_desired_from_kv(&kv, "/sgctl/v1/vpc-x/", &d, &diag),
-		     0, "%s", print_diag());
+	cr_assert_eq(sg_desired_from_kv(&kv, "/sgctl/v1/vpc-x/", &d, &diag), 0,
+		     "%s", print_diag());
 	cr_assert_str_eq(sg_desired_vpc(&d), "vpc-x");
 	text = sg_desired_text(&d, NULL);
 	cr_assert(strstr(text, "\"sg-a\": null"), "%s", text);

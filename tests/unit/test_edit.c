@@ -130,10 +130,8 @@ static const struct sg_rule *rule_text(const char *gid, const char *text)
 
 static struct sg_rule_spec tcp(int dir, const char *ports, const char *peer)
 {
-	return (struct sg_rule_spec){.dir = dir,
-				     .protocol = "tcp",
-				     .ports = ports,
-				     .peer = peer};
+	return (struct sg_rule_spec){
+		.dir = dir, .protocol = "tcp", .ports = ports, .peer = peer};
 }
 
 /* ---- rule add ---- */
@@ -156,14 +154,16 @@ Test(edit, rule_add_returns_the_new_rules_id)
 
 Test(edit, rule_add_preset_and_icmp)
 {
-	struct sg_rule_spec s = {.dir = SG_DIR_IN, .type = "https",
-				 .peer = "pl-office"};
+	struct sg_rule_spec s = {
+		.dir = SG_DIR_IN, .type = "https", .peer = "pl-office"};
 	char id[SG_RULE_ID_SIZE];
 
 	ok(sg_edit_rule_add(&d, "sg-db", &s, id, &diag));
 	cr_assert(rule_text("sg-db", "https (tcp/443) from pl-office"));
-	s = (struct sg_rule_spec){.dir = SG_DIR_IN, .protocol = "icmp",
-				  .icmp_type = "3", .icmp_code = "4",
+	s = (struct sg_rule_spec){.dir = SG_DIR_IN,
+				  .protocol = "icmp",
+				  .icmp_type = "3",
+				  .icmp_code = "4",
 				  .peer = "sg-web"};
 	ok(sg_edit_rule_add(&d, "sg-db", &s, id, &diag));
 	cr_assert(rule_text("sg-db", "icmp type 3 code 4 from sg-web"));
@@ -196,8 +196,8 @@ Test(edit, rule_add_malformed)
 	refused(sg_edit_rule_add(&d, "sg-web", &s, NULL, &diag),
 		"InvalidPermission.Malformed", "70000");
 	sg_diag_free(&diag);
-	s = (struct sg_rule_spec){.dir = SG_DIR_IN, .type = "nosuch",
-				  .peer = "10.0.0.0/8"};
+	s = (struct sg_rule_spec){
+		.dir = SG_DIR_IN, .type = "nosuch", .peer = "10.0.0.0/8"};
 	refused(sg_edit_rule_add(&d, "sg-web", &s, NULL, &diag),
 		"InvalidParameterValue", "nosuch");
 }
@@ -233,11 +233,13 @@ Test(edit, rule_add_outbound_keeps_the_default_egress)
 	char egress4[SG_RULE_ID_SIZE], egress6[SG_RULE_ID_SIZE];
 
 	ok(0);
-	snprintf(egress4, sizeof(egress4), "%s",
-		 rule_text("sg-web", "all traffic to 0.0.0.0/0 (default egress)")
-			 ->id);
+	snprintf(
+		egress4, sizeof(egress4), "%s",
+		rule_text("sg-web", "all traffic to 0.0.0.0/0 (default egress)")
+			->id);
 	snprintf(egress6, sizeof(egress6), "%s",
-		 rule_text("sg-web", "all traffic to ::/0 (default egress)")->id);
+		 rule_text("sg-web", "all traffic to ::/0 (default egress)")
+			 ->id);
 	ok(sg_edit_rule_add(&d, "sg-web", &s, NULL, &diag));
 	cr_assert_eq(group("sg-web")->nrules, 6);
 	cr_assert_str_eq(rule_text("sg-web", "all traffic to 0.0.0.0/0")->id,
@@ -277,8 +279,8 @@ Test(edit, rule_delete_by_id_one_peer_of_a_list)
 	ok(sg_edit_rule_delete(&d, "sg-web", gone, NULL, del, &diag));
 	cr_assert_str_eq(del, gone);
 	cr_assert_null(rule_text("sg-web", "http (tcp/80) from ::/0"));
-	cr_assert_str_eq(rule_text("sg-web", "http (tcp/80) from 0.0.0.0/0")->id,
-			 keep);
+	cr_assert_str_eq(
+		rule_text("sg-web", "http (tcp/80) from 0.0.0.0/0")->id, keep);
 	/* The last peer of the list: the entry goes. */
 	ok(sg_edit_rule_delete(&d, "sg-web", keep, NULL, NULL, &diag));
 	cr_assert_eq(group("sg-web")->nrules, 3);
@@ -290,10 +292,11 @@ Test(edit, rule_delete_by_selector)
 	struct sg_rule_spec s = tcp(SG_DIR_IN, "22", "203.0.113.10/32");
 
 	ok(sg_edit_rule_delete(&d, "sg-web", NULL, &s, NULL, &diag));
-	cr_assert_null(rule_text("sg-web", "ssh (tcp/22) from 203.0.113.10/32"));
+	cr_assert_null(
+		rule_text("sg-web", "ssh (tcp/22) from 203.0.113.10/32"));
 	cr_assert_eq(group("sg-web")->nrules, 4);
-	s = (struct sg_rule_spec){.dir = SG_DIR_IN, .type = "postgresql",
-				  .peer = "sg-web"};
+	s = (struct sg_rule_spec){
+		.dir = SG_DIR_IN, .type = "postgresql", .peer = "sg-web"};
 	ok(sg_edit_rule_delete(&d, "sg-db", NULL, &s, NULL, &diag));
 	cr_assert_eq(group("sg-db")->nrules, 0);
 }
@@ -314,22 +317,23 @@ Test(edit, rule_delete_not_found)
 	refused(sg_edit_rule_delete(&d, "sg-web", NULL, &s, NULL, &diag),
 		"InvalidPermission.NotFound", NULL);
 	sg_diag_free(&diag);
-	refused(sg_edit_rule_delete(&d, "sg-nope", "sgr-0123456789abcdef0", NULL,
-				    NULL, &diag),
+	refused(sg_edit_rule_delete(&d, "sg-nope", "sgr-0123456789abcdef0",
+				    NULL, NULL, &diag),
 		"InvalidGroup.NotFound", NULL);
 }
 
 Test(edit, rule_delete_one_default_egress_rule)
 {
-	struct sg_rule_spec s = {.dir = SG_DIR_OUT, .protocol = "all",
-				 .peer = "::/0"};
+	struct sg_rule_spec s = {
+		.dir = SG_DIR_OUT, .protocol = "all", .peer = "::/0"};
 	char keep[SG_RULE_ID_SIZE];
 	char *text;
 
 	ok(0);
-	snprintf(keep, sizeof(keep), "%s",
-		 rule_text("sg-web", "all traffic to 0.0.0.0/0 (default egress)")
-			 ->id);
+	snprintf(
+		keep, sizeof(keep), "%s",
+		rule_text("sg-web", "all traffic to 0.0.0.0/0 (default egress)")
+			->id);
 	ok(sg_edit_rule_delete(&d, "sg-web", NULL, &s, NULL, &diag));
 	cr_assert_eq(group("sg-web")->nrules, 4);
 	cr_assert_str_eq(rule_text("sg-web", "all traffic to 0.0.0.0/0")->id,
@@ -371,8 +375,8 @@ Test(edit, group_delete)
 
 Test(edit, group_delete_in_use)
 {
-	refused(sg_edit_group_delete(&d, "sg-web", &diag), "DependencyViolation",
-		"instance i-web carries it");
+	refused(sg_edit_group_delete(&d, "sg-web", &diag),
+		"DependencyViolation", "instance i-web carries it");
 	cr_assert(strstr(out, "of sg-db references it"), "%s", out);
 	sg_diag_free(&diag);
 	refused(sg_edit_group_delete(&d, "sg-db", &diag), "DependencyViolation",
@@ -394,8 +398,8 @@ Test(edit, instance_add)
 {
 	const char *ips[] = {"10.0.1.11", "2001:db8::11"};
 	const char *groups[] = {"sg-web", "sg-db"};
-	struct sg_instance_spec s = {ips, 2, groups, 2, NULL, "veth-x", NULL,
-				     false};
+	struct sg_instance_spec s = {ips,  2,	     groups, 2,
+				     NULL, "veth-x", NULL,   false};
 	int i;
 
 	ok(sg_edit_instance_add(&d, "i-new", &s, &diag));
@@ -446,8 +450,8 @@ Test(edit, instance_set_groups)
 	free(before);
 	before = sg_desired_text(&d, NULL);
 	/* sg-web is free now: it may go (but sg-db's rule still names it). */
-	refused(sg_edit_group_delete(&d, "sg-web", &diag), "DependencyViolation",
-		"of sg-db references it");
+	refused(sg_edit_group_delete(&d, "sg-web", &diag),
+		"DependencyViolation", "of sg-db references it");
 }
 
 Test(edit, instance_set_groups_errors)
@@ -509,4 +513,24 @@ Test(edit, an_invalid_state_is_not_edited)
 	refused(sg_edit_group_create(&d, "sg-new", NULL, NULL, &diag),
 		"InvalidParameterValue", "colour");
 	cr_assert(strstr(out, "has errors already"), "%s", out);
+}
+
+Test(edit, rules_with_written_ids)
+{
+	struct sg_rule_spec s = tcp(SG_DIR_IN, "443", "10.0.0.0/8");
+
+	load("security_groups:\n"
+	     "  sg-a:\n"
+	     "    inbound:\n"
+	     "      - {protocol: tcp, ports: 22, source: 10.0.0.0/8,"
+	     " id: sgr-00000000000000001}\n"
+	     "      - {protocol: tcp, ports: 443, source: 10.0.0.0/8,"
+	     " id: sgr-00000000000000002}\n");
+	ok(sg_edit_rule_delete(&d, "sg-a", "sgr-00000000000000001", NULL, NULL,
+			       &diag));
+	cr_assert_eq(group("sg-a")->nrules, 3);
+	cr_assert_str_eq(group("sg-a")->rules[0].id, "sgr-00000000000000002");
+	/* The selector finds a rule whatever its id. */
+	ok(sg_edit_rule_delete(&d, "sg-a", NULL, &s, NULL, &diag));
+	cr_assert_eq(group("sg-a")->nrules, 2);
 }
