@@ -10,15 +10,21 @@
 #include "maps.h"
 #include "structs.h"
 
-/* One record per rejected flow (ports 0 for protocols without ports). */
+/*
+ * One record per flow and reason (ports 0 for protocols without ports):
+ * every drop, audited passes (SG_CNT_AUDIT_WOULD_DROP) and untracked
+ * accepts (SG_CNT_ACCEPT_UNTRACKED, with the admitting rule's key).
+ */
 static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
-					  __u32 dir, __u32 len, __u64 now)
+					  __u32 dir, __u32 len, __u64 now,
+					  __u32 reason, __u64 rule_key)
 {
 	struct sg_reject_key k = {};
 	struct sg_reject_val *v, nv = {};
 
 	k.slot = slot;
 	k.dir = dir;
+	k.reason = (__u8)reason;
 	k.family = p->family;
 	k.proto = p->proto;
 	if (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP) {
@@ -38,6 +44,7 @@ static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
 	nv.bytes = len;
 	nv.first_ns = now;
 	nv.last_ns = now;
+	nv.rule_key = rule_key;
 	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
 }
 

@@ -180,6 +180,9 @@ struct sg_rule_key {
 struct sg_rule_val {
 	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
 	__u32 flags;
+	/* sg_rule_key_of(rule id): where the rule's hits are counted
+	 * (sg_rule_hits), the same across reloads while the rule exists */
+	__u64 rule_key;
 };
 
 /*
@@ -258,6 +261,9 @@ _Static_assert(sizeof(struct sg_rule_exact_key) ==
  */
 #define SG_INST_PRESENT (1u << 0)
 #define SG_INST_SOURCE_CHECK (1u << 1)
+/* enforcement: audit (the instance or one of its groups): a new flow no
+ * rule allows passes untracked, counted SG_CNT_AUDIT_WOULD_DROP. */
+#define SG_INST_AUDIT (1u << 2)
 /*
  * Per stage-1 scope of the instance's policy (direction, family), set by
  * the loader: EXACT, look in sg_class_exact before sg_class (the scope has
@@ -330,9 +336,10 @@ struct sg_ct_val {
 	__u8 state; /* enum sg_ct_state */
 	__u8 origin; /* enum sg_dir of the first packet */
 	__u8 flags;
-	__u8 pad;
+	__u8 tcp_flags; /* OR of the TCP flags seen, both ways (flow logs) */
 	__u64 packets[SG_NDIR];
 	__u64 bytes[SG_NDIR];
+	__u64 rule_key; /* of the rule that admitted it: sg_rule_val */
 };
 
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
@@ -385,8 +392,11 @@ struct sg_frag_val {
 	  "related ICMP error")                                              \
 	/* later fragment of an allowed datagram */                          \
 	X(ACCEPT_FRAGMENT, ACCEPT, "accept_fragment", NULL, "later fragment") \
-	/* ARP, ND, DHCP, non-IP: never filtered */                          \
+	/* ARP, ND, MLD, DHCP, non-IP: never filtered */                     \
 	X(PASS_INFRA, PASS, "pass_infra", NULL, "not filtered (ARP/ND/DHCP)") \
+	/* no rule, passed untracked: enforcement audit */                   \
+	X(AUDIT_WOULD_DROP, PASS, "audit_would_drop", NULL,                  \
+	  "audit: would drop")                                               \
 	/* no group of the instance allows it */                             \
 	X(DROP_NO_RULE, DROP, "drop_no_rule", "no_rule", "no rule")          \
 	/* conntrack_allowance_exceeded */                                   \
@@ -473,7 +483,7 @@ struct sg_reject_key {
 	__u8 dir; /* enum sg_dir */
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
-	__u8 pad;
+	__u8 reason; /* enum sg_counter of the drop */
 	__be16 sport;
 	__be16 dport;
 	__u8 saddr[16];
@@ -485,7 +495,46 @@ struct sg_reject_val {
 	__u64 bytes;
 	__u64 first_ns; /* bpf_ktime_get_ns() clock */
 	__u64 last_ns;
+	__u64 rule_key; /* untracked accepts: the admitting rule; else 0 */
 };
+
+/*
+ * Per-rule hits, for `sgctl rules`: per-CPU hash keyed by the rule's
+ * stable key (sg_rule_val.rule_key) and the instance slot, so counts
+ * survive reloads that keep the rule. Written once per new flow (tracked:
+ * hits and last_ns; the flow's packets and bytes are folded in by the
+ * conntrack GC when the entry expires, and `rules` adds the live entries'
+ * at read time) and once per packet of untracked traffic (hits, packets
+ * and bytes: each packet is admitted on its own).
+ */
+#define SG_RULE_HITS_MAX_ENTRIES 65536
+
+struct sg_rule_hit_key {
+	__u64 rule_key;
+	__u32 slot;
+	__u32 pad;
+};
+
+struct sg_rule_hit {
+	__u64 hits; /* new flows admitted (untracked: packets) */
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_ns; /* bpf_ktime_get_ns() clock of the last hit */
+};
+
+#ifndef __bpf__
+/* The 64-bit key of a rule id ("sgr-..."): FNV-1a, never 0 (0: none). */
+static inline __u64 sg_rule_key_of(const char *id)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (; *id; id++) {
+		h ^= (unsigned char)*id;
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+#endif
 
 /*
  * `sgctl check`: the programs loaded with sg_dry_run set decide a
