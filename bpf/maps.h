@@ -221,4 +221,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_blob SEC(".maps");
 
+/* `sgctl audit on|off`: overrides by group/instance id (loader only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_AUDIT_MAX_ENTRIES);
+	__type(key, struct sg_slot_key);
+	__type(value, struct sg_audit_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_audit SEC(".maps");
+
 #endif /* SG_BPF_MAPS_H */

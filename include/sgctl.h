@@ -618,4 +618,19 @@ struct sg_blob_chunk {
 	char data[SG_BLOB_CHUNK - 4];
 };
 
+/*
+ * `sgctl audit on|off ID`: enforcement overrides of the loaded config, by
+ * group or instance id. Each holds the hash of the stored config it was
+ * made on and counts only while that config is live: the stored config
+ * is read back with them applied (enforce/audit.c), and a load of another
+ * config leaves them without effect.
+ */
+#define SG_AUDIT_MAX_ENTRIES 4096
+
+struct sg_audit_val {
+	__u64 config_hash; /* sg_meta.config_hash of the live config */
+	__u32 audit; /* 1 audit, 0 enforce */
+	__u32 pad;
+};
+
 #endif /* SGCTL_H */

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Per-rule usage (rulehits.h): the per-CPU sg_rule_hits summed over the
+ * CPUs, plus what the live conntrack entries of each rule have carried.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "state/skel.h"
+
+#include "util/diag.h"
+#include "state/internal.h"
+#include "state/rulehits.h"
+
+static int usage_cmp(const void *a, const void *b)
+{
+	const struct sg_rule_usage *x = a, *y = b;
+
+	if (x->rule_key != y->rule_key)
+		return x->rule_key < y->rule_key ? -1 : 1;
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+const struct sg_rule_usage *sg_rule_usage_find(const struct sg_rule_usage *v,
+					       size_t n, __u64 rule_key,
+					       __u32 slot)
+{
+	struct sg_rule_usage k = {.rule_key = rule_key, .slot = slot};
+
+	return n ? bsearch(&k, v, n, sizeof(k), usage_cmp) : NULL;
+}
+
+/* The live conntrack entries' traffic, added to their rules' rows. */
+static int add_live(struct sg_state *st, struct sg_rule_usage *v, size_t n)
+{
+	struct sg_ct_key *keys = NULL;
+	struct sg_ct_val *vals = NULL;
+	size_t nct;
+	int err;
+
+	err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct), sizeof(*keys),
+			  sizeof(*vals), (void **)&keys, (void **)&vals, &nct);
+	if (err) {
+		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
+		return err;
+	}
+	for (size_t i = 0; i < nct; i++) {
+		struct sg_rule_usage *u;
+
+		if (!vals[i].rule_key)
+			continue;
+		u = (struct sg_rule_usage *)sg_rule_usage_find(
+			v, n, vals[i].rule_key, keys[i].slot);
+		if (!u)
+			continue; /* its hit was not counted: map full */
+		u->packets += vals[i].packets[0] + vals[i].packets[1];
+		u->bytes += vals[i].bytes[0] + vals[i].bytes[1];
+	}
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+int sg_rule_usage_read(struct sg_state *st, struct sg_rule_usage **out,
+		       size_t *nout)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t vsz = (sizeof(struct sg_rule_hit) + 7) / 8 * 8, n = 0;
+	struct sg_rule_hit_key *keys = NULL;
+	struct sg_rule_usage *v = NULL;
+	char *vals = NULL;
+	int err;
+
+	*out = NULL;
+	*nout = 0;
+	if (ncpu < 1)
+		return ncpu ? ncpu : -EINVAL;
+	err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_rule_hits),
+			  sizeof(*keys), (size_t)ncpu * vsz, (void **)&keys,
+			  (void **)&vals, &n);
+	if (err) {
+		sg_err("cannot read sg_rule_hits: %s", sg_bpf_strerror(err));
+		return err;
+	}
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].rule_key = keys[i].rule_key;
+		v[i].slot = keys[i].slot;
+		for (int c = 0; c < ncpu; c++) {
+			const struct sg_rule_hit *h =
+				(const void *)(vals + (i * (size_t)ncpu + c) *
+							     vsz);
+
+			v[i].hits += h->hits;
+			v[i].packets += h->packets;
+			v[i].bytes += h->bytes;
+			if (h->last_ns > v[i].last_ns)
+				v[i].last_ns = h->last_ns;
+		}
+	}
+	qsort(v, n, sizeof(*v), usage_cmp);
+	err = add_live(st, v, n);
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int sg_rule_hits_forget_slots(struct sg_state *st, const __u32 *slots,
+			      size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t vsz = (sizeof(struct sg_rule_hit) + 7) / 8 * 8;
+	int err;
+
+	if (!n)
+		return 0;
+	if (ncpu < 1)
+		return ncpu ? ncpu : -EINVAL;
+	err = sg_map_delete_by_slot(bpf_map__fd(st->skel->maps.sg_rule_hits),
+				    sizeof(struct sg_rule_hit_key),
+				    (size_t)ncpu * vsz,
+				    offsetof(struct sg_rule_hit_key, slot),
+				    slots, n);
+	if (err)
+		sg_err("cannot clear rule counters: %s", sg_bpf_strerror(err));
+	return err;
+}
