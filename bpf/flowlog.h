@@ -38,6 +38,8 @@ static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
 		v->packets++;
 		v->bytes += len;
 		v->last_ns = now;
+		if (p->tcp_flags & ~v->tcp_flags)
+			v->tcp_flags |= p->tcp_flags;
 		return;
 	}
 	nv.packets = 1;
@@ -45,6 +47,7 @@ static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
 	nv.first_ns = now;
 	nv.last_ns = now;
 	nv.rule_key = rule_key;
+	nv.tcp_flags = p->tcp_flags;
 	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
 }
 

@@ -496,6 +496,8 @@ struct sg_reject_val {
 	__u64 first_ns; /* bpf_ktime_get_ns() clock */
 	__u64 last_ns;
 	__u64 rule_key; /* untracked accepts: the admitting rule; else 0 */
+	__u32 tcp_flags; /* OR of the TCP flags seen */
+	__u32 pad;
 };
 
 /*
