@@ -321,9 +321,9 @@ static void print_plain(const struct check_ctx *x)
 			const struct sg_rule *r = rule_at(x, h->group, h->rule);
 
 			group_label(&x->cfg.groups[h->group], gl, sizeof(gl));
-			printf("  %s group %s\n    rule: %s\n",
+			printf("  %s group %s\n    rule: %s (%s)\n",
 			       i ? "also allowed by" : "allowed by", gl,
-			       r->text);
+			       r->text, r->id);
 			if (r->description && *r->description)
 				printf("    description: %s\n", r->description);
 		}
