@@ -29,6 +29,7 @@
 #define CLASS_PEER 1
 #define KEY_SSH 0x1111222233334444ULL
 #define KEY_UDP 0x5555666677778888ULL
+#define KEY_UDP_TRACKED 0x9999aaaabbbbccccULL
 
 static struct sgctl_bpf *skel;
 static int ncpus;
@@ -99,6 +100,25 @@ static void policy(__u32 flags)
 	rv.rule_key = KEY_UDP;
 	rv.flags = SG_RULE_UNTRACKED;
 	cr_assert_eq(bpf_map_update_elem(fd(skel->maps.sg_rule), &rk, &rv, 0),
+		     0);
+	rk.port = htons(54);
+	rv.rule_ref = 3;
+	rv.rule_key = KEY_UDP_TRACKED;
+	rv.flags = 0;
+	cr_assert_eq(bpf_map_update_elem(fd(skel->maps.sg_rule), &rk, &rv, 0),
+		     0);
+}
+
+/* Idle timeouts of slot 0 shortened to udp seconds (the GC test). */
+static void short_udp(__u32 udp)
+{
+	struct sg_inst in;
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(fd(skel->maps.sg_inst), &zero, &in),
+		     0);
+	in.udp = udp;
+	cr_assert_eq(bpf_map_update_elem(fd(skel->maps.sg_inst), &zero, &in, 0),
 		     0);
 }
 
@@ -326,4 +346,32 @@ Test(hits, mld_passes_like_nd)
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_PASS_INFRA), 4);
 	/* Other ICMPv6 from link-local is still judged by the rules. */
 	cr_assert_not(mld("fe80::1", 128, 1));
+}
+
+Test(hits, gc_folds_a_collected_flow_into_its_rule, .timeout = 20)
+{
+	struct pkt_spec s = {.src = PEER4,
+			     .dst = ME4,
+			     .proto = 17,
+			     .sport = 5001,
+			     .dport = 54};
+	struct sg_rule_hit h;
+	int i;
+
+	policy(0);
+	short_udp(1);
+	for (i = 0; i < 4; i++)
+		cr_assert(in(&s));
+	cr_assert(hits_of(KEY_UDP_TRACKED, &h));
+	cr_assert_eq(h.hits, 1);
+	cr_assert_eq(h.packets, 0);
+	/* Idle 1 s, then the GC (every second) collects it and folds. */
+	for (i = 0; i < 100 && h.packets == 0; i++) {
+		usleep(100000);
+		cr_assert(hits_of(KEY_UDP_TRACKED, &h));
+	}
+	cr_assert_eq(h.packets, 4, "folded %llu packets",
+		     (unsigned long long)h.packets);
+	cr_assert_gt(h.bytes, 4 * 42 - 1);
+	cr_assert_eq(h.hits, 1);
 }
