@@ -87,16 +87,20 @@ _sgctl() {
 		return
 		;;
 	--instance) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--group) _sgctl_reply "$(_sgctl_ids group)"; return ;;
+	--since) _sgctl_reply 30m 1h 24h 7d 30d; return ;;
+	--format) _sgctl_reply "'\${version} \${srcaddr} \${dstaddr} \${action} \${sg-rule-id} \${reason}'"; return ;;
+	--output) _sgctl_files; return ;;
 	--netns) _sgctl_reply "$(ip netns list 2>/dev/null | awk '{ print $1 }')"; return ;;
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
-	--remote | --port | --icmp-type | --icmp-code | --window) return ;;
+	--remote | --port | --icmp-type | --icmp-code | --window | --max-size | --keep) return ;;
 	esac
 
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog rules audit export bench"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -132,7 +136,18 @@ _sgctl() {
 			_sgctl_reply list flush
 		fi
 		;;
-	flowlog) _sgctl_reply --instance --follow --window "$global" ;;
+	flowlog) _sgctl_reply --instance --follow --window --format --output \
+		--max-size --keep "$global" ;;
+	rules) _sgctl_reply --group --instance --unused --since "$global" ;;
+	audit)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply "$global"
+		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
+			_sgctl_reply on off
+		else
+			_sgctl_reply "$(_sgctl_ids group) $(_sgctl_ids instance)"
+		fi
+		;;
 	export)
 		if [[ $cur == -* ]]; then
 			_sgctl_reply --instance "$global"
