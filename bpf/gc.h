@@ -57,10 +57,10 @@ static long sg_gc_one(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
 	if (bpf_map_delete_elem(&sg_ct, key))
 		return 0;
 	slot = key->slot;
-	/* The flow's traffic joins its rule's counters (`sgctl rules`). */
-	sg_rule_fold(slot, val->rule_key,
-		     val->packets[0] + val->packets[1],
-		     val->bytes[0] + val->bytes[1]);
+	/* The flow joins its rule's counters (`sgctl rules`): one hit at
+	 * its creation, and its traffic. */
+	sg_rule_hit(slot, val->rule_key, val->packets[0] + val->packets[1],
+		    val->bytes[0] + val->bytes[1], val->created_ns);
 	cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
 	if (cnt)
 		__sync_fetch_and_add(cnt, -1);

@@ -190,11 +190,12 @@ static __always_inline int sg_policy_stage(const struct sg_parsed *m, __u32 dir)
 			now = sg_now();
 		sg_frag_remember(&m->p, slot, dir, now);
 	}
-	if (cnt == SG_CNT_ACCEPT_NEW && rule) {
-		/* Once per new flow: its packets are the entry's until GC. */
-		sg_rule_hit(slot, rule->rule_key, 0, 0, now);
-	} else if (cnt == SG_CNT_ACCEPT_UNTRACKED ||
-		   cnt == SG_CNT_AUDIT_WOULD_DROP || !pass) {
+	/*
+	 * A tracked flow's hit costs nothing here: its entry holds the rule
+	 * key, and the GC (or `sgctl rules`, for live entries) counts it.
+	 */
+	if (cnt == SG_CNT_ACCEPT_UNTRACKED || cnt == SG_CNT_AUDIT_WOULD_DROP ||
+	    !pass) {
 		__u64 key = rule ? rule->rule_key : 0;
 
 		if (!now)

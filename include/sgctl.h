@@ -503,11 +503,12 @@ struct sg_reject_val {
 /*
  * Per-rule hits, for `sgctl rules`: per-CPU hash keyed by the rule's
  * stable key (sg_rule_val.rule_key) and the instance slot, so counts
- * survive reloads that keep the rule. Written once per new flow (tracked:
- * hits and last_ns; the flow's packets and bytes are folded in by the
- * conntrack GC when the entry expires, and `rules` adds the live entries'
- * at read time) and once per packet of untracked traffic (hits, packets
- * and bytes: each packet is admitted on its own).
+ * survive reloads that keep the rule. A tracked flow's conntrack entry
+ * holds its rule's key; the conntrack GC adds the flow (one hit, last_ns
+ * its creation, its packets and bytes) when it collects the entry, and
+ * `sgctl rules` adds the live entries at read time: no map write on the
+ * new-flow path. Untracked traffic is counted per packet (each packet is
+ * admitted on its own): hits, packets, bytes.
  */
 #define SG_RULE_HITS_MAX_ENTRIES 65536
 

@@ -35,12 +35,17 @@ const struct sg_rule_usage *sg_rule_usage_find(const struct sg_rule_usage *v,
 	return n ? bsearch(&k, v, n, sizeof(k), usage_cmp) : NULL;
 }
 
-/* The live conntrack entries' traffic, added to their rules' rows. */
-static int add_live(struct sg_state *st, struct sg_rule_usage *v, size_t n)
+/*
+ * Appends one row per live conntrack entry that remembers its rule: a hit
+ * at its creation, with its traffic so far (the GC adds it to
+ * sg_rule_hits only when it collects the entry).
+ */
+static int add_live(struct sg_state *st, struct sg_rule_usage **v, size_t *n)
 {
 	struct sg_ct_key *keys = NULL;
 	struct sg_ct_val *vals = NULL;
-	size_t nct;
+	struct sg_rule_usage *nv;
+	size_t nct, k = *n;
 	int err;
 
 	err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct), sizeof(*keys),
@@ -49,21 +54,49 @@ static int add_live(struct sg_state *st, struct sg_rule_usage *v, size_t n)
 		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
 		return err;
 	}
+	nv = realloc(*v, (*n + nct + 1) * sizeof(*nv));
+	if (!nv) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < nct; i++) {
-		struct sg_rule_usage *u;
-
 		if (!vals[i].rule_key)
 			continue;
-		u = (struct sg_rule_usage *)sg_rule_usage_find(
-			v, n, vals[i].rule_key, keys[i].slot);
-		if (!u)
-			continue; /* its hit was not counted: map full */
-		u->packets += vals[i].packets[0] + vals[i].packets[1];
-		u->bytes += vals[i].bytes[0] + vals[i].bytes[1];
+		memset(&nv[k], 0, sizeof(nv[k]));
+		nv[k].rule_key = vals[i].rule_key;
+		nv[k].slot = keys[i].slot;
+		nv[k].hits = 1;
+		nv[k].packets = vals[i].packets[0] + vals[i].packets[1];
+		nv[k].bytes = vals[i].bytes[0] + vals[i].bytes[1];
+		nv[k].last_ns = vals[i].created_ns;
+		k++;
 	}
+	*v = nv;
+	*n = k;
+out:
 	free(keys);
 	free(vals);
-	return 0;
+	return err;
+}
+
+/* Sorts the rows and sums those of one (rule, slot). */
+static size_t merge(struct sg_rule_usage *v, size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, sizeof(*v), usage_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !usage_cmp(&v[k - 1], &v[i])) {
+			v[k - 1].hits += v[i].hits;
+			v[k - 1].packets += v[i].packets;
+			v[k - 1].bytes += v[i].bytes;
+			if (v[i].last_ns > v[k - 1].last_ns)
+				v[k - 1].last_ns = v[i].last_ns;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
 }
 
 int sg_rule_usage_read(struct sg_state *st, struct sg_rule_usage **out,
@@ -107,8 +140,9 @@ int sg_rule_usage_read(struct sg_state *st, struct sg_rule_usage **out,
 				v[i].last_ns = h->last_ns;
 		}
 	}
-	qsort(v, n, sizeof(*v), usage_cmp);
-	err = add_live(st, v, n);
+	err = add_live(st, &v, &n);
+	if (!err)
+		n = merge(v, n);
 out:
 	free(keys);
 	free(vals);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Per-rule usage, read back from the datapath: sg_rule_hits (per CPU,
- * summed) plus the packets and bytes of the live conntrack entries each
- * rule admitted (the GC folds an entry into its rule only when it
- * collects it). Keyed by (rule key, slot): a rule's key comes from its id
+ * summed: untracked packets, and the tracked flows the conntrack GC has
+ * collected) plus the live conntrack entries, each a hit of the rule it
+ * remembers with its packets and bytes so far. Keyed by (rule key, slot): a rule's key comes from its id
  * (sg_rule_key_of), so a reload that keeps the rule keeps its counts.
  */
 #ifndef SG_RULEHITS_H
