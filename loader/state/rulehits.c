@@ -175,3 +175,35 @@ int sg_rule_hits_forget_slots(struct sg_state *st, const __u32 *slots,
 		sg_err("cannot clear rule counters: %s", sg_bpf_strerror(err));
 	return err;
 }
+
+void sg_rule_hits_add_flows(struct sg_state *st, const struct sg_ct_key *keys,
+			    const struct sg_ct_val *vals, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(st->skel->maps.sg_rule_hits);
+	size_t vsz = (sizeof(struct sg_rule_hit) + 7) / 8 * 8;
+	char *buf;
+
+	if (ncpu < 1)
+		return;
+	buf = malloc((size_t)ncpu * vsz);
+	if (!buf)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct sg_rule_hit_key k = {.rule_key = vals[i].rule_key,
+					    .slot = keys[i].slot};
+		struct sg_rule_hit *h = (struct sg_rule_hit *)buf;
+
+		if (!k.rule_key)
+			continue;
+		if (bpf_map_lookup_elem(fd, &k, buf))
+			memset(buf, 0, (size_t)ncpu * vsz);
+		h->hits++;
+		h->packets += vals[i].packets[0] + vals[i].packets[1];
+		h->bytes += vals[i].bytes[0] + vals[i].bytes[1];
+		if (vals[i].created_ns > h->last_ns)
+			h->last_ns = vals[i].created_ns;
+		bpf_map_update_elem(fd, &k, buf, BPF_ANY);
+	}
+	free(buf);
+}

@@ -31,6 +31,13 @@ int sg_rule_usage_read(struct sg_state *st, struct sg_rule_usage **out,
 const struct sg_rule_usage *sg_rule_usage_find(const struct sg_rule_usage *v,
 					       size_t n, __u64 rule_key,
 					       __u32 slot);
+/*
+ * Adds flows leaving the conntrack table by another way than the GC
+ * (conntrack flush) to their rules' counts, as the GC would. Best effort:
+ * an increment the datapath makes meanwhile on CPU 0 may be lost.
+ */
+void sg_rule_hits_add_flows(struct sg_state *st, const struct sg_ct_key *keys,
+			    const struct sg_ct_val *vals, size_t n);
 /* Forgets the counts of released slots (with sg_state_forget_slots). */
 int sg_rule_hits_forget_slots(struct sg_state *st, const __u32 *slots,
 			      size_t n);

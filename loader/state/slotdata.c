@@ -166,9 +166,13 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	for (size_t i = 0; i < n; i++) {
 		if (nslots && !sg_in_slots(keys[i].slot, slots, nslots))
 			continue;
+		vals[m] = vals[i];
 		keys[m++] = keys[i];
 	}
 	err = sg_map_delete_keys(fd, keys, ksz, m);
+	/* Flushed flows still count for their rules, as if collected. */
+	if (!err)
+		sg_rule_hits_add_flows(st, keys, vals, m);
 	free(keys);
 	free(vals);
 	keys = NULL;

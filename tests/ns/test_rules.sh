@@ -5,7 +5,7 @@
 # its hits and last use in `sgctl rules`, an idle rule is in the --unused
 # report, untracked traffic counts per packet, a flow-log line names the
 # admitting rule and a drop's reason, counters survive a reload that keeps
-# the rules, and `audit on` lets a would-be drop through (counted and
+# the rules or flushes conntrack, and `audit on` lets a would-be drop through (counted and
 # logged as an audited REJECT) until `audit off`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,6 +98,8 @@ expect "$mode: flowlog --output rotates by size, keeping 2" "yes no" \
 lab_load "$here/rules-b.yaml" "$mode: reload with one rule more"
 expect "$mode: the ssh rule's hits survive the reload" 2 "$(rule .hits "my computer")"
 expect "$mode: the new rule starts at 0" 0 "$(rule .hits "added by the reload")"
+sgc_quiet conntrack flush --instance i-web1
+expect "$mode: flushed flows still count for their rule" 2 "$(rule .hits "my computer")"
 
 # Audit: the would-be drop passes, is counted and logged.
 sgc_quiet audit on sg-rules
