@@ -4,9 +4,9 @@
 # Knowing every rule, with real traffic: a rule that admitted flows shows
 # its hits and last use in `sgctl rules`, an idle rule is in the --unused
 # report, untracked traffic counts per packet, a flow-log line names the
-# admitting rule and a drop's reason, counters survive a reload that keeps
-# the rules or flushes conntrack, and `audit on` lets a would-be drop through (counted and
-# logged as an audited REJECT) until `audit off`.
+# admitting rule and a drop's reason, counters survive a reload that
+# keeps the rules and a conntrack flush, and `audit on` lets a would-be
+# drop through (counted and logged as an audited REJECT) until `audit off`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lab/lib.sh
