@@ -68,8 +68,9 @@ static const struct cmd cmds[] = {
 	{"conntrack", cmd_conntrack,
 	 "list|flush [--instance ID]\tthe tracked flows / forget them"},
 	{"flowlog", cmd_flowlog,
-	 "[--instance ID] [--follow] [--window S]"
-	 "\tVPC Flow Logs v2 records of accepted and rejected flows"},
+	 "[--instance ID] [--follow] [--window S] [--format F] "
+	 "[--output FILE [--max-size N] [--keep N]]"
+	 "\tVPC Flow Logs records of accepted and rejected flows"},
 	{"rules", cmd_rules,
 	 "[--group G] [--instance I] [--unused [--since D]]"
 	 "\tevery rule's hits, packets, bytes and last use"},
