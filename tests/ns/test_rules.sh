@@ -7,6 +7,8 @@
 # admitting rule and a drop's reason, counters survive a reload that
 # keeps the rules and a conntrack flush, and `audit on` lets a would-be
 # drop through (counted and logged as an audited REJECT) until `audit off`.
+# ${...} in single quotes are flow-log field names, never expanded.
+# shellcheck disable=SC2016
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lab/lib.sh
