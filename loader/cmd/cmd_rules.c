@@ -232,8 +232,8 @@ int cmd_rules(int argc, char **argv)
 	if (sg_slot_list(&st, &x.ids, &x.slots, &x.nslots) ||
 	    sg_rule_usage_read(&st, &x.u, &x.nu))
 		goto out;
-	x.offset_ns = (__s64)(clock_ns(CLOCK_REALTIME) -
-			      clock_ns(CLOCK_MONOTONIC));
+	x.offset_ns =
+		(__s64)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	x.now_s = clock_ns(CLOCK_REALTIME) / NS;
 	per = calloc(x.cfg.ninstances ? x.cfg.ninstances : 1, sizeof(*per));
 	if (!per) {

@@ -44,7 +44,8 @@ int sg_audit_overrides_apply(struct sg_state *st, struct sg_config *cfg)
 		char id[SG_ID_LEN];
 		int g, in;
 
-		if (!meta.config_hash || vals[i].config_hash != meta.config_hash)
+		if (!meta.config_hash ||
+		    vals[i].config_hash != meta.config_hash)
 			continue; /* made on another config */
 		memcpy(id, keys[i].id, sizeof(id));
 		id[sizeof(id) - 1] = '\0';

@@ -130,8 +130,8 @@ int sg_rule_usage_read(struct sg_state *st, struct sg_rule_usage **out,
 		v[i].slot = keys[i].slot;
 		for (int c = 0; c < ncpu; c++) {
 			const struct sg_rule_hit *h =
-				(const void *)(vals + (i * (size_t)ncpu + c) *
-							     vsz);
+				(const void *)(vals +
+					       (i * (size_t)ncpu + c) * vsz);
 
 			v[i].hits += h->hits;
 			v[i].packets += h->packets;
@@ -155,8 +155,7 @@ out:
 	return 0;
 }
 
-int sg_rule_hits_forget_slots(struct sg_state *st, const __u32 *slots,
-			      size_t n)
+int sg_rule_hits_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	size_t vsz = (sizeof(struct sg_rule_hit) + 7) / 8 * 8;
@@ -166,11 +165,10 @@ int sg_rule_hits_forget_slots(struct sg_state *st, const __u32 *slots,
 		return 0;
 	if (ncpu < 1)
 		return ncpu ? ncpu : -EINVAL;
-	err = sg_map_delete_by_slot(bpf_map__fd(st->skel->maps.sg_rule_hits),
-				    sizeof(struct sg_rule_hit_key),
-				    (size_t)ncpu * vsz,
-				    offsetof(struct sg_rule_hit_key, slot),
-				    slots, n);
+	err = sg_map_delete_by_slot(
+		bpf_map__fd(st->skel->maps.sg_rule_hits),
+		sizeof(struct sg_rule_hit_key), (size_t)ncpu * vsz,
+		offsetof(struct sg_rule_hit_key, slot), slots, n);
 	if (err)
 		sg_err("cannot clear rule counters: %s", sg_bpf_strerror(err));
 	return err;

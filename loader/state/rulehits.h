@@ -3,8 +3,9 @@
  * Per-rule usage, read back from the datapath: sg_rule_hits (per CPU,
  * summed: untracked packets, and the tracked flows the conntrack GC has
  * collected) plus the live conntrack entries, each a hit of the rule it
- * remembers with its packets and bytes so far. Keyed by (rule key, slot): a rule's key comes from its id
- * (sg_rule_key_of), so a reload that keeps the rule keeps its counts.
+ * remembers with its packets and bytes so far. Keyed by (rule key, slot): a
+ * rule's key comes from its id (sg_rule_key_of), so a reload that keeps the
+ * rule keeps its counts.
  */
 #ifndef SG_RULEHITS_H
 #define SG_RULEHITS_H

@@ -23,13 +23,13 @@
 #include "sgctl.skel.h"
 #include "pkt.h"
 
-#define ME4 "10.0.0.1"
-#define PEER4 "192.0.2.10"
-#define STRANGER4 "198.51.100.7"
-#define POLICY 7
-#define CLASS_PEER 1
-#define KEY_SSH 0x1111222233334444ULL
-#define KEY_UDP 0x5555666677778888ULL
+#define ME4		"10.0.0.1"
+#define PEER4		"192.0.2.10"
+#define STRANGER4	"198.51.100.7"
+#define POLICY		7
+#define CLASS_PEER	1
+#define KEY_SSH		0x1111222233334444ULL
+#define KEY_UDP		0x5555666677778888ULL
 #define KEY_UDP_TRACKED 0x9999aaaabbbbccccULL
 
 static struct sgctl_bpf *skel;
@@ -45,8 +45,7 @@ static void setup(void)
 	ncpus = libbpf_num_possible_cpus();
 	skel = sgctl_bpf__open();
 	cr_assert_not_null(skel);
-	bpf_object__for_each_map(m, skel->obj)
-		bpf_map__set_pin_path(m, NULL);
+	bpf_object__for_each_map(m, skel->obj) bpf_map__set_pin_path(m, NULL);
 	err = sgctl_bpf__load(skel);
 	cr_assert_eq(err, 0, "load: %s", strerror(-err));
 }
@@ -85,9 +84,8 @@ static void policy(__u32 flags)
 	struct sg_rule_val rv = {.rule_ref = 1, .rule_key = KEY_SSH};
 	__u32 zero = 0;
 
-	cr_assert_eq(bpf_map_update_elem(fd(skel->maps.sg_active), &zero, &a,
-					 0),
-		     0);
+	cr_assert_eq(
+		bpf_map_update_elem(fd(skel->maps.sg_active), &zero, &a, 0), 0);
 	cr_assert_eq(bpf_map_update_elem(fd(skel->maps.sg_inst), &zero, &in, 0),
 		     0);
 	inet_pton(AF_INET, "192.0.2.0", ck.addr);
@@ -300,8 +298,7 @@ Test(hits, audit_passes_and_counts)
 	cr_assert(in(&s));
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_AUDIT_WOULD_DROP), 2);
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 0);
-	cr_assert(record(STRANGER4, 6, 40000, 22, SG_CNT_AUDIT_WOULD_DROP,
-			 &v));
+	cr_assert(record(STRANGER4, 6, 40000, 22, SG_CNT_AUDIT_WOULD_DROP, &v));
 	cr_assert_eq(v.packets, 2);
 	/* Not tracked: nothing remembers it. */
 	cr_assert_not(hits_of(KEY_SSH, &h));
@@ -314,8 +311,8 @@ Test(hits, audit_passes_and_counts)
 /* An ICMPv6 frame of type t from src with hop limit hl. */
 static int mld(const char *src, __u8 t, __u8 hl)
 {
-	struct pkt_spec s = {.src = src, .dst = "ff02::16", .proto = 58,
-			     .icmp_type = t};
+	struct pkt_spec s = {
+		.src = src, .dst = "ff02::16", .proto = 58, .icmp_type = t};
 	__u8 buf[PKT_MAX];
 	size_t n = pkt_build(&s, buf);
 
