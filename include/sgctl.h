@@ -181,9 +181,14 @@ struct sg_rule_val {
 	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
 	__u32 flags;
 	/* sg_rule_key_of(rule id): where the rule's hits are counted
-	 * (sg_rule_hits), the same across reloads while the rule exists */
-	__u64 rule_key;
+	 * (sg_rule_hits), the same across reloads while the rule exists.
+	 * 4-byte aligned like the rest, so that a struct embedding the key
+	 * and this value (compile.h's sg_rule_entry) has no padding. */
+	__u64 rule_key __attribute__((packed, aligned(4)));
 };
+_Static_assert(sizeof(struct sg_rule_val) == 16 &&
+		       _Alignof(struct sg_rule_val) == 4,
+	       "sg_rule_val: 16 bytes, no padding around it");
 
 /*
  * Exact-match copy of stage 2: every single-port entry of sg_rule
