@@ -63,6 +63,9 @@ static __always_inline void sg_ct_refresh(struct sg_ct_val *v,
 	if (p->proto == SG_PROTO_TCP) {
 		__u8 f = p->tcp_flags;
 
+		/* Stored only when a flag is new: the line stays clean. */
+		if (f & ~v->tcp_flags)
+			v->tcp_flags |= f;
 		if (v->state == SG_CT_TCP_CLOSING)
 			return;
 		if (f & SG_TCP_RST) {
@@ -219,7 +222,8 @@ static __always_inline void sg_ct_note_opening(const struct sg_ct_key *k,
 static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 					const struct sg_pkt *p, __u32 dir,
 					const struct sg_inst *inst, __u64 now,
-					__u32 len, int stale, int dry)
+					__u32 len, int stale, int dry,
+					__u64 rule_key)
 {
 	struct sg_ct_val v = {};
 	__u32 slot = k->slot, way;
@@ -234,6 +238,8 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 	v.origin = dir;
 	v.packets[dir & 1] = 1;
 	v.bytes[dir & 1] = len;
+	v.tcp_flags = p->tcp_flags;
+	v.rule_key = rule_key;
 
 	/* Dry run (sgctl check): the verdict an insert would give. */
 	if (dry) {

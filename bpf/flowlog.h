@@ -30,10 +30,14 @@ static __always_inline void sg_log_skip(struct sg_reject_budget *b, __u32 dir,
 	s->bytes += len;
 }
 
-/* One record per rejected flow and reason (ports 0 without ports). */
+/*
+ * One record per flow and reason (ports 0 for protocols without ports):
+ * every drop, audited passes (SG_CNT_AUDIT_WOULD_DROP) and untracked
+ * accepts (SG_CNT_ACCEPT_UNTRACKED, with the admitting rule's key).
+ */
 static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
 					  __u32 dir, __u32 len, __u64 now,
-					  int reason)
+					  __u32 reason, __u64 rule_key)
 {
 	struct sg_reject_key k = {};
 	struct sg_reject_val *v, nv = {};
@@ -72,6 +76,8 @@ static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
 		v->packets++;
 		v->bytes += len;
 		v->last_ns = now;
+		if (p->tcp_flags & ~v->tcp_flags)
+			v->tcp_flags |= p->tcp_flags;
 		return;
 	}
 	b->used++;
@@ -79,6 +85,8 @@ static __always_inline void sg_log_reject(const struct sg_pkt *p, __u32 slot,
 	nv.bytes = len;
 	nv.first_ns = now;
 	nv.last_ns = now;
+	nv.rule_key = rule_key;
+	nv.tcp_flags = p->tcp_flags;
 	bpf_map_update_elem(&sg_reject, &k, &nv, BPF_ANY);
 }
 

@@ -92,7 +92,11 @@ _sgctl() {
 	--netns) _sgctl_reply "$(ip netns list 2>/dev/null | awk '{ print $1 }')"; return ;;
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
-	--remote | --port | --icmp-type | --icmp-code | --window) return ;;
+	--remote | --port | --icmp-type | --icmp-code | --window | --max-size | --keep) return ;;
+	--group) _sgctl_reply "$(_sgctl_ids group)"; return ;;
+	--since) _sgctl_reply 30m 1h 24h 7d 30d; return ;;
+	--format) _sgctl_reply "'\${version} \${srcaddr} \${dstaddr} \${action} \${sg-rule-id} \${reason}'"; return ;;
+	--output) _sgctl_files; return ;;
 	# The edit commands (rule, group, instance).
 	--type)
 		_sgctl_reply ssh ftp sftp http https rdp smtp smtps pop3 pop3s imap \
@@ -115,7 +119,7 @@ _sgctl() {
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check diff stats conntrack flowlog export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check diff stats conntrack flowlog rules audit export bench"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -160,7 +164,18 @@ _sgctl() {
 			_sgctl_reply list flush
 		fi
 		;;
-	flowlog) _sgctl_reply --instance --follow --window "$global" ;;
+	flowlog) _sgctl_reply --instance --follow --window --format --output \
+		--max-size --keep "$global" ;;
+	rules) _sgctl_reply --group --instance --unused --since "$global" ;;
+	audit)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply "$global"
+		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
+			_sgctl_reply on off
+		else
+			_sgctl_reply "$(_sgctl_ids group) $(_sgctl_ids instance)"
+		fi
+		;;
 	export)
 		if [[ $cur == -* ]]; then
 			_sgctl_reply --instance "$global"

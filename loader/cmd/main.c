@@ -37,6 +37,8 @@ int cmd_diff(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);
 int cmd_flowlog(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 /* Living with other tools (cmd_export.c). */
 int cmd_export(int argc, char **argv);
 /* Measuring it (cmd_bench.c). */
@@ -72,8 +74,15 @@ static const struct cmd cmds[] = {
 	{"conntrack", cmd_conntrack,
 	 "list|flush [--instance ID]\tthe tracked flows / forget them"},
 	{"flowlog", cmd_flowlog,
-	 "[--instance ID] [--follow] [--window S]"
-	 "\tVPC Flow Logs v2 records of accepted and rejected flows"},
+	 "[--instance ID] [--follow] [--window S] [--format F] "
+	 "[--output FILE [--max-size N] [--keep N]]"
+	 "\tVPC Flow Logs records of accepted and rejected flows"},
+	{"rules", cmd_rules,
+	 "[--group G] [--instance I] [--unused [--since D]]"
+	 "\tevery rule's hits, packets, bytes and last use"},
+	{"audit", cmd_audit,
+	 "on|off ID\tlet a group's or instance's would-be drops pass, "
+	 "counted and logged"},
 	{"export", cmd_export,
 	 "nft [--instance ID] [FILE...]"
 	 "\tthe policy as an nftables ruleset (for nft -f)"},

@@ -412,6 +412,11 @@ static int build_policies(struct cc *cc)
 		e->inst.flags =
 			SG_INST_PRESENT |
 			(in->source_dest_check ? SG_INST_SOURCE_CHECK : 0);
+		/* Audited if the instance or any of its groups is. */
+		for (size_t ag = 0; ag <= in->ngroups; ag++)
+			if (ag < in->ngroups ? cfg->groups[in->groups[ag]].audit
+					     : in->audit)
+				e->inst.flags |= SG_INST_AUDIT;
 		e->inst.policy = (__u32)p;
 		e->inst.tcp_established = in->ct.tcp_established;
 		e->inst.udp_stream = in->ct.udp_stream;
@@ -738,6 +743,8 @@ static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, __u8 xfam,
 		e->key.class_id = id;
 		e->val.rule_ref = cc->tmp[i].ref;
 		e->val.flags = 0;
+		/* Hits are counted by rule id: they outlive reloads. */
+		e->val.rule_key = sg_rule_key_of(ref_rule(cc, e->val.rule_ref)->id);
 		if (key->prefixlen >= SG_RULE_PLEN_PROTO &&
 		    (key->proto == SG_PROTO_TCP || key->proto == SG_PROTO_UDP))
 			for (k = 0; k < nelig; k++)
