@@ -56,7 +56,7 @@ static void print_diag(void)
 static int parse_mem(const char *name, ...)
 {
 	struct sg_input files[8];
-	struct sg_inputs in = {files, 0};
+	struct sg_inputs in = {files, 0, {}};
 	const char *n = name;
 	va_list ap;
 	int rc;
@@ -671,7 +671,7 @@ Test(aws, archive_round_trip)
 		{(char *)"s.json",
 		 (char *)"{\"SecurityGroups\": [{\"GroupId\": \"sg-1\"}]}", 41},
 	};
-	struct sg_inputs in = {f, 2}, back;
+	struct sg_inputs in = {f, 2, {}}, back;
 	char *blob;
 	size_t len;
 
