@@ -372,12 +372,27 @@ static bool peer_usable(struct aws *a, size_t src, const json_t *item,
 
 	outside[0] = '\0';
 	if (src == 2 && !sg_mdoc_has_prefix_list(a->m, peer)) {
-		AERR(a, "PrefixListId", SG_E_PLNOTFOUND,
-		     "prefix list %s: AWS's JSON does not hold its entries; "
-		     "define it under prefix_lists in a YAML file loaded with "
-		     "this one",
-		     peer);
-		return false;
+		/* Its entries are unknown: an empty list stands for it, so
+		 * the rule matches nothing (fail-closed). */
+		int key = str_node(a, "PrefixListId", peer);
+		int map = sg_mdoc_mapping(a->m, a->file, a->path);
+		int seq = sg_mdoc_sequence(a->m, a->file, a->path);
+
+		AWARN(a, "PrefixListId",
+		      "prefix list %s: AWS's JSON does not hold its entries, so "
+		      "rules naming it match nothing (fail-closed); define it "
+		      "under prefix_lists in a YAML file loaded with this one "
+		      "(aws ec2 get-managed-prefix-list-entries lists them)",
+		      peer);
+		if (!key || !map || !seq) {
+			a->oom = true;
+			return false;
+		}
+		put(a, map, "entries", seq);
+		if (!sg_mdoc_pair(a->m,
+				  sg_mdoc_section(a->m, SG_SEC_PREFIX_LISTS),
+				  key, map))
+			a->oom = true;
 	}
 	if (src != 3)
 		return true;
