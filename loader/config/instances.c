@@ -144,15 +144,16 @@ static size_t parse_instance_groups(struct ctx *c, struct sg_instance *in,
 			widest = cfg->groups[gi].id;
 		}
 	}
-	if (count > cfg->quotas.groups_per_instance)
+	if (count > SG_MAX_GROUPS_PER_INSTANCE)
 		ERR(c, n, SG_E_SGLIMIT,
-		    "%s has %zu security groups; the quota is %u%s", in->id,
-		    count, cfg->quotas.groups_per_instance,
-		    cfg->quotas.groups_per_instance < SG_MAX_GROUPS_PER_INSTANCE
-			    ? " (if the account's is higher: --quota "
-			      "groups_per_instance=N or `quotas:` in the "
-			      "config)"
-			    : ", AWS's hard limit");
+		    "%s has %zu security groups; the limit is %d", in->id,
+		    count, SG_MAX_GROUPS_PER_INSTANCE);
+	else if (count > cfg->quotas.groups_per_instance)
+		ERR(c, n, SG_E_SGLIMIT,
+		    "%s has %zu security groups; the quota is %u (if the "
+		    "account's is higher: --quota groups_per_instance=N or "
+		    "`quotas:` in the config)",
+		    in->id, count, cfg->quotas.groups_per_instance);
 	else if (in->ngroups * max_rules > SG_MAX_RULES_PER_INSTANCE)
 		ERR(c, n, SG_E_RULELIMIT,
 		    "%s: %zu groups x %zu rules (%s) = %zu, above the limit of "
