@@ -978,3 +978,26 @@ Test(aws, options_survive_the_stored_archive)
 	sg_inputs_free(&back);
 	free(blob);
 }
+
+Test(aws, nft_comments_show_the_enforced_cidr)
+{
+	const char *y = "security_groups:\n  sg-a:\n    inbound:\n"
+			"      - { type: ssh, source: 192.168.0.1/31 }\n"
+			"instances:\n  i-a: { ips: [10.0.0.1], "
+			"security_groups: [sg-a] }\n";
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_eq(sg_config_parse_string("m.yaml", y, strlen(y), &cfg,
+					    &diag),
+		     0);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(sg_export_nft(&cfg, -1, f), 0);
+	fclose(f);
+	cr_assert(strstr(text, "comment \"sg-a: ssh (tcp/22) from "
+			       "192.168.0.0/31\""),
+		  "%s", text);
+	cr_assert_null(strstr(text, "192.168.0.1"), "%s", text);
+	free(text);
+}
