@@ -269,8 +269,8 @@ bool sg_mdoc_setting(struct sg_mdoc *m, const char *key, int value,
 		 "all inputs must be in one %s%s: this one says %s, %s says %s",
 		 what,
 		 !strcmp(key, "account")
-			 ? " (cross-account/peering references are not "
-			   "supported)"
+			 ? " (a rule may name another account's group; "
+			   "it then matches none of its members)"
 			 : "",
 		 b, buf, a);
 	return true;
