@@ -401,21 +401,29 @@ static bool peer_usable(struct aws *a, size_t src, const json_t *item,
 	pcx = get_str(a, item, "VpcPeeringConnectionId", false);
 	status = get_str(a, item, "PeeringStatus", false);
 	if (pcx && *pcx)
-		snprintf(outside, olen,
-			 "peering connection %s%s%s%s%s%s%s", pcx,
-			 status && *status ? ", " : "",
+		snprintf(outside, olen, "peering connection %s%s%s%s%s%s%s", pcx,
+			 status && *status ? " (" : "",
 			 status && *status ? status : "",
-			 uid && *uid ? ", account " : "", uid && *uid ? uid : "",
-			 pvpc && *pvpc ? ", " : "", pvpc && *pvpc ? pvpc : "");
+			 status && *status ? ")" : "",
+			 uid && *uid && owner && strcmp(uid, owner)
+				 ? ", account "
+				 : "",
+			 uid && *uid && owner && strcmp(uid, owner) ? uid : "",
+			 "");
 	else if (uid && *uid && owner && strcmp(uid, owner))
 		snprintf(outside, olen, "account %s", uid);
 	else if (pvpc && *pvpc && vpc && strcmp(pvpc, vpc))
-		snprintf(outside, olen, "%s, not this VPC", pvpc);
+		snprintf(outside, olen, "%s, another VPC", pvpc);
+	if (outside[0] && pcx && *pcx && pvpc && *pvpc) {
+		size_t n = strlen(outside);
+
+		snprintf(outside + n, olen - n, ", %s", pvpc);
+	}
 	if (outside[0])
 		AWARN(a, NULL,
-		      "%s is in %s: its members are outside these inputs, so "
-		      "this rule matches none of them (fail-closed: it allows "
-		      "only members the inputs hold)",
+		      "%s is outside these inputs (%s): this rule matches "
+		      "none of its members (fail-closed: a rule allows only "
+		      "members the inputs hold)",
 		      peer, outside);
 	return true;
 }
@@ -1486,9 +1494,11 @@ int sg_aws_add_all(struct sg_mdoc *m, const struct sg_aws_input *inputs,
 	if (al.want && opts && opts->vpc[0] &&
 	    (al.skip_groups || al.skip_ifaces))
 		sg_diag_add(al.diag, SG_NOTE, (struct sg_pos){first, 0, 0}, NULL,
-			"--vpc %s: skipped %zu groups, %zu interfaces and %zu "
-			"rules of %zu other VPC%s",
-			al.want, al.skip_groups, al.skip_ifaces, al.skip_rules,
+			"--vpc %s: skipped %zu group%s, %zu interface%s and "
+			"%zu listed rule%s of %zu other VPC%s",
+			al.want, al.skip_groups, al.skip_groups == 1 ? "" : "s",
+			al.skip_ifaces, al.skip_ifaces == 1 ? "" : "s",
+			al.skip_rules, al.skip_rules == 1 ? "" : "s",
 			al.nvc - 1, al.nvc - 1 == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++)
 		oom |= a[i].oom;

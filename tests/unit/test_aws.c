@@ -784,7 +784,7 @@ Test(aws, vpc_option_takes_one)
 	cr_assert_str_eq(cfg.vpc, "vpc-0aaaa000000000001");
 	cr_assert_eq(cfg.ngroups, 2);
 	cr_assert(strstr(out, "note: --vpc vpc-0aaaa000000000001: skipped 1 "
-			      "groups"),
+			      "group, 0 interfaces"),
 		  "%s", out);
 	/* Tags kept; Name among them. */
 	cr_assert_eq(group("sg-0a1000000000000ab")->ntags, 2);
@@ -872,11 +872,11 @@ Test(aws, peering_and_other_accounts_load_fail_closed)
 	expect_ok(parse_opts(NULL, "real-peering.json", NULL));
 	cr_assert_eq(diag.nwarnings, 2, "one per rule: %s", out);
 	cr_assert(strstr(out, "UserIdGroupPairs[0]: warning: "
-			      "sg-0f600000000000far is in peering connection "
-			      "pcx-0e5f6000000000001"),
+			      "sg-0f600000000000far is outside these inputs "
+			      "(peering connection pcx-0e5f6000000000001"),
 		  "%s", out);
-	cr_assert(strstr(out, "sg-0a70000000000othr is in account "
-			      "999988887777"),
+	cr_assert(strstr(out, "sg-0a70000000000othr is outside these inputs "
+			      "(account 999988887777)"),
 		  "%s", out);
 	far = group("sg-0f600000000000far");
 	oth = group("sg-0a70000000000othr");

@@ -55,7 +55,8 @@ static const struct expect table[] = {
 	 {"NetworkInterfaces[0].OwnerId: InvalidParameterValue: all inputs "
 	  "must be in one account"}},
 	{{"09-c7n-sg-peering-stale.json"}, NULL, 0, 0, 3, 0,
-	 {"warning: sg-e9843198 is in peering connection pcx-0a5e2a63"}},
+	 {"warning: sg-e9843198 is outside these inputs (peering "
+	  "connection pcx-0a5e2a63 (active), vpc-b9c27ac0)"}},
 	{{"10-c7n-sg-prefix-list-hostbits.json"}, NULL, 0, 0, 4, 0,
 	 {"prefix list pl-63a5400b: AWS's JSON does not hold its entries",
 	  "192.168.0.1/31 has host bits set; using 192.168.0.0/31"}},
@@ -94,7 +95,7 @@ static const struct expect table[] = {
 	  "sg-0cbf9d834041f1161 has 70 rules"},
 	 70},
 	{{"25-real-account-566-groups.json"}, "vpc-93ce8df7", 0, 0, 195, 0,
-	 {"is in peering connection"}, 78},
+	 {"outside these inputs (peering connection"}, 78},
 };
 
 static const char *folder(void)
