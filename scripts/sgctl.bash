@@ -126,7 +126,16 @@ _sgctl() {
 
 	case $cmd in
 	validate | load)
-		if [[ $cur == -* ]]; then _sgctl_reply "$global"; else _sgctl_files; fi
+		if [ "$prev" = --quota ]; then
+			_sgctl_reply rules_per_group= groups_per_instance=
+			compopt -o nospace 2>/dev/null
+		elif [ "$prev" = --vpc ]; then
+			COMPREPLY=()
+		elif [[ $cur == -* ]]; then
+			_sgctl_reply --vpc --quota "$global"
+		else
+			_sgctl_files
+		fi
 		;;
 	attach)
 		if [[ $cur == -* ]]; then
@@ -178,7 +187,7 @@ _sgctl() {
 		;;
 	export)
 		if [[ $cur == -* ]]; then
-			_sgctl_reply --instance "$global"
+			_sgctl_reply --instance --vpc --quota "$global"
 		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
 			_sgctl_reply nft
 		else

@@ -455,6 +455,25 @@ static void print_side(const struct check_ctx *x, const struct check_side *s,
 			       x->cfg.groups[in->groups[g]].id);
 		printf(")\n  the packet is dropped silently: the client sees a "
 		       "time-out, not \"connection refused\"\n");
+		/* Rules naming a group of another account or VPC. */
+		for (size_t g = 0; g < in->ngroups; g++) {
+			const struct sg_group *gr =
+				&x->cfg.groups[in->groups[g]];
+
+			for (size_t k = 0; k < gr->nrules; k++) {
+				const struct sg_rule *r = &gr->rules[k];
+
+				if (r->dir == s->pkt.dir &&
+				    r->peer_kind == SG_PEER_GROUP &&
+				    x->cfg.groups[r->peer_index].outside)
+					printf("  %s: %s: the members of %s "
+					       "are outside these inputs "
+					       "(%s)\n",
+					       gr->id, r->text, r->peer_text,
+					       x->cfg.groups[r->peer_index]
+						       .outside);
+			}
+		}
 		if (m->nnear) {
 			printf("  closest rules:\n");
 			for (size_t i = 0; i < m->nnear; i++) {

@@ -253,7 +253,7 @@ Test(desired, aws_json_round_trip)
 static int from_text(const char *yaml, struct sg_desired *d)
 {
 	struct sg_input f = {(char *)"t.yaml", (char *)yaml, strlen(yaml)};
-	struct sg_inputs in = {&f, 1};
+	struct sg_inputs in = {.files = &f, .n = 1};
 
 	return sg_desired_from_inputs(&in, d, &diag);
 }

@@ -55,7 +55,7 @@ static const char *print_diag(void)
 static void load(const char *yaml)
 {
 	struct sg_input f = {(char *)"t.yaml", (char *)yaml, strlen(yaml)};
-	struct sg_inputs in = {&f, 1};
+	struct sg_inputs in = {.files = &f, .n = 1};
 
 	sg_desired_free(&d);
 	cr_assert_eq(sg_desired_from_inputs(&in, &d, &diag), 0, "%s",
