@@ -56,6 +56,9 @@ static const struct cmd cmds[] = {
 	{"show", cmd_show, "\tgroups, rules, instances, attachments"},
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
+	{"push", cmd_push,
+	 "FILE... --etcd URL [--cacert F --cert F --key F]"
+	 "\tvalidate as load does, then write the desired state to etcd"},
 	{"check", cmd_check,
 	 "--instance ID (--inbound|--outbound) --protocol P --remote ADDR "
 	 "[--port N] [--icmp-type T [--icmp-code C]]"
