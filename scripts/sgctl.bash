@@ -87,6 +87,14 @@ _sgctl() {
 		return
 		;;
 	--instance) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--cacert | --cert | --key)
+		local IFS=$'\n'
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+		return
+		;;
+	--etcd) return ;;
 	--netns) _sgctl_reply "$(ip netns list 2>/dev/null | awk '{ print $1 }')"; return ;;
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
@@ -96,7 +104,7 @@ _sgctl() {
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload push check stats conntrack flowlog export bench"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -104,6 +112,13 @@ _sgctl() {
 	case $cmd in
 	validate | load)
 		if [[ $cur == -* ]]; then _sgctl_reply "$global"; else _sgctl_files; fi
+		;;
+	push)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply --etcd --cacert --cert --key "$global"
+		else
+			_sgctl_files
+		fi
 		;;
 	attach)
 		if [[ $cur == -* ]]; then

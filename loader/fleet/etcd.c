@@ -245,6 +245,11 @@ static int http_failure(struct sg_etcd *e, long status, const char *body,
 		hint = " (raise etcd's --max-txn-ops)";
 	else if (m && strstr(m, "request is too large"))
 		hint = " (raise etcd's --max-request-bytes)";
+	else if (status == 503 && !strncmp(e->url, "https://", 8))
+		/* etcd's gateway is a client of etcd's gRPC on the same port,
+		 * presenting the server's own certificate. */
+		hint = " (with --client-cert-auth, etcd's own certificate must "
+		       "allow clientAuth: its JSON gateway connects with it)";
 	if (m)
 		seterr(err, "etcd at %s: HTTP %ld: %s%s", e->url, status, m,
 		       hint);
