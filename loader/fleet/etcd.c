@@ -515,19 +515,8 @@ static void watch_line(struct watch_ctx *w, const char *line, size_t len)
 			watch_finish(w, -ECANCELED);
 		}
 	} else if (r.nev) {
-		/*
-		 * The revision the events bring the state up to: their
-		 * last. Not the header's: a watch catching up on history
-		 * gets its events in batches that all carry the store's
-		 * current revision, so the header would claim the later
-		 * batches' revisions before they arrived.
-		 */
-		int64_t upto = 0;
-
-		for (size_t i = 0; i < r.nev; i++)
-			if (r.ev[i].mod_revision > upto)
-				upto = r.ev[i].mod_revision;
-		rc = w->fn(r.ev, r.nev, upto ? upto : r.revision, w->arg);
+		/* Not the header's revision: see upto (etcd_wire.h). */
+		rc = w->fn(r.ev, r.nev, r.upto ? r.upto : r.revision, w->arg);
 		if (rc)
 			watch_finish(w, rc);
 	}
