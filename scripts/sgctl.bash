@@ -111,7 +111,16 @@ _sgctl() {
 
 	case $cmd in
 	validate | load)
-		if [[ $cur == -* ]]; then _sgctl_reply "$global"; else _sgctl_files; fi
+		if [ "$prev" = --quota ]; then
+			_sgctl_reply rules_per_group= groups_per_instance=
+			compopt -o nospace 2>/dev/null
+		elif [ "$prev" = --vpc ]; then
+			COMPREPLY=()
+		elif [[ $cur == -* ]]; then
+			_sgctl_reply --vpc --quota "$global"
+		else
+			_sgctl_files
+		fi
 		;;
 	push)
 		if [[ $cur == -* ]]; then
@@ -150,7 +159,7 @@ _sgctl() {
 	flowlog) _sgctl_reply --instance --follow --window "$global" ;;
 	export)
 		if [[ $cur == -* ]]; then
-			_sgctl_reply --instance "$global"
+			_sgctl_reply --instance --vpc --quota "$global"
 		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
 			_sgctl_reply nft
 		else

@@ -103,7 +103,8 @@ static int attach_all(const char *netns, bool host_side, bool generic)
 		struct sg_attach_req req = {};
 		int err;
 
-		if (!in->interface)
+		/* filtered: false: AWS enforces nothing there either. */
+		if (!in->interface || in->unfiltered)
 			continue;
 		n++;
 		if (sg_state_open(&st, sg_opts.pin_dir, -1, false)) {
@@ -279,6 +280,13 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	instance = cfg.instances[idx].id;
+	if (cfg.instances[idx].unfiltered) {
+		sg_err("%s has no security group (AWS's Groups: [], as for a "
+		       "NAT gateway): AWS filters none of its traffic, so "
+		       "there is nothing to enforce on %s",
+		       instance, ifname);
+		goto out;
+	}
 	slot = enforce_slot(&st, &cfg, idx);
 	if (slot < 0)
 		goto out;

@@ -45,13 +45,15 @@ static int loaded_config(struct sg_config *cfg)
 	return err;
 }
 
-static int file_config(char **files, size_t n, struct sg_config *cfg)
+static int file_config(char **files, size_t n, struct sg_config *cfg,
+		       const struct sg_input_opts *io)
 {
 	struct sg_diag diag;
 	int err;
 
 	sg_diag_init(&diag);
-	err = sg_config_parse_files((const char *const *)files, n, cfg, &diag);
+	err = sg_config_parse_files_opts((const char *const *)files, n, io, cfg,
+					 &diag);
 	sg_diag_print(&diag, stderr);
 	if (err && !diag.nerrors)
 		sg_err("%s", strerror(-err));
@@ -63,8 +65,11 @@ int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"instance", required_argument, NULL, 'i'},
+		{"vpc", required_argument, NULL, 'V'},
+		{"quota", required_argument, NULL, 'Q'},
 		{NULL, 0, NULL, 0},
 	};
+	struct sg_input_opts io = {};
 	const char *instance = NULL, *format;
 	struct sg_config cfg = {};
 	char *text = NULL;
@@ -76,6 +81,14 @@ int cmd_export(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":i:", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'V':
+			if (sg_input_opts_vpc(&io, optarg))
+				return SG_EXIT_USAGE;
+			break;
+		case 'Q':
+			if (sg_input_opts_quota(&io, optarg))
+				return SG_EXIT_USAGE;
+			break;
 		case 'i':
 			instance = optarg;
 			break;
@@ -91,7 +104,7 @@ int cmd_export(int argc, char **argv)
 				    format);
 
 	err = optind < argc ? file_config(argv + optind,
-					  (size_t)(argc - optind), &cfg)
+					  (size_t)(argc - optind), &cfg, &io)
 			    : loaded_config(&cfg);
 	if (err)
 		return SG_EXIT_ERR;

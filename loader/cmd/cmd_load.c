@@ -40,18 +40,34 @@ static size_t count_rules(const struct sg_config *cfg)
 	return n;
 }
 
-/* FILE...: the positional arguments (no options; "--" ends them). */
-static int files_arg(int argc, char **argv, const char ***files, size_t *n)
+/* [--vpc ID] [--quota NAME=N]... FILE... ("--" ends the options). */
+static int files_arg(int argc, char **argv, const char ***files, size_t *n,
+		     struct sg_input_opts *io)
 {
 	static const struct option opts[] = {
+		{"vpc", required_argument, NULL, 'V'},
+		{"quota", required_argument, NULL, 'Q'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
+	memset(io, 0, sizeof(*io));
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-		return sg_getopt_err(argv, opt);
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'V':
+			if (sg_input_opts_vpc(io, optarg))
+				return SG_EXIT_USAGE;
+			break;
+		case 'Q':
+			if (sg_input_opts_quota(io, optarg))
+				return SG_EXIT_USAGE;
+			break;
+		default:
+			return sg_getopt_err(argv, opt);
+		}
+	}
 	if (argc - optind < 1)
 		return sg_usage_err(argv[0], "missing FILE");
 	*files = (const char **)(argv + optind);
@@ -95,8 +111,9 @@ static void json_files(struct sg_json *j, const char *label, const char **files,
  * form sg_blob stores, when wanted) filled, or an exit status. Compiling
  * waits until it is known which instances this host enforces.
  */
-static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
-		   char **text, size_t *len)
+static int prepare(const char **files, size_t nfiles,
+		   const struct sg_input_opts *io, struct sg_config *cfg,
+		   char **text, size_t *len, struct sg_diag *keep)
 {
 	struct sg_inputs in = {};
 	struct sg_diag diag;
@@ -105,11 +122,26 @@ static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	sg_diag_init(&diag);
 	err = sg_inputs_read(files, nfiles, &in, &diag);
-	if (!err)
+	if (!err) {
+		in.opts = *io;
 		err = sg_inputs_parse(&in, cfg, &diag);
+	}
 	if (!err && !diag.nerrors && text)
 		err = sg_inputs_pack(&in, text, len);
 	sg_inputs_free(&in);
+	/* -j validate prints them in its own object. */
+	if (keep) {
+		*keep = diag;
+		sg_diag_init(&diag);
+		if (err && !keep->nerrors)
+			sg_error(keep, ((struct sg_pos){NULL, 0, 0}), NULL,
+				 "%s", strerror(-err));
+		if (err || keep->nerrors) {
+			sg_config_free(cfg);
+			return SG_EXIT_ERR;
+		}
+		return SG_EXIT_OK;
+	}
 	sg_diag_print(&diag, stderr);
 	if (err || diag.nerrors) {
 		if (!diag.nerrors)
@@ -124,16 +156,73 @@ static int prepare(const char **files, size_t nfiles, struct sg_config *cfg,
 
 /* ------------------------------------------------------------- validate */
 
+/*
+ * -j: one object on stdout with the verdict and every diagnostic,
+ * {"valid": bool, "file", "files", ["error",] counts, "diagnostics": []}.
+ */
+static void print_validate_json(const char *label, const char **files,
+				size_t nfiles, const struct sg_config *cfg,
+				bool valid, const struct sg_diag *d)
+{
+	const struct sg_diag_entry *first = NULL;
+
+	printf("{\"valid\": %s, \"file\": ", valid ? "true" : "false");
+	sg_diag_json_string(stdout, label);
+	printf(", \"files\": [");
+	for (size_t i = 0; i < nfiles; i++) {
+		if (i)
+			printf(", ");
+		sg_diag_json_string(stdout, files[i]);
+	}
+	printf("]");
+	for (size_t i = 0; i < d->nentries && !first; i++)
+		if (d->entries[i].severity == SG_ERROR)
+			first = &d->entries[i];
+	if (!valid) {
+		char *t = NULL;
+		size_t tl = 0;
+		FILE *m = open_memstream(&t, &tl);
+
+		if (m) {
+			if (first)
+				sg_diag_entry_text(first, m);
+			else
+				fputs("invalid", m);
+			fclose(m);
+		}
+		printf(", \"error\": ");
+		sg_diag_json_string(stdout, t ? t : "invalid");
+		free(t);
+	} else {
+		printf(", \"groups\": %zu, \"rules\": %zu, \"instances\": %zu, "
+		       "\"prefix_lists\": %zu",
+		       cfg->ngroups, count_rules(cfg), cfg->ninstances,
+		       cfg->nprefix_lists);
+		printf(", \"quotas\": {\"rules_per_group\": %u, "
+		       "\"groups_per_instance\": %u}",
+		       cfg->quotas.rules_per_group,
+		       cfg->quotas.groups_per_instance);
+	}
+	printf(", \"errors\": %zu, \"warnings\": %zu, \"notes\": %zu, "
+	       "\"diagnostics\": ",
+	       d->nerrors, d->nwarnings, d->nnotes);
+	sg_diag_print_json_array(d, stdout);
+	printf("}\n");
+	fflush(stdout);
+}
+
 int cmd_validate(int argc, char **argv)
 {
+	struct sg_input_opts io;
 	struct sg_config cfg;
 	struct sg_compiled c;
+	struct sg_diag diag;
 	const char **files;
 	char *file;
 	size_t nfiles;
 	int rc;
 
-	rc = files_arg(argc, argv, &files, &nfiles);
+	rc = files_arg(argc, argv, &files, &nfiles, &io);
 	if (rc)
 		return rc;
 	file = files_label(files, nfiles);
@@ -142,7 +231,9 @@ int cmd_validate(int argc, char **argv)
 		return SG_EXIT_ERR;
 	}
 	memset(&c, 0, sizeof(c));
-	rc = prepare(files, nfiles, &cfg, NULL, NULL);
+	sg_diag_init(&diag);
+	rc = prepare(files, nfiles, &io, &cfg, NULL, NULL,
+		     sg_opts.json ? &diag : NULL);
 	/* Compile as load would on a host with no slots given out yet. */
 	if (rc == SG_EXIT_OK) {
 		struct sg_plan plan;
@@ -155,26 +246,17 @@ int cmd_validate(int argc, char **argv)
 		}
 		sg_plan_free(&plan);
 	}
-	/* Under -j a failure has printed its {"error": ...} object already. */
-	if (sg_opts.json && rc == SG_EXIT_OK) {
-		struct sg_json *j = sg_json_new(stdout, true);
-
-		sg_json_begin_object(j);
-		json_files(j, file, files, nfiles);
-		sg_json_kv_bool(j, "valid", rc == SG_EXIT_OK);
-		if (rc == SG_EXIT_OK) {
-			sg_json_kv_uint(j, "groups", cfg.ngroups);
-			sg_json_kv_uint(j, "rules", count_rules(&cfg));
-			sg_json_kv_uint(j, "instances", cfg.ninstances);
-			sg_json_kv_uint(j, "prefix_lists", cfg.nprefix_lists);
-		}
-		sg_json_end_object(j);
-		sg_json_destroy(j);
+	if (sg_opts.json) {
+		/* A compile failure printed its own {"error"} already. */
+		if (rc == SG_EXIT_OK || diag.nerrors)
+			print_validate_json(file, files, nfiles, &cfg,
+					    rc == SG_EXIT_OK, &diag);
 	} else if (rc == SG_EXIT_OK) {
 		printf("%s: valid: %zu security groups, %zu rules, %zu "
 		       "instances\n",
 		       file, cfg.ngroups, count_rules(&cfg), cfg.ninstances);
 	}
+	sg_diag_free(&diag);
 	if (rc == SG_EXIT_OK) {
 		sg_compiled_free(&c);
 		sg_config_free(&cfg);
@@ -225,6 +307,7 @@ int cmd_load(int argc, char **argv)
 	struct sg_state st = {};
 	struct sg_apply_result res;
 	struct sg_apply_req req = {};
+	struct sg_input_opts io;
 	const char **files;
 	char *file = NULL;
 	size_t nfiles;
@@ -233,7 +316,7 @@ int cmd_load(int argc, char **argv)
 	size_t len;
 	int rc, lock;
 
-	rc = files_arg(argc, argv, &files, &nfiles);
+	rc = files_arg(argc, argv, &files, &nfiles, &io);
 	if (rc)
 		return rc;
 	if (sg_need_root("load"))
@@ -250,7 +333,7 @@ int cmd_load(int argc, char **argv)
 	}
 
 	/* Everything that needs no kernel first. */
-	rc = prepare(files, nfiles, &cfg, &text, &len);
+	rc = prepare(files, nfiles, &io, &cfg, &text, &len, NULL);
 	if (rc) {
 		free(file);
 		close(lock);

@@ -80,7 +80,25 @@ static size_t *att_order(const struct show_ctx *x)
 	return o;
 }
 
+/* AWS's Name tag: what the console shows for a group or an interface. */
+static const char *name_tag(const struct sg_tag *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].key, "Name"))
+			return t[i].value;
+	return NULL;
+}
+
 /* ----------------------------------------------------------------- JSON */
+
+static void json_tags(struct sg_json *j, const struct sg_tag *t, size_t n)
+{
+	sg_json_key(j, "tags");
+	sg_json_begin_object(j);
+	for (size_t i = 0; i < n; i++)
+		sg_json_kv_string(j, t[i].key, t[i].value);
+	sg_json_end_object(j);
+}
 
 static void json_rule(struct sg_json *j, const struct sg_config *cfg,
 		      const struct sg_rule *r)
@@ -116,6 +134,7 @@ static void json_rule(struct sg_json *j, const struct sg_config *cfg,
 		sg_json_kv_string(j, "peer_group",
 				  cfg->groups[r->peer_index].id);
 	sg_json_kv_string(j, "description", r->description);
+	json_tags(j, r->tags, r->ntags);
 	sg_json_end_object(j);
 }
 
@@ -165,6 +184,10 @@ static void print_json(const struct show_ctx *x)
 		sg_json_kv_string(j, "name", g->name);
 		sg_json_kv_string(j, "description", g->description);
 		sg_json_kv_bool(j, "implicit", g->implicit);
+		sg_json_kv_string(j, "name_tag", name_tag(g->tags, g->ntags));
+		json_tags(j, g->tags, g->ntags);
+		/* Members outside these inputs: rules naming it match none. */
+		sg_json_kv_string(j, "outside", g->outside);
 		sg_json_key(j, "rules");
 		sg_json_begin_array(j);
 		for (size_t k = 0; k < g->nrules; k++)
@@ -205,6 +228,9 @@ static void print_json(const struct show_ctx *x)
 			sg_json_null(j);
 		sg_json_kv_string(j, "interface", in->interface);
 		sg_json_kv_bool(j, "source_dest_check", in->source_dest_check);
+		sg_json_kv_bool(j, "filtered", !in->unfiltered);
+		sg_json_kv_string(j, "name_tag", name_tag(in->tags, in->ntags));
+		json_tags(j, in->tags, in->ntags);
 		sg_json_key(j, "conntrack");
 		sg_json_begin_object(j);
 		sg_json_kv_uint(j, "tcp_established", in->ct.tcp_established);
@@ -287,7 +313,13 @@ static void print_plain(const struct show_ctx *x)
 			printf(": %s", g->description);
 		if (g->implicit)
 			printf(" [implicit]");
+		if (name_tag(g->tags, g->ntags))
+			printf(" [Name: %s]", name_tag(g->tags, g->ntags));
 		printf("\n");
+		if (g->outside)
+			printf("    members outside these inputs (%s): rules "
+			       "naming %s match none of them\n",
+			       g->outside, g->id);
 		if (!g->nrules)
 			printf("    (no rules)\n");
 		for (int d = SG_DIR_IN; d <= SG_DIR_OUT; d++) {
@@ -320,6 +352,8 @@ static void print_plain(const struct show_ctx *x)
 			printf("  interface %s", in->interface);
 		if (!in->source_dest_check)
 			printf("  source/dest check off");
+		if (name_tag(in->tags, in->ntags))
+			printf("  [Name: %s]", name_tag(in->tags, in->ntags));
 		printf("\n    ips:   ");
 		for (size_t k = 0; k < in->nips; k++) {
 			sg_prefix_str(&in->ips[k], buf, sizeof(buf));
@@ -327,6 +361,9 @@ static void print_plain(const struct show_ctx *x)
 			printf("%s%s", k ? ", " : "", buf);
 		}
 		printf("\n    groups: ");
+		if (in->unfiltered)
+			printf("none: AWS applies no security group to it "
+			       "(Groups: []), nothing to enforce");
 		for (size_t k = 0; k < in->ngroups; k++)
 			printf("%s%s", k ? ", " : "",
 			       cfg->groups[in->groups[k]].id);

@@ -43,10 +43,11 @@ int cmd_bench(int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{"validate", cmd_validate,
-	 "FILE...\tparse and check only (YAML or AWS JSON, merged); "
-	 "changes nothing"},
+	 "[--vpc ID] [--quota NAME=N] FILE...\tparse and check only (YAML "
+	 "or AWS JSON, merged); changes nothing"},
 	{"load", cmd_load,
-	 "FILE...\tvalidate, compile and apply the config atomically"},
+	 "[--vpc ID] [--quota NAME=N] FILE...\tvalidate, compile and apply "
+	 "the config atomically"},
 	{"attach", cmd_attach,
 	 "IFACE|--all [--instance ID] [--netns NAME] [--host-side] "
 	 "[--xdp-mode native|generic]"
@@ -72,7 +73,7 @@ static const struct cmd cmds[] = {
 	 "[--instance ID] [--follow] [--window S]"
 	 "\tVPC Flow Logs v2 records of accepted and rejected flows"},
 	{"export", cmd_export,
-	 "nft [--instance ID] [FILE...]"
+	 "nft [--instance ID] [--vpc ID] [--quota NAME=N] [FILE...]"
 	 "\tthe policy as an nftables ruleset (for nft -f)"},
 	{"bench", cmd_bench,
 	 "micro [--rules LIST] [--members LIST] [--runs N] [--repeat N] | "

@@ -272,9 +272,20 @@ static void rule_line(struct nft *x, const struct sg_group *g,
 {
 	char pm[64], text[300], cm[128];
 
+	char masked[64], rt[200];
+	const char *at;
+
 	if (!proto_match(r, family, pm, sizeof(pm)))
 		return;
-	snprintf(text, sizeof(text), "%s: %s%s%s", g->id, r->text,
+	/* The CIDR as enforced: 192.168.0.1/31 is matched as 192.168.0.0/31. */
+	snprintf(rt, sizeof(rt), "%s", r->text);
+	if (r->peer_kind == SG_PEER_CIDR && r->peer_text &&
+	    strcmp(sg_prefix_str(&r->cidr, masked, sizeof(masked)),
+		   r->peer_text) &&
+	    (at = strstr(r->text, r->peer_text)))
+		snprintf(rt, sizeof(rt), "%.*s%s%s", (int)(at - r->text),
+			 r->text, masked, at + strlen(r->peer_text));
+	snprintf(text, sizeof(text), "%s: %s%s%s", g->id, rt,
 		 r->description ? " - " : "",
 		 r->description ? r->description : "");
 	comment(cm, sizeof(cm), text);

@@ -20,6 +20,7 @@
 
 #include "config/config_priv.h"
 #include "config/prefix.h"
+#include "input/inputs.h"
 
 #define SG_PL_MAX_ENTRIES 1000
 /* Diagnostics kept per parse: enough for any file a person wrote. */
@@ -130,6 +131,79 @@ static void parse_prefix_list(struct ctx *c, struct kv *e)
 	}
 }
 
+/* ---- Tags ---- */
+
+void cfg_tags_free(struct sg_tag *t, size_t n)
+{
+	for (size_t i = 0; t && i < n; i++) {
+		free(t[i].key);
+		free(t[i].value);
+	}
+	free(t);
+}
+
+struct sg_tag *cfg_tags_dup(struct ctx *c, const struct sg_tag *t, size_t n)
+{
+	struct sg_tag *d;
+
+	if (!n)
+		return NULL;
+	d = calloc(n, sizeof(*d));
+	if (!d) {
+		c->oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		d[i].key = cfg_strdup(c, t[i].key);
+		d[i].value = cfg_strdup(c, t[i].value);
+	}
+	return d;
+}
+
+/* AWS: keys of 1-128 characters, values of at most 256, 50 per resource. */
+bool cfg_tags(struct ctx *c, yaml_node_t *n, struct sg_tag **tags,
+	      size_t *ntags)
+{
+	struct kv *kv = NULL;
+	size_t i, nkv, cap = 0;
+	bool ok = true;
+
+	*tags = NULL;
+	*ntags = 0;
+	if (sg_yaml_is_null(n))
+		return true;
+	if (!cfg_want_map(c, n, "tags (Key: Value)"))
+		return false;
+	nkv = cfg_map_items(c, n, "tag", SG_E_PARAM, &kv);
+	if (nkv > 50) {
+		ERR(c, n, SG_E_PARAM, "%zu tags; AWS allows at most 50", nkv);
+		free(kv);
+		return false;
+	}
+	for (i = 0; i < nkv; i++) {
+		const char *v = sg_yaml_is_null(kv[i].v)
+					? ""
+					: cfg_str(c, kv[i].v, "a tag value", 256);
+
+		if (!*kv[i].key || strlen(kv[i].key) > 128) {
+			ERR(c, kv[i].k, SG_E_PARAM,
+			    "a tag key must be 1-128 characters");
+			ok = false;
+			continue;
+		}
+		if (!v) {
+			ok = false;
+			continue;
+		}
+		if (!RESERVE(c, *tags, cap, *ntags + 1))
+			break;
+		(*tags)[*ntags].key = cfg_strdup(c, kv[i].key);
+		(*tags)[(*ntags)++].value = cfg_strdup(c, v);
+	}
+	free(kv);
+	return ok;
+}
+
 /* ---- Security groups, pass 1: ids, names, descriptions ---- */
 
 static struct sg_group *new_group(struct ctx *c)
@@ -188,6 +262,12 @@ static void parse_group(struct ctx *c, struct kv *e)
 			s = cfg_str(c, kv[i].v, "description", SG_TEXT_MAX);
 			if (s)
 				g->description = cfg_strdup(c, s);
+		} else if (!strcmp(k, "tags")) {
+			cfg_tags(c, kv[i].v, &g->tags, &g->ntags);
+		} else if (!strcmp(k, "outside")) {
+			s = cfg_str(c, kv[i].v, "outside", SG_TEXT_MAX);
+			if (s)
+				g->outside = cfg_strdup(c, s);
 		} else if (!strcmp(k, "inbound")) {
 			gs->rules[SG_DIR_IN] = kv[i].v;
 		} else if (!strcmp(k, "outbound")) {
@@ -197,7 +277,7 @@ static void parse_group(struct ctx *c, struct kv *e)
 		} else {
 			ERR(c, kv[i].k, SG_E_PARAM,
 			    "unknown key '%s' in security group %s (expected "
-			    "name, description, inbound, outbound)",
+			    "name, description, tags, inbound, outbound)",
 			    k, e->key);
 		}
 	}
@@ -322,6 +402,58 @@ static void set_str(struct ctx *c, char **dst, yaml_node_t *n, const char *what,
 	*dst = cfg_strdup(c, s);
 }
 
+/*
+ * quotas: {rules_per_group, groups_per_instance}: what the account has,
+ * within AWS's hard limits. --quota (c->opts) wins over the file.
+ */
+static void parse_quotas(struct ctx *c)
+{
+	unsigned long long v;
+	struct kv *kv = NULL;
+	size_t i, n;
+
+	if (c->quotas_node && !sg_yaml_is_null(c->quotas_node) &&
+	    cfg_want_map(c, c->quotas_node,
+			 "quotas (rules_per_group, groups_per_instance)")) {
+		n = cfg_map_items(c, c->quotas_node, "key", SG_E_PARAM, &kv);
+		for (i = 0; i < n; i++) {
+			if (!strcmp(kv[i].key, "rules_per_group")) {
+				if (cfg_uint_range(c, kv[i].v,
+						   "rules_per_group", 1,
+						   SG_MAX_RULES_PER_INSTANCE,
+						   &v))
+					c->q_rules = (unsigned int)v;
+			} else if (!strcmp(kv[i].key, "groups_per_instance")) {
+				if (cfg_uint_range(c, kv[i].v,
+						   "groups_per_instance", 1,
+						   SG_MAX_GROUPS_PER_INSTANCE,
+						   &v))
+					c->q_groups = (unsigned int)v;
+			} else {
+				ERR(c, kv[i].k, SG_E_PARAM,
+				    "unknown quota '%s' (expected "
+				    "rules_per_group, groups_per_instance)",
+				    kv[i].key);
+			}
+		}
+		free(kv);
+	}
+	if (c->opts && c->opts->rules_per_group)
+		c->q_rules = c->opts->rules_per_group;
+	if (c->opts && c->opts->groups_per_instance)
+		c->q_groups = c->opts->groups_per_instance;
+	if (c->q_rules && c->q_groups &&
+	    (unsigned long)c->q_rules * c->q_groups >
+		    SG_MAX_RULES_PER_INSTANCE)
+		ERR(c, c->quotas_node, SG_E_RULELIMIT,
+		    "quotas: %u rules per group x %u groups per instance = "
+		    "%lu, above AWS's hard limit of %d rules per interface "
+		    "(lower one of them)",
+		    c->q_rules, c->q_groups,
+		    (unsigned long)c->q_rules * c->q_groups,
+		    SG_MAX_RULES_PER_INSTANCE);
+}
+
 static void walk(struct ctx *c, yaml_node_t *root)
 {
 	struct sg_config *cfg = c->cfg;
@@ -353,6 +485,8 @@ static void walk(struct ctx *c, yaml_node_t *root)
 				free(cfg->account);
 				cfg->account = cfg_strdup(c, s);
 			}
+		} else if (!strcmp(k, "quotas")) {
+			c->quotas_node = kv[i].v;
 		} else if (!strcmp(k, "prefix_lists")) {
 			pln = kv[i].v;
 		} else if (!strcmp(k, "security_groups")) {
@@ -362,11 +496,12 @@ static void walk(struct ctx *c, yaml_node_t *root)
 		} else {
 			ERR(c, kv[i].k, SG_E_PARAM,
 			    "unknown key '%s' (expected vpc, region, account, "
-			    "prefix_lists, security_groups, instances)",
+			    "quotas, prefix_lists, security_groups, instances)",
 			    k);
 		}
 	}
 	free(kv);
+	parse_quotas(c);
 
 	/* Prefix lists and group ids first: rules may name them before
 	 * they are defined. */
@@ -406,8 +541,10 @@ static void walk(struct ctx *c, yaml_node_t *root)
 	c->undef_base = cfg->ngroups;
 	for (i = 0; i < cfg->ngroups && !c->oom && !c->stop; i++)
 		cfg_group_rules(c, i);
-	if (!c->oom && !c->stop)
+	if (!c->oom && !c->stop) {
 		cfg_check_rule_ids(c);
+		cfg_check_quotas(c);
+	}
 	for (i = 0; i < c->nundef && !c->oom; i++) {
 		struct sg_group *g = new_group(c);
 
@@ -416,6 +553,10 @@ static void walk(struct ctx *c, yaml_node_t *root)
 		g->id = c->undef[i];
 		c->undef[i] = NULL;
 		g->undefined = true;
+		if (c->undef_outside && i < c->undefoutcap) {
+			g->outside = c->undef_outside[i];
+			c->undef_outside[i] = NULL;
+		}
 		g->pos = c->undef_pos[i];
 	}
 
@@ -510,6 +651,8 @@ static int ctx_finish(struct ctx *c, size_t start, size_t errors)
 {
 	struct sg_diag *diag = c->diag;
 
+	for (size_t i = 0; c->gsrc && i < c->cfg->ngroups; i++)
+		free(c->gsrc[i].ppos);
 	free(c->gsrc);
 	free(c->gids);
 	free(c->gnames);
@@ -519,6 +662,10 @@ static int ctx_finish(struct ctx *c, size_t start, size_t errors)
 		free(c->undef[i]);
 	free(c->undef);
 	free(c->undef_pos);
+	for (size_t i = 0; c->undef_outside && i < c->undefoutcap; i++)
+		free(c->undef_outside[i]);
+	free(c->undef_outside);
+
 	sort_diag(diag, start);
 	if (c->oom) {
 		sg_config_free(c->cfg);
@@ -533,12 +680,14 @@ static int ctx_finish(struct ctx *c, size_t start, size_t errors)
 
 int sg_config_parse_doc(yaml_document_t *doc, const char *name,
 			struct sg_mdoc *origin, struct sg_config *cfg,
-			struct sg_diag *diag, size_t start, size_t errors)
+			struct sg_diag *diag, size_t start, size_t errors,
+			const struct sg_input_opts *opts)
 {
 	struct ctx c;
 
 	ctx_init(&c, name, cfg, diag);
 	c.origin = origin;
+	c.opts = opts;
 	walk_doc(&c, doc);
 	return ctx_finish(&c, start, errors);
 }
@@ -548,6 +697,7 @@ static void free_rule(struct sg_rule *r)
 	free(r->peer_text);
 	free(r->text);
 	free(r->description);
+	cfg_tags_free(r->tags, r->ntags);
 }
 
 void sg_config_free(struct sg_config *cfg)
@@ -570,6 +720,8 @@ void sg_config_free(struct sg_config *cfg)
 		free(g->id);
 		free(g->name);
 		free(g->description);
+		free(g->outside);
+		cfg_tags_free(g->tags, g->ntags);
 		for (j = 0; j < g->nrules; j++)
 			free_rule(&g->rules[j]);
 		free(g->rules);
@@ -582,6 +734,7 @@ void sg_config_free(struct sg_config *cfg)
 		free(in->interface);
 		free(in->ips);
 		free(in->groups);
+		cfg_tags_free(in->tags, in->ntags);
 	}
 	free(cfg->instances);
 	memset(cfg, 0, sizeof(*cfg));

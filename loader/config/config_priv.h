@@ -40,6 +40,8 @@ struct gsrc {
 	bool has_out;
 	bool out_first;
 	size_t per_sg; /* rules per SG, as the instance quota counts them */
+	size_t most; /* its largest count of one direction and family */
+	struct sg_pos *ppos; /* where each rule's peer was written */
 };
 
 /* A sorted name -> index table, for lookups and duplicate detection. */
@@ -77,6 +79,13 @@ struct ctx {
 	char **undef;
 	struct sg_pos *undef_pos;
 	size_t nundef, undefcap, undefposcap, undef_base;
+	char **undef_outside; /* per undefined group: outside: of a rule */
+	size_t undefoutcap;
+	const char *cur_outside; /* the rule being read says outside: */
+	/* Quotas: --quota (opts), else `quotas:`; 0 = not given. */
+	const struct sg_input_opts *opts;
+	unsigned int q_rules, q_groups;
+	yaml_node_t *quotas_node;
 };
 
 /* ---- nodes.c ---- */
@@ -145,12 +154,21 @@ struct items {
 bool cfg_list_items(struct ctx *c, yaml_node_t *n, const char *what,
 		    bool allow_scalar, struct items *it);
 
+/* `tags:` ({Key: Value}); false after reporting a problem. */
+bool cfg_tags(struct ctx *c, yaml_node_t *n, struct sg_tag **tags,
+	      size_t *ntags);
+struct sg_tag *cfg_tags_dup(struct ctx *c, const struct sg_tag *t, size_t n);
+void cfg_tags_free(struct sg_tag *t, size_t n);
+
 /* ---- rules.c ---- */
 
 /* Pass 2: the rules of group gi, then its duplicates and quotas. */
 /* Rule ids are unique in the VPC (after every group's rules). */
 void cfg_check_rule_ids(struct ctx *c);
 void cfg_group_rules(struct ctx *c, size_t gi);
+/* After every group's rules: the quota per group, settled (raised by
+ * what AWS's JSON proves when none was given), then checked. */
+void cfg_check_quotas(struct ctx *c);
 
 /* ---- instances.c ---- */
 
@@ -167,8 +185,10 @@ void cfg_check_interfaces(struct ctx *c);
  * any error counted past errors fails the parse: 0, -EINVAL (cfg left
  * empty) or -ENOMEM.
  */
+struct sg_input_opts;
 int sg_config_parse_doc(yaml_document_t *doc, const char *name,
 			struct sg_mdoc *origin, struct sg_config *cfg,
-			struct sg_diag *diag, size_t start, size_t errors);
+			struct sg_diag *diag, size_t start, size_t errors,
+			const struct sg_input_opts *opts);
 
 #endif /* SG_CONFIG_PRIV_H */

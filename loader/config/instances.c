@@ -148,6 +148,12 @@ static size_t parse_instance_groups(struct ctx *c, struct sg_instance *in,
 		ERR(c, n, SG_E_SGLIMIT,
 		    "%s has %zu security groups; the limit is %d", in->id,
 		    count, SG_MAX_GROUPS_PER_INSTANCE);
+	else if (count > cfg->quotas.groups_per_instance)
+		ERR(c, n, SG_E_SGLIMIT,
+		    "%s has %zu security groups; the quota is %u (if the "
+		    "account's is higher: --quota groups_per_instance=N or "
+		    "`quotas:` in the config)",
+		    in->id, count, cfg->quotas.groups_per_instance);
 	else if (in->ngroups * max_rules > SG_MAX_RULES_PER_INSTANCE)
 		ERR(c, n, SG_E_RULELIMIT,
 		    "%s: %zu groups x %zu rules (%s) = %zu, above the limit of "
@@ -211,11 +217,22 @@ void cfg_instance(struct ctx *c, struct kv *e)
 					    "false");
 			} else if (!strcmp(k, "conntrack")) {
 				parse_conntrack(c, in, kv[i].v);
+			} else if (!strcmp(k, "tags")) {
+				cfg_tags(c, kv[i].v, &in->tags, &in->ntags);
+			} else if (!strcmp(k, "filtered")) {
+				bool f = true;
+
+				s = sg_yaml_scalar(kv[i].v);
+				if (!parse_bool(s, &f))
+					ERR(c, kv[i].v, SG_E_PARAM,
+					    "filtered must be true or false");
+				in->unfiltered = !f;
 			} else {
 				ERR(c, kv[i].k, SG_E_PARAM,
 				    "unknown key '%s' in instance %s (expected "
 				    "interface, ips, security_groups, "
-				    "source_dest_check, conntrack)",
+				    "source_dest_check, conntrack, tags, "
+				    "filtered)",
 				    k, e->key);
 			}
 		}
@@ -262,6 +279,18 @@ void cfg_instance(struct ctx *c, struct kv *e)
 		}
 	}
 
+	/* filtered: false (AWS's Groups: []): no group, not even default. */
+	if (in->unfiltered) {
+		if (groupsn && !sg_yaml_is_null(groupsn) &&
+		    !(groupsn->type == YAML_SEQUENCE_NODE &&
+		      groupsn->data.sequence.items.start ==
+			      groupsn->data.sequence.items.top))
+			ERR(c, groupsn, SG_E_PARAM,
+			    "%s has filtered: false (no security group): it "
+			    "cannot list security_groups",
+			    in->id);
+		return;
+	}
 	/* None listed: the VPC's default group, as AWS does. */
 	if (!(groupsn ? parse_instance_groups(c, in, groupsn) : 0) && !c->oom &&
 	    c->default_group >= 0) {

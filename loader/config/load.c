@@ -12,8 +12,9 @@
 #include "input/inputs.h"
 #include "config/config_priv.h"
 
-int sg_config_parse_string(const char *name, const char *text, size_t len,
-			   struct sg_config *cfg, struct sg_diag *diag)
+static int parse_string(const char *name, const char *text, size_t len,
+			struct sg_config *cfg, struct sg_diag *diag,
+			const struct sg_input_opts *opts)
 {
 	size_t start = diag->nentries, errors = diag->nerrors;
 	yaml_document_t doc;
@@ -26,9 +27,16 @@ int sg_config_parse_string(const char *name, const char *text, size_t len,
 	rc = sg_yaml_load(name, text, len, &doc, diag);
 	if (rc)
 		return rc;
-	rc = sg_config_parse_doc(&doc, name, NULL, cfg, diag, start, errors);
+	rc = sg_config_parse_doc(&doc, name, NULL, cfg, diag, start, errors,
+				 opts);
 	yaml_document_delete(&doc);
 	return rc;
+}
+
+int sg_config_parse_string(const char *name, const char *text, size_t len,
+			   struct sg_config *cfg, struct sg_diag *diag)
+{
+	return parse_string(name, text, len, cfg, diag, NULL);
 }
 
 int sg_inputs_parse(const struct sg_inputs *in, struct sg_config *cfg,
@@ -43,15 +51,16 @@ int sg_inputs_parse(const struct sg_inputs *in, struct sg_config *cfg,
 	if (in->n == 1 &&
 	    !sg_input_is_json(in->files[0].name, in->files[0].text,
 			      in->files[0].len))
-		return sg_config_parse_string(
-			sg_diag_intern(diag, in->files[0].name),
-			in->files[0].text, in->files[0].len, cfg, diag);
+		return parse_string(sg_diag_intern(diag, in->files[0].name),
+				    in->files[0].text, in->files[0].len, cfg,
+				    diag, &in->opts);
 
 	rc = sg_inputs_compose(in, diag, &m);
 	if (rc)
 		return rc;
 	rc = sg_config_parse_doc(sg_mdoc_document(m), sg_mdoc_input_name(m, 0),
-				 m, cfg, diag, diag->nentries, diag->nerrors);
+				 m, cfg, diag, diag->nentries, diag->nerrors,
+				 &in->opts);
 	sg_mdoc_sort_diag(m, start);
 	sg_mdoc_free(m);
 	if (rc == -ENOMEM)
@@ -66,6 +75,13 @@ int sg_inputs_parse(const struct sg_inputs *in, struct sg_config *cfg,
 int sg_config_parse_files(const char *const *paths, size_t n,
 			  struct sg_config *cfg, struct sg_diag *diag)
 {
+	return sg_config_parse_files_opts(paths, n, NULL, cfg, diag);
+}
+
+int sg_config_parse_files_opts(const char *const *paths, size_t n,
+			       const struct sg_input_opts *opts,
+			       struct sg_config *cfg, struct sg_diag *diag)
+{
 	struct sg_inputs in;
 	int rc;
 
@@ -73,6 +89,8 @@ int sg_config_parse_files(const char *const *paths, size_t n,
 	rc = sg_inputs_read(paths, n, &in, diag);
 	if (rc)
 		return rc;
+	if (opts)
+		in.opts = *opts;
 	rc = sg_inputs_parse(&in, cfg, diag);
 	sg_inputs_free(&in);
 	return rc;

@@ -16,9 +16,9 @@
 #define SG_PROTO_ALL (-1)
 #define SG_ANY (-1) /* icmp_type / icmp_code "all" */
 
-#define SG_MAX_GROUPS_PER_INSTANCE 16
-#define SG_MAX_RULES_PER_DIR 60 /* per group, per family */
-#define SG_MAX_RULES_PER_INSTANCE 1000
+#define SG_MAX_GROUPS_PER_INSTANCE 16 /* AWS's hard limit */
+#define SG_MAX_RULES_PER_DIR 60 /* per group, per family: AWS's default quota */
+#define SG_MAX_RULES_PER_INSTANCE 1000 /* hard: rules x groups per ENI */
 /* Instances in one config (a VPC); only those enforced on this host take
  * one of the SG_MAX_INSTANCES slots. */
 #define SG_MAX_CONFIG_INSTANCES 1000000
@@ -34,6 +34,12 @@ enum sg_peer_kind {
 	SG_PEER_CIDR,
 	SG_PEER_PREFIX_LIST,
 	SG_PEER_GROUP,
+};
+
+/* An AWS tag (Key, Value), kept from the input (`tags:`). */
+struct sg_tag {
+	char *key;
+	char *value;
 };
 
 /* "sgr-" + 17 lowercase hex digits + NUL (AWS's SecurityGroupRuleId). */
@@ -59,6 +65,8 @@ struct sg_rule {
 	char id[SG_RULE_ID_SIZE];
 	bool id_written; /* id from the input, not derived */
 	struct sg_pos pos;
+	struct sg_tag *tags; /* AWS's rule tags; may be NULL */
+	size_t ntags;
 };
 
 struct sg_group {
@@ -72,6 +80,15 @@ struct sg_group {
 			 * no members (config/ warns); instances cannot
 			 * carry it */
 	struct sg_pos pos;
+	struct sg_tag *tags; /* may be NULL; the Name tag is shown by show */
+	size_t ntags;
+	/*
+	 * Where the group lives when not in these inputs (another account,
+	 * a peered VPC, an interface's group missing from the inputs): its
+	 * members are outside them, so rules naming it match only members
+	 * the inputs hold. NULL for the usual group.
+	 */
+	char *outside;
 };
 
 struct sg_prefix_list {
@@ -105,6 +122,14 @@ struct sg_instance {
 	 */
 	bool remote;
 	struct sg_pos pos;
+	struct sg_tag *tags; /* may be NULL */
+	size_t ntags;
+	/*
+	 * AWS applies no security group to it (an interface with Groups: [],
+	 * `filtered: false`): its addresses belong to no group, it is in no
+	 * default group (ngroups 0) and there is nothing to attach.
+	 */
+	bool unfiltered;
 };
 
 struct sg_config {
@@ -117,6 +142,12 @@ struct sg_config {
 	size_t ngroups;
 	struct sg_instance *instances;
 	size_t ninstances;
+	/* The account's quotas this config was checked against (`quotas:`,
+	 * --quota, or raised by what AWS's JSON proves). */
+	struct {
+		unsigned int rules_per_group; /* per direction and family */
+		unsigned int groups_per_instance;
+	} quotas;
 };
 
 /*
@@ -131,6 +162,11 @@ int sg_config_parse_string(const char *name, const char *text, size_t len,
 /* Files, YAML and AWS JSON mixed ("-" = stdin): read, then parsed. */
 int sg_config_parse_files(const char *const *paths, size_t n,
 			  struct sg_config *cfg, struct sg_diag *diag);
+/* The same with --vpc and --quota (input/inputs.h; NULL: none). */
+struct sg_input_opts;
+int sg_config_parse_files_opts(const char *const *paths, size_t n,
+			       const struct sg_input_opts *opts,
+			       struct sg_config *cfg, struct sg_diag *diag);
 /* What load stored (input/inputs.h): what show and attach use. */
 int sg_config_parse_blob(const char *blob, size_t len, struct sg_config *cfg,
 			 struct sg_diag *diag);

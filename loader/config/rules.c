@@ -269,6 +269,7 @@ static void add_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		free(r->peer_text);
 		free(r->text);
 		free(r->description);
+		cfg_tags_free(r->tags, r->ntags);
 		return;
 	}
 	if (!r->id[0])
@@ -296,14 +297,23 @@ static int undefined_group(struct ctx *c, yaml_node_t *n, const char *s)
 		    "security group %s does not exist in %s", s, c->cfg->vpc);
 		return -1;
 	}
-	sg_warn(c->diag, cfg_pos(c, n),
-		"security group %s is not defined in %s: this rule matches "
-		"nothing until it is",
-		s, c->cfg->vpc);
+	/* outside: the input said where it is (aws.c warned already). */
+	if (!c->cur_outside)
+		sg_warn(c->diag, cfg_pos(c, n),
+			"security group %s is not defined in %s: this rule "
+			"matches nothing until it is",
+			s, c->cfg->vpc);
 	if (k == c->nundef) {
+		size_t oc = c->undefoutcap;
+
 		if (!RESERVE(c, c->undef, c->undefcap, k + 1) ||
-		    !RESERVE(c, c->undef_pos, c->undefposcap, k + 1))
+		    !RESERVE(c, c->undef_pos, c->undefposcap, k + 1) ||
+		    !RESERVE(c, c->undef_outside, c->undefoutcap, k + 1))
 			return -1;
+		memset(c->undef_outside + oc, 0,
+		       (c->undefoutcap - oc) * sizeof(*c->undef_outside));
+		if (c->cur_outside)
+			c->undef_outside[k] = cfg_strdup(c, c->cur_outside);
 		c->undef[k] = cfg_strdup(c, s);
 		if (!c->undef[k])
 			return -1;
@@ -377,6 +387,9 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 {
 	yaml_node_t *type = NULL, *proto = NULL, *ports = NULL, *itype = NULL;
 	yaml_node_t *icode = NULL, *peer = NULL, *descn = NULL, *idn = NULL;
+	yaml_node_t *tagsn = NULL, *outn = NULL;
+	struct sg_tag *tags = NULL;
+	size_t ntags = 0;
 	const char *peer_key = dir == SG_DIR_IN ? "source" : "destination";
 	const char *other_key = dir == SG_DIR_IN ? "destination" : "source";
 	const char *desc = NULL;
@@ -414,6 +427,10 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 			descn = kv[i].v;
 		else if (!strcmp(k, "id"))
 			idn = kv[i].v;
+		else if (!strcmp(k, "tags"))
+			tagsn = kv[i].v;
+		else if (!strcmp(k, "outside"))
+			outn = kv[i].v;
 		else if (!strcmp(k, other_key)) {
 			wrong_way = true;
 			ERR(c, kv[i].k, SG_E_MALFORMED,
@@ -424,7 +441,8 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		} else {
 			ERR(c, kv[i].k, SG_E_PARAM,
 			    "unknown rule key '%s' (expected type, protocol, "
-			    "ports, icmp_type, icmp_code, %s, description, id)",
+			    "ports, icmp_type, icmp_code, %s, description, id, "
+			    "tags, outside)",
 			    k, peer_key);
 			ok = false;
 		}
@@ -557,6 +575,10 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 			ok = false;
 		}
 	}
+	if (tagsn && !cfg_tags(c, tagsn, &tags, &ntags))
+		ok = false;
+	/* outside: WHERE names a group of another account or VPC. */
+	c->cur_outside = outn ? cfg_str(c, outn, "outside", SG_TEXT_MAX) : NULL;
 	for (p = it.start; p < it.top && !c->stop && !c->oom; p++) {
 		yaml_node_t *pn = cfg_node(c, *p);
 		struct sg_rule r;
@@ -564,6 +586,8 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		memset(&r, 0, sizeof(r));
 		if (!resolve_peer(c, pn, &r) || !ok)
 			continue;
+		r.tags = cfg_tags_dup(c, tags, ntags);
+		r.ntags = r.tags ? ntags : 0;
 		r.dir = dir;
 		r.proto = rs.proto;
 		r.port_lo = rs.lo;
@@ -580,6 +604,8 @@ static void parse_rule(struct ctx *c, struct sg_group *g, struct gbuild *gb,
 		}
 		add_rule(c, g, gb, &r, cfg_pos(c, pn));
 	}
+	c->cur_outside = NULL;
+	cfg_tags_free(tags, ntags);
 }
 
 static void parse_rule_list(struct ctx *c, struct sg_group *g,
@@ -684,73 +710,150 @@ static void check_duplicates(struct ctx *c, struct sg_group *g,
 }
 
 /*
- * Quotas (docs/semantics.md §2.12): 60 rules per group and direction,
- * counted per address family. A CIDR counts 1 in its family; a group reference counts 1
- * in both (its members may have either); a prefix list counts max_entries
- * in each family it holds entries of (both when it is empty, as it may
- * grow either way).
+ * Quotas (docs/semantics.md §2.12): by default 60 rules per group and
+ * direction, counted per address family. A CIDR counts 1 in its family; a
+ * group reference counts 1 in both (its members may have either); a
+ * prefix list counts max_entries in each family it holds entries of
+ * (both when it is empty, as it may grow either way).
  *
  * For the instance quota (groups x rules per group <= 1000) a group's "rules
  * per group" is its larger direction with both families together, a
  * reference counted once: with the per-family cap alone 16 x 60 could never
  * exceed 1000, which is not what AWS means to bound.
  */
-static void check_quota(struct ctx *c, struct sg_group *g, struct gbuild *gb,
-			struct gsrc *gs)
+static void rule_weight(struct ctx *c, const struct sg_rule *r, size_t add[2],
+			size_t *tot)
+{
+	add[0] = add[1] = 0;
+	switch (r->peer_kind) {
+	case SG_PEER_CIDR:
+		add[r->cidr.family == 6] = 1;
+		*tot = 1;
+		break;
+	case SG_PEER_GROUP:
+		add[0] = add[1] = 1;
+		*tot = 1;
+		break;
+	case SG_PEER_PREFIX_LIST: {
+		const struct sg_prefix_list *pl =
+			&c->cfg->prefix_lists[r->peer_index];
+		bool v4 = false, v6 = false;
+
+		for (size_t j = 0; j < pl->nentries; j++) {
+			v4 |= pl->entries[j].family == 4;
+			v6 |= pl->entries[j].family == 6;
+		}
+		if (!v4 && !v6)
+			v4 = v6 = true;
+		add[0] = v4 ? (size_t)pl->max_entries : 0;
+		add[1] = v6 ? (size_t)pl->max_entries : 0;
+		*tot = (size_t)pl->max_entries;
+		break;
+	}
+	}
+}
+
+/* Counts only; cfg_check_quotas() judges once the quota is settled. */
+static void count_quota(struct ctx *c, struct sg_group *g, struct gsrc *gs)
 {
 	size_t cnt[SG_NDIR][2] = {{0}}, tot[SG_NDIR] = {0};
-	bool told[SG_NDIR][2] = {{false}};
-	size_t i;
-	int f;
 
-	for (i = 0; i < g->nrules; i++) {
+	for (size_t i = 0; i < g->nrules; i++) {
 		const struct sg_rule *r = &g->rules[i];
-		size_t add[2] = {0, 0};
+		size_t add[2], t = 0;
 
-		switch (r->peer_kind) {
-		case SG_PEER_CIDR:
-			add[r->cidr.family == 6] = 1;
-			tot[r->dir] += 1;
-			break;
-		case SG_PEER_GROUP:
-			add[0] = add[1] = 1;
-			tot[r->dir] += 1;
-			break;
-		case SG_PEER_PREFIX_LIST: {
-			const struct sg_prefix_list *pl =
-				&c->cfg->prefix_lists[r->peer_index];
-			bool v4 = false, v6 = false;
-			size_t j;
-
-			for (j = 0; j < pl->nentries; j++) {
-				v4 |= pl->entries[j].family == 4;
-				v6 |= pl->entries[j].family == 6;
-			}
-			if (!v4 && !v6)
-				v4 = v6 = true;
-			add[0] = v4 ? (size_t)pl->max_entries : 0;
-			add[1] = v6 ? (size_t)pl->max_entries : 0;
-			tot[r->dir] += (size_t)pl->max_entries;
-			break;
-		}
-		}
-		for (f = 0; f < 2; f++) {
+		rule_weight(c, r, add, &t);
+		tot[r->dir] += t;
+		for (int f = 0; f < 2; f++) {
 			cnt[r->dir][f] += add[f];
-			if (cnt[r->dir][f] > SG_MAX_RULES_PER_DIR &&
-			    !told[r->dir][f]) {
-				told[r->dir][f] = true;
-				sg_error(c->diag, gb->ppos[i], SG_E_RULELIMIT,
-					 "%s has more than %d %s %s rules "
-					 "(this rule brings it to %zu)",
-					 g->id, SG_MAX_RULES_PER_DIR,
-					 r->dir == SG_DIR_IN ? "inbound"
-							     : "outbound",
-					 f ? "IPv6" : "IPv4", cnt[r->dir][f]);
-			}
+			if (cnt[r->dir][f] > gs->most)
+				gs->most = cnt[r->dir][f];
 		}
 	}
 	gs->per_sg = tot[SG_DIR_IN] > tot[SG_DIR_OUT] ? tot[SG_DIR_IN]
 						      : tot[SG_DIR_OUT];
+}
+
+static void check_quota(struct ctx *c, struct sg_group *g, struct gsrc *gs,
+			size_t quota)
+{
+	size_t cnt[SG_NDIR][2] = {{0}};
+	bool told[SG_NDIR][2] = {{false}};
+
+	for (size_t i = 0; i < g->nrules; i++) {
+		const struct sg_rule *r = &g->rules[i];
+		size_t add[2], t;
+
+		rule_weight(c, r, add, &t);
+		for (int f = 0; f < 2; f++) {
+			cnt[r->dir][f] += add[f];
+			if (cnt[r->dir][f] <= quota || told[r->dir][f])
+				continue;
+			told[r->dir][f] = true;
+			if (quota >= SG_MAX_RULES_PER_INSTANCE)
+				sg_error(c->diag, gs->ppos[i], SG_E_RULELIMIT,
+					 "%s has more than %zu %s %s rules "
+					 "(this rule brings it to %zu): "
+					 "AWS's hard limit, no quota raises it",
+					 g->id, quota,
+					 r->dir == SG_DIR_IN ? "inbound"
+							     : "outbound",
+					 f ? "IPv6" : "IPv4", cnt[r->dir][f]);
+			else
+				sg_error(c->diag, gs->ppos[i], SG_E_RULELIMIT,
+					 "%s has more than %zu %s %s rules "
+					 "(this rule brings it to %zu); if the "
+					 "account's quota is higher, say so: "
+					 "--quota rules_per_group=N or "
+					 "`quotas: {rules_per_group: N}` in "
+					 "the config (at most %d / groups per "
+					 "instance)",
+					 g->id, quota,
+					 r->dir == SG_DIR_IN ? "inbound"
+							     : "outbound",
+					 f ? "IPv6" : "IPv4", cnt[r->dir][f],
+					 SG_MAX_RULES_PER_INSTANCE);
+		}
+	}
+}
+
+void cfg_check_quotas(struct ctx *c)
+{
+	struct sg_config *cfg = c->cfg;
+	size_t quota = c->q_rules ? c->q_rules : SG_MAX_RULES_PER_DIR;
+	size_t proof = 0, pg = 0;
+
+	/* AWS's own JSON proves the account's quota: AWS accepted it. */
+	for (size_t i = 0; !c->q_rules && c->origin && i < cfg->ngroups; i++)
+		if (cfg->groups[i].pos.line == 0 && !cfg->groups[i].implicit &&
+		    c->gsrc[i].most > proof) {
+			proof = c->gsrc[i].most;
+			pg = i;
+		}
+	if (proof > quota && proof <= SG_MAX_RULES_PER_INSTANCE) {
+		quota = proof;
+		sg_warn(c->diag, cfg->groups[pg].pos,
+			"%s has %zu rules of one direction and family, above "
+			"AWS's default quota of %d: AWS accepted it, so this "
+			"account's quota is taken to be %zu rules per group "
+			"(and at most %zu groups per instance) for this load; "
+			"--quota rules_per_group=N sets it",
+			cfg->groups[pg].id, proof, SG_MAX_RULES_PER_DIR, quota,
+			(size_t)SG_MAX_RULES_PER_INSTANCE / quota);
+	} else if (proof > SG_MAX_RULES_PER_INSTANCE) {
+		quota = SG_MAX_RULES_PER_INSTANCE;
+	}
+	cfg->quotas.rules_per_group = (unsigned int)quota;
+	cfg->quotas.groups_per_instance =
+		c->q_groups ? c->q_groups
+			    : (unsigned int)(SG_MAX_RULES_PER_INSTANCE / quota <
+							     SG_MAX_GROUPS_PER_INSTANCE
+						     ? SG_MAX_RULES_PER_INSTANCE /
+							       quota
+						     : SG_MAX_GROUPS_PER_INSTANCE);
+	for (size_t i = 0; i < cfg->ngroups && !c->oom; i++)
+		if (c->gsrc[i].ppos)
+			check_quota(c, &cfg->groups[i], &c->gsrc[i], quota);
 }
 
 void cfg_group_rules(struct ctx *c, size_t gi)
@@ -783,9 +886,10 @@ void cfg_group_rules(struct ctx *c, size_t gi)
 	}
 	if (!c->oom && !c->stop) {
 		check_duplicates(c, g, &gb);
-		check_quota(c, g, &gb, gs);
+		count_quota(c, g, gs);
 	}
-	free(gb.ppos);
+	/* Kept for cfg_check_quotas(); freed with the context. */
+	gs->ppos = gb.ppos;
 }
 
 struct idref {

@@ -269,21 +269,21 @@ bool sg_mdoc_setting(struct sg_mdoc *m, const char *key, int value,
 		 "all inputs must be in one %s%s: this one says %s, %s says %s",
 		 what,
 		 !strcmp(key, "account")
-			 ? " (cross-account/peering references are not "
-			   "supported)"
+			 ? " (a rule may name another account's group; "
+			   "it then matches none of its members)"
 			 : "",
 		 b, buf, a);
 	return true;
 }
 
-bool sg_mdoc_has_prefix_list(struct sg_mdoc *m, const char *id)
+static bool section_has(struct sg_mdoc *m, enum sg_section s, const char *id)
 {
 	yaml_node_t *sec;
 	yaml_node_pair_t *p;
 
-	if (!m->sec[SG_SEC_PREFIX_LISTS])
+	if (!m->sec[s])
 		return false;
-	sec = yaml_document_get_node(&m->doc, m->sec[SG_SEC_PREFIX_LISTS]);
+	sec = yaml_document_get_node(&m->doc, m->sec[s]);
 	for (p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top;
 	     p++) {
 		const char *k = node_scalar(m, p->key);
@@ -292,6 +292,16 @@ bool sg_mdoc_has_prefix_list(struct sg_mdoc *m, const char *id)
 			return true;
 	}
 	return false;
+}
+
+bool sg_mdoc_has_prefix_list(struct sg_mdoc *m, const char *id)
+{
+	return section_has(m, SG_SEC_PREFIX_LISTS, id);
+}
+
+bool sg_mdoc_has_group(struct sg_mdoc *m, const char *id)
+{
+	return section_has(m, SG_SEC_GROUPS, id);
 }
 
 /* Copies every node of src (ids shift by base); returns src's root id. */

@@ -94,5 +94,7 @@ bool sg_mdoc_setting(struct sg_mdoc *m, const char *key, int value,
 		     size_t input, const char *what);
 /* The prefix lists the YAML inputs define (aws.c checks references). */
 bool sg_mdoc_has_prefix_list(struct sg_mdoc *m, const char *id);
+/* A group some input defined so far. */
+bool sg_mdoc_has_group(struct sg_mdoc *m, const char *id);
 
 #endif /* SG_DOCUMENT_H */

@@ -157,6 +157,125 @@ bool sg_input_is_json(const char *name, const char *text, size_t len)
 	return i < len && (text[i] == '{' || text[i] == '[');
 }
 
+/* ---- Options ---- */
+
+bool sg_input_opts_set(const struct sg_input_opts *o)
+{
+	return o->vpc[0] || o->rules_per_group || o->groups_per_instance;
+}
+
+int sg_input_opts_vpc(struct sg_input_opts *o, const char *arg)
+{
+	size_t n = strlen(arg);
+
+	if (strncmp(arg, "vpc-", 4) || n < 5 || n >= sizeof(o->vpc) ||
+	    strspn(arg + 4, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+		    n - 4) {
+		sg_err("--vpc: '%s' is not a VPC id (vpc-...)", arg);
+		return -EINVAL;
+	}
+	memcpy(o->vpc, arg, n + 1);
+	return 0;
+}
+
+/* Both quotas known: their product stays within AWS's hard limit. */
+static int check_product(unsigned int rules, unsigned int groups,
+			 const char *how)
+{
+	if (rules && groups &&
+	    (unsigned long)rules * groups > SG_HARD_RULES_X_GROUPS) {
+		sg_err("%s: %u rules per group x %u groups per instance = %lu, "
+		       "above AWS's hard limit of %d (lower one of them)",
+		       how, rules, groups, (unsigned long)rules * groups,
+		       SG_HARD_RULES_X_GROUPS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sg_input_opts_quota(struct sg_input_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	unsigned long v;
+	char *end;
+	bool rules;
+
+	if (!eq) {
+		sg_err("--quota takes NAME=N (rules_per_group=N or "
+		       "groups_per_instance=N), not '%s'",
+		       arg);
+		return -EINVAL;
+	}
+	if ((size_t)(eq - arg) == 15 && !strncmp(arg, "rules_per_group", 15))
+		rules = true;
+	else if ((size_t)(eq - arg) == 19 &&
+		 !strncmp(arg, "groups_per_instance", 19))
+		rules = false;
+	else {
+		sg_err("--quota: unknown quota '%.*s' (expected "
+		       "rules_per_group or groups_per_instance)",
+		       (int)(eq - arg), arg);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoul(eq + 1, &end, 10);
+	if (eq[1] < '0' || eq[1] > '9' || *end || errno || v < 1 ||
+	    v > (rules ? SG_HARD_RULES_X_GROUPS
+		       : SG_HARD_GROUPS_PER_INSTANCE)) {
+		sg_err("--quota %s: '%s' must be a number from 1 to %d "
+		       "(AWS's hard limit)",
+		       rules ? "rules_per_group" : "groups_per_instance",
+		       eq + 1,
+		       rules ? SG_HARD_RULES_X_GROUPS
+			     : SG_HARD_GROUPS_PER_INSTANCE);
+		return -EINVAL;
+	}
+	if (rules)
+		o->rules_per_group = (unsigned int)v;
+	else
+		o->groups_per_instance = (unsigned int)v;
+	return check_product(o->rules_per_group, o->groups_per_instance,
+			     "--quota");
+}
+
+/* The options member of an archive: "vpc ID\nrules_per_group N\n...". */
+static char *opts_text(const struct sg_input_opts *o, size_t *len)
+{
+	char *s = NULL;
+	int n = asprintf(&s, "vpc %s\nrules_per_group %u\ngroups_per_instance %u\n",
+			 o->vpc[0] ? o->vpc : "-", o->rules_per_group,
+			 o->groups_per_instance);
+
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return s;
+}
+
+static bool opts_read(const char *text, size_t len, struct sg_input_opts *o)
+{
+	char vpc[64];
+	unsigned int r, g;
+	char *t = strndup(text, len);
+	bool ok;
+
+	if (!t)
+		return false;
+	ok = sscanf(t, "vpc %63s rules_per_group %u groups_per_instance %u",
+		    vpc, &r, &g) == 3;
+	free(t);
+	if (!ok || r > SG_HARD_RULES_X_GROUPS ||
+	    g > SG_HARD_GROUPS_PER_INSTANCE)
+		return false;
+	memset(o, 0, sizeof(*o));
+	if (strcmp(vpc, "-"))
+		snprintf(o->vpc, sizeof(o->vpc), "%s", vpc);
+	o->rules_per_group = r;
+	o->groups_per_instance = g;
+	return true;
+}
+
 /* ---- One document ---- */
 
 static bool file_is_json(const struct sg_input *f)
@@ -183,10 +302,21 @@ int sg_inputs_compose(const struct sg_inputs *in, struct sg_diag *diag,
 		if (!file_is_json(&in->files[i]))
 			rc = sg_mdoc_add_yaml(m, i, in->files[i].text,
 					      in->files[i].len);
-	for (size_t i = 0; i < in->n && !rc; i++)
-		if (file_is_json(&in->files[i]))
-			rc = sg_aws_add(m, i, sg_mdoc_input_name(m, i),
-					in->files[i].text, in->files[i].len);
+	if (!rc) {
+		struct sg_aws_input *ji = calloc(in->n ? in->n : 1, sizeof(*ji));
+		size_t nj = 0;
+
+		if (!ji)
+			rc = -ENOMEM;
+		for (size_t i = 0; i < in->n && ji; i++)
+			if (file_is_json(&in->files[i]))
+				ji[nj++] = (struct sg_aws_input){
+					i, sg_mdoc_input_name(m, i),
+					in->files[i].text, in->files[i].len};
+		if (ji && nj)
+			rc = sg_aws_add_all(m, ji, nj, &in->opts);
+		free(ji);
+	}
 	if (!rc)
 		rc = sg_mdoc_status(m);
 	if (rc) {
@@ -201,10 +331,10 @@ int sg_inputs_compose(const struct sg_inputs *in, struct sg_diag *diag,
 
 int sg_inputs_pack(const struct sg_inputs *in, char **blob, size_t *len)
 {
-	size_t size = sizeof(ARCHIVE_MAGIC) - 1, off;
-	char *b;
+	size_t size = sizeof(ARCHIVE_MAGIC) - 1, off, olen = 0;
+	char *b, *ot = NULL;
 
-	if (in->n == 1 &&
+	if (in->n == 1 && !sg_input_opts_set(&in->opts) &&
 	    !sg_input_is_json(in->files[0].name, in->files[0].text,
 			      in->files[0].len)) {
 		b = malloc(in->files[0].len + 1);
@@ -216,12 +346,29 @@ int sg_inputs_pack(const struct sg_inputs *in, char **blob, size_t *len)
 		*len = in->files[0].len;
 		return 0;
 	}
+	if (sg_input_opts_set(&in->opts)) {
+		ot = opts_text(&in->opts, &olen);
+		if (!ot)
+			return -ENOMEM;
+		size += 48 + sizeof(SG_INPUT_OPTS_NAME) + olen;
+	}
 	for (size_t i = 0; i < in->n; i++)
 		size += 48 + strlen(in->files[i].name) + in->files[i].len;
 	b = malloc(size + 1);
-	if (!b)
+	if (!b) {
+		free(ot);
 		return -ENOMEM;
+	}
 	off = (size_t)sprintf(b, "%s", ARCHIVE_MAGIC);
+	if (ot) {
+		off += (size_t)sprintf(b + off, "%zu %zu\n%s",
+				       sizeof(SG_INPUT_OPTS_NAME) - 1, olen,
+				       SG_INPUT_OPTS_NAME);
+		memcpy(b + off, ot, olen);
+		off += olen;
+		b[off++] = '\n';
+		free(ot);
+	}
 	for (size_t i = 0; i < in->n; i++) {
 		const struct sg_input *f = &in->files[i];
 		size_t nl = strlen(f->name);
@@ -300,6 +447,13 @@ int sg_inputs_unpack(const char *blob, size_t len, struct sg_inputs *in)
 		    !take_size(&p, end, '\n', &dl) || (size_t)(end - p) < nl ||
 		    (size_t)(end - p) - nl < dl + 1 || p[nl + dl] != '\n')
 			goto corrupt;
+		if (!in->n && nl == sizeof(SG_INPUT_OPTS_NAME) - 1 &&
+		    !memcmp(p, SG_INPUT_OPTS_NAME, nl)) {
+			if (!opts_read(p + nl, dl, &in->opts))
+				goto corrupt;
+			p += nl + dl + 1;
+			continue;
+		}
 		if (in->n == cap) {
 			struct sg_input *nf;
 

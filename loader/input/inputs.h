@@ -25,10 +25,35 @@ struct sg_input {
 	size_t len;
 };
 
+/*
+ * What the command line adds to the inputs (--vpc, --quota): kept with
+ * them, so show, attach and every later parse of the stored blob read the
+ * inputs exactly as load did. Zero/empty: not given.
+ */
+/* AWS's hard limits: no quota increase goes past them. */
+#define SG_HARD_GROUPS_PER_INSTANCE 16
+#define SG_HARD_RULES_X_GROUPS 1000 /* rules per group x groups per ENI */
+
+struct sg_input_opts {
+	char vpc[64]; /* take this VPC out of inputs that hold several */
+	unsigned int rules_per_group; /* 1-1000 */
+	unsigned int groups_per_instance; /* 1-16 */
+};
+
 struct sg_inputs {
 	struct sg_input *files;
 	size_t n;
+	struct sg_input_opts opts;
 };
+
+/*
+ * The options as a command gets them: --vpc ID, --quota NAME=N. Return
+ * 0, or -EINVAL after printing why (sg_err). For validate, load, export
+ * and push alike.
+ */
+int sg_input_opts_vpc(struct sg_input_opts *o, const char *arg);
+int sg_input_opts_quota(struct sg_input_opts *o, const char *arg);
+bool sg_input_opts_set(const struct sg_input_opts *o);
 
 /*
  * Reads every path ("-" = stdin, at most once; at most SG_INPUT_MAX_SIZE
@@ -40,11 +65,14 @@ int sg_inputs_read(const char *const *paths, size_t n, struct sg_inputs *in,
 void sg_inputs_free(struct sg_inputs *in);
 
 /*
- * The stored form: a single YAML input as its text; anything else as an
- * archive. *blob is malloc'ed.
+ * The stored form: a single YAML input as its text; anything else (or
+ * options given) as an archive, the options as its first member named
+ * SG_INPUT_OPTS_NAME. *blob is malloc'ed.
  */
+#define SG_INPUT_OPTS_NAME "(sgctl options)"
 int sg_inputs_pack(const struct sg_inputs *in, char **blob, size_t *len);
-/* Splits a stored blob back into inputs (plain text: one YAML input). */
+/* Splits a stored blob back into inputs and options (plain text: one
+ * YAML input). */
 int sg_inputs_unpack(const char *blob, size_t len, struct sg_inputs *in);
 /* Is blob an archive of several inputs (not one YAML text)? */
 bool sg_inputs_is_archive(const char *blob, size_t len);

@@ -75,8 +75,10 @@ void sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
 	 */
 	if (sev == SG_ERROR)
 		d->nerrors++;
-	else
+	else if (sev == SG_WARNING)
 		d->nwarnings++;
+	else
+		d->nnotes++;
 
 	va_start(ap, fmt);
 	n = vasprintf(&msg, fmt, ap);
@@ -148,6 +150,8 @@ static void entry_text(const struct sg_diag_entry *e, FILE *out)
 	}
 	if (e->severity == SG_WARNING)
 		fputs("warning: ", out);
+	else if (e->severity == SG_NOTE)
+		fputs("note: ", out);
 	if (e->code)
 		fprintf(out, "%s: ", e->code);
 	fputs(e->message, out);
@@ -168,6 +172,51 @@ static void json_key_int(FILE *out, const char *key, int val)
 		fprintf(out, "\"%s\": %d", key, val);
 	else
 		fprintf(out, "\"%s\": null", key);
+}
+
+static const char *severity_name(enum sg_severity s)
+{
+	return s == SG_ERROR ? "error" : s == SG_WARNING ? "warning" : "note";
+}
+
+void sg_diag_print_json_array(const struct sg_diag *d, FILE *out)
+{
+	fputs("[", out);
+	for (size_t i = 0; i < d->nentries; i++) {
+		const struct sg_diag_entry *e = &d->entries[i];
+		const char *file = e->pos.file, *sep = NULL;
+		char *fcopy = NULL;
+
+		/* A JSON input's place is "FILE: PATH" (no lines). */
+		if (file && e->pos.line <= 0)
+			for (const char *p = strstr(file, ": "); p;
+			     p = strstr(p + 1, ": "))
+				sep = p;
+		if (sep)
+			fcopy = strndup(file, (size_t)(sep - file));
+		fputs(i ? ", {" : "{", out);
+		json_key_string(out, "severity", severity_name(e->severity));
+		fputs(", ", out);
+		json_key_string(out, "file", fcopy ? fcopy : file);
+		fputs(", ", out);
+		json_key_string(out, "path", fcopy ? sep + 2 : NULL);
+		fputs(", ", out);
+		json_key_int(out, "line", e->pos.line);
+		fputs(", ", out);
+		json_key_int(out, "column", e->pos.col);
+		fputs(", ", out);
+		json_key_string(out, "code", e->code);
+		fputs(", ", out);
+		json_key_string(out, "message", e->message);
+		fputs("}", out);
+		free(fcopy);
+	}
+	fputs("]", out);
+}
+
+void sg_diag_entry_text(const struct sg_diag_entry *e, FILE *out)
+{
+	entry_text(e, out);
 }
 
 static void print_json(const struct sg_diag *d, FILE *out)
@@ -198,26 +247,9 @@ static void print_json(const struct sg_diag *d, FILE *out)
 		fputs(", ", out);
 		free(text);
 	}
-	fputs("\"diagnostics\": [", out);
-	for (i = 0; i < d->nentries; i++) {
-		const struct sg_diag_entry *e = &d->entries[i];
-
-		fputs(i ? ", {" : "{", out);
-		json_key_string(out, "severity",
-				e->severity == SG_ERROR ? "error" : "warning");
-		fputs(", ", out);
-		json_key_string(out, "file", e->pos.file);
-		fputs(", ", out);
-		json_key_int(out, "line", e->pos.line);
-		fputs(", ", out);
-		json_key_int(out, "column", e->pos.col);
-		fputs(", ", out);
-		json_key_string(out, "code", e->code);
-		fputs(", ", out);
-		json_key_string(out, "message", e->message);
-		fputs("}", out);
-	}
-	fputs("]}\n", out);
+	fputs("\"diagnostics\": ", out);
+	sg_diag_print_json_array(d, out);
+	fputs("}\n", out);
 	fflush(out);
 }
 

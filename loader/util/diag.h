@@ -19,6 +19,7 @@ struct sg_pos {
 enum sg_severity {
 	SG_ERROR,
 	SG_WARNING,
+	SG_NOTE, /* what the input means, told once; neither error nor warning */
 };
 
 struct sg_diag_entry {
@@ -33,6 +34,7 @@ struct sg_diag {
 	size_t nentries;
 	size_t nerrors;
 	size_t nwarnings;
+	size_t nnotes;
 };
 
 void sg_diag_init(struct sg_diag *d);
@@ -45,6 +47,7 @@ sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
 	    const char *code, const char *fmt, ...);
 #define sg_error(d, pos, code, ...) sg_diag_add(d, SG_ERROR, pos, code, __VA_ARGS__)
 #define sg_warn(d, pos, ...) sg_diag_add(d, SG_WARNING, pos, NULL, __VA_ARGS__)
+#define sg_note(d, pos, ...) sg_diag_add(d, SG_NOTE, pos, NULL, __VA_ARGS__)
 
 /*
  * Prints every entry, in order, one line each. Under -j (sg_diag_set_json)
@@ -55,6 +58,16 @@ sg_diag_add(struct sg_diag *d, enum sg_severity sev, struct sg_pos pos,
  * unknown).
  */
 void sg_diag_print(const struct sg_diag *d, FILE *out);
+
+/*
+ * The entries as a JSON array on out, each {"severity", "file", "path",
+ * "line", "column", "code", "message"}: path is the JSON path of an AWS
+ * input ("SecurityGroups[0].IpPermissions[1]"), line and column those of
+ * YAML; null when unknown. For -j validate's one object.
+ */
+void sg_diag_print_json_array(const struct sg_diag *d, FILE *out);
+/* One entry as its text line, without "sgctl: " and newline. */
+void sg_diag_entry_text(const struct sg_diag_entry *e, FILE *out);
 
 /*
  * -j: errors and warnings of the tool become JSON objects, as bpftool does:

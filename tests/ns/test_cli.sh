@@ -109,7 +109,7 @@ sg -j validate "$here/badconfig/65-rule-ref-warning-and-error.yaml"
 expect "-j validate: warnings are diagnostics too" "warning error" \
 	"$(json "$tmp/out" '" ".join(x["severity"] for x in d["diagnostics"])')"
 
-# Warnings only: the answer on stdout, the warnings as JSON on stderr.
+# Warnings only: one object on stdout, the verdict and the warnings.
 cat >"$tmp/warn.yaml" <<'EOF'
 security_groups:
   sg-web:
@@ -119,8 +119,13 @@ EOF
 sg -j validate "$tmp/warn.yaml"
 expect "-j validate with warnings only: exit 0, valid" "0 True" \
 	"$rc $(json "$tmp/out" 'd["valid"]')"
-expect "-j validate with warnings only: warnings on stderr, no error" "False warning 4" \
-	"$(json "$tmp/err" '"%s %s %d" % ("error" in d, d["diagnostics"][0]["severity"], d["diagnostics"][0]["line"])')"
+expect "-j validate with warnings only: warnings in the same object, no error" "False warning 4" \
+	"$(json "$tmp/out" '"%s %s %d" % ("error" in d, d["diagnostics"][0]["severity"], d["diagnostics"][0]["line"])')"
+expect "-j validate with warnings only: nothing on stderr" "" "$(cat "$tmp/err")"
+sg -j validate "$here/aws/real-peering.json"
+expect "-j validate of AWS JSON: a diagnostic names its JSON path" \
+	"SecurityGroups[0].IpPermissions[0].UserIdGroupPairs[0] None" \
+	"$(json "$tmp/out" '"%s %s" % (d["diagnostics"][0]["path"], d["diagnostics"][0]["line"])')"
 
 sg -j stats --bogus
 expect "-j usage error: exit 2" 2 "$rc"

@@ -56,7 +56,7 @@ static void print_diag(void)
 static int parse_mem(const char *name, ...)
 {
 	struct sg_input files[8];
-	struct sg_inputs in = {files, 0};
+	struct sg_inputs in = {files, 0, {}};
 	const char *n = name;
 	va_list ap;
 	int rc;
@@ -235,20 +235,6 @@ Test(aws, lab_files_with_a_yaml_prefix_list)
 	cr_assert_eq(in->ngroups, 2);
 }
 
-Test(aws, a_prefix_list_without_yaml_says_where_to_define_it)
-{
-	cr_assert_eq(parse_files("lab-sgs.json", "lab-enis.json", NULL),
-		     -EINVAL);
-	cr_assert_eq(diag.nerrors, 1, "%s", out);
-	cr_assert(strstr(out, "lab-sgs.json: SecurityGroups[1].IpPermissions[2]"
-			      ".PrefixListIds[0].PrefixListId: "
-			      "InvalidPrefixListID.NotFound: prefix list "
-			      "pl-0f00000000000office"),
-		  "%s", out);
-	cr_assert(strstr(out, "define it under prefix_lists in a YAML file"),
-		  "%s", out);
-}
-
 /* ---- Shapes and paths ---- */
 
 #define SG_HEAD                                                                \
@@ -316,7 +302,8 @@ Test(aws, not_aws_output)
 {
 	cr_assert_eq(parse_mem("x.json", "{\"Reservations\": []}", NULL),
 		     -EINVAL);
-	cr_assert(strstr(out, "no SecurityGroups or NetworkInterfaces key"),
+	cr_assert(strstr(out, "no SecurityGroups, SecurityGroupRules or "
+			      "NetworkInterfaces key"),
 		  "%s", out);
 	cr_assert_eq(parse_mem("y.json", "\"hello\"", NULL), -EINVAL);
 }
@@ -329,39 +316,6 @@ Test(aws, missing_group_id)
 		     -EINVAL);
 	expect_line("sgctl: sgs.json: SecurityGroups[0]: MissingParameter: "
 		    "GroupId is missing");
-}
-
-Test(aws, cross_account_and_peering_are_refused)
-{
-	cr_assert_eq(parse_mem("sgs.json",
-			       SG_HEAD
-			       "\"IpPermissions\": [{\"IpProtocol\": \"-1\", "
-			       "\"UserIdGroupPairs\": ["
-			       "{\"GroupId\": \"sg-2\", \"UserId\": "
-			       "\"999988887777\"},"
-			       "{\"GroupId\": \"sg-3\", \"UserId\": "
-			       "\"111122223333\", \"VpcId\": \"vpc-b\", "
-			       "\"VpcPeeringConnectionId\": \"pcx-1\"},"
-			       "{\"GroupId\": \"sg-4\", \"UserId\": "
-			       "\"111122223333\", \"VpcId\": \"vpc-c\"}"
-			       "]}]}]}",
-			       NULL),
-		     -EINVAL);
-	cr_assert_eq(diag.nerrors, 3, "%s", out);
-	expect_line("sgctl: sgs.json: SecurityGroups[0].IpPermissions[0]."
-		    "UserIdGroupPairs[0].UserId: InvalidGroup.NotFound: sg-2 "
-		    "belongs to account 999988887777, not 111122223333: "
-		    "cross-account/peering references are not supported");
-	cr_assert(strstr(out, "UserIdGroupPairs[1].VpcPeeringConnectionId: "
-			      "InvalidGroup.NotFound: sg-3 is reached through "
-			      "peering connection pcx-1: "
-			      "cross-account/peering references are not "
-			      "supported"),
-		  "%s", out);
-	cr_assert(strstr(out, "UserIdGroupPairs[2].VpcId: "
-			      "InvalidGroup.NotFound: sg-4 is in vpc-c, not "
-			      "vpc-a"),
-		  "%s", out);
 }
 
 Test(aws, protocols_and_icmp_ports)
@@ -459,24 +413,6 @@ Test(aws, bare_array_from_query)
 			    NULL));
 	cr_assert_str_eq(ip(&instance("eni-1")->ips[0]), "198.18.0.5");
 }
-
-Test(aws, an_interface_needs_defined_groups)
-{
-	cr_assert_eq(
-		parse_mem("enis.json",
-			  "{\"NetworkInterfaces\": [{"
-			  "\"NetworkInterfaceId\": \"eni-1\", "
-			  "\"PrivateIpAddresses\": [{\"PrivateIpAddress\": "
-			  "\"198.18.0.5\"}], \"Groups\": [{\"GroupId\": "
-			  "\"sg-9\"}]}]}",
-			  NULL),
-		-EINVAL);
-	expect_line("sgctl: enis.json: NetworkInterfaces[0].Groups[0].GroupId: "
-		    "InvalidGroup.NotFound: security group sg-9 does not exist "
-		    "in vpc-default");
-}
-
-/* ---- Merging ---- */
 
 Test(aws, one_vpc_for_all_inputs)
 {
@@ -671,7 +607,7 @@ Test(aws, archive_round_trip)
 		{(char *)"s.json",
 		 (char *)"{\"SecurityGroups\": [{\"GroupId\": \"sg-1\"}]}", 41},
 	};
-	struct sg_inputs in = {f, 2}, back;
+	struct sg_inputs in = {f, 2, {}}, back;
 	char *blob;
 	size_t len;
 
@@ -814,5 +750,254 @@ Test(aws, nft_names_must_not_collide)
 	f = open_memstream(&text, &len);
 	cr_assert_eq(sg_export_nft(&cfg, -1, f), -EINVAL);
 	fclose(f);
+	free(text);
+}
+
+/* ---- Real accounts (issue 14): fixtures in tests/aws/real-*.json ---- */
+
+static int parse_opts(const struct sg_input_opts *o, const char *a,
+		      const char *b)
+{
+	const char *paths[2] = {data(a), b ? data(b) : NULL};
+	int rc = sg_config_parse_files_opts(paths, b ? 2 : 1, o, &cfg, &diag);
+
+	print_diag();
+	return rc;
+}
+
+Test(aws, several_vpcs_refused_in_one_message)
+{
+	cr_assert_eq(parse_opts(NULL, "real-two-vpcs.json", NULL), -EINVAL);
+	cr_assert_eq(diag.nerrors, 1, "%s", out);
+	cr_assert(strstr(out, "2 VPCs: vpc-0aaaa000000000001 (2 groups), "
+			      "vpc-0bbbb000000000002 (1 group)"),
+		  "%s", out);
+	cr_assert(strstr(out, "--vpc"), "%s", out);
+}
+
+Test(aws, vpc_option_takes_one)
+{
+	struct sg_input_opts o = {};
+
+	cr_assert_eq(sg_input_opts_vpc(&o, "vpc-0aaaa000000000001"), 0);
+	expect_ok(parse_opts(&o, "real-two-vpcs.json", NULL));
+	cr_assert_str_eq(cfg.vpc, "vpc-0aaaa000000000001");
+	cr_assert_eq(cfg.ngroups, 2);
+	cr_assert(strstr(out, "note: --vpc vpc-0aaaa000000000001: skipped 1 "
+			      "groups"),
+		  "%s", out);
+	/* Tags kept; Name among them. */
+	cr_assert_eq(group("sg-0a1000000000000ab")->ntags, 2);
+	cr_assert_str_eq(group("sg-0a1000000000000ab")->tags[0].value,
+			 "web-tier");
+}
+
+Test(aws, json_proves_a_raised_quota)
+{
+	expect_ok(parse_opts(NULL, "real-quota-70.json", NULL));
+	cr_assert_eq(diag.nwarnings, 1, "%s", out);
+	cr_assert(strstr(out, "sg-0c300000000000eks has 70 rules"), "%s", out);
+	cr_assert_eq(cfg.quotas.rules_per_group, 70);
+	cr_assert_eq(cfg.quotas.groups_per_instance, 14);
+}
+
+Test(aws, an_explicit_quota_wins_and_says_how_to_raise)
+{
+	struct sg_input_opts o = {};
+
+	cr_assert_eq(sg_input_opts_quota(&o, "rules_per_group=65"), 0);
+	cr_assert_eq(parse_opts(&o, "real-quota-70.json", NULL), -EINVAL);
+	cr_assert(strstr(out, "RulesPerSecurityGroupLimitExceeded: "
+			      "sg-0c300000000000eks has more than 65"),
+		  "%s", out);
+	cr_assert(strstr(out, "--quota rules_per_group=N"), "%s", out);
+	cr_assert_eq(sg_input_opts_quota(&o, "groups_per_instance=17"),
+		     -EINVAL);
+	cr_assert_eq(sg_input_opts_quota(&o, "rules_per_group=100"), 0);
+	cr_assert_eq(sg_input_opts_quota(&o, "groups_per_instance=11"),
+		     -EINVAL, "100 x 11 > 1000");
+	cr_assert_eq(sg_input_opts_quota(&o, "rules=5"), -EINVAL);
+}
+
+Test(aws, quotas_key_in_yaml)
+{
+	const char *y = "quotas: {rules_per_group: 100, groups_per_instance: 10}\n";
+
+	cr_assert_eq(sg_config_parse_string("q.yaml", y, strlen(y), &cfg,
+					    &diag),
+		     0);
+	cr_assert_eq(cfg.quotas.rules_per_group, 100);
+	cr_assert_eq(cfg.quotas.groups_per_instance, 10);
+	sg_config_free(&cfg);
+	y = "quotas: {rules_per_group: 100, groups_per_instance: 16}\n";
+	cr_assert_eq(sg_config_parse_string("q.yaml", y, strlen(y), &cfg,
+					    &diag),
+		     -EINVAL);
+}
+
+Test(aws, an_interface_without_groups_is_unfiltered)
+{
+	const struct sg_instance *nat, *app;
+
+	expect_ok(parse_opts(NULL, "real-sgs-nat.json", "real-enis-nat.json"));
+	nat = instance("eni-0d400000000000nat");
+	app = instance("eni-0d400000000000app");
+	cr_assert(nat->unfiltered);
+	cr_assert_eq(nat->ngroups, 0, "never in the default group");
+	cr_assert_not(app->unfiltered);
+	cr_assert_eq(app->ngroups, 1);
+	cr_assert_eq(diag.nnotes, 1, "%s", out);
+	cr_assert(strstr(out, "NetworkInterfaces[0]: note: eni-0d400000000000nat "
+			      "(InterfaceType nat_gateway)"),
+		  "%s", out);
+	cr_assert_str_eq(app->tags[0].value, "app-1");
+}
+
+Test(aws, an_interface_group_missing_from_the_inputs_is_fail_closed)
+{
+	const struct sg_group *g;
+
+	expect_ok(parse_opts(NULL, "real-enis-nat.json", NULL));
+	g = group("sg-0d400000000000app");
+	cr_assert(g->outside);
+	cr_assert_eq(g->nrules, 0, "no rules: its rules are unknown");
+	cr_assert(strstr(out, "sg-0d400000000000app is not in these inputs"),
+		  "%s", out);
+}
+
+Test(aws, peering_and_other_accounts_load_fail_closed)
+{
+	const struct sg_group *far, *oth;
+
+	expect_ok(parse_opts(NULL, "real-peering.json", NULL));
+	cr_assert_eq(diag.nwarnings, 2, "one per rule: %s", out);
+	cr_assert(strstr(out, "UserIdGroupPairs[0]: warning: "
+			      "sg-0f600000000000far is in peering connection "
+			      "pcx-0e5f6000000000001"),
+		  "%s", out);
+	cr_assert(strstr(out, "sg-0a70000000000othr is in account "
+			      "999988887777"),
+		  "%s", out);
+	far = group("sg-0f600000000000far");
+	oth = group("sg-0a70000000000othr");
+	cr_assert(far->undefined && far->outside);
+	cr_assert(oth->undefined && strstr(oth->outside, "999988887777"));
+}
+
+Test(aws, rule_listing_alone)
+{
+	const struct sg_group *g;
+	size_t out_rules = 0;
+
+	expect_ok(parse_opts(NULL, "real-sg-rules.json", NULL));
+	g = group("sg-0b80000000000000db");
+	cr_assert_eq(g->nrules, 3);
+	for (size_t i = 0; i < g->nrules; i++)
+		out_rules += g->rules[i].dir == SG_DIR_OUT;
+	cr_assert_eq(out_rules, 1, "no default egress assumed");
+	cr_assert_str_eq(g->rules[0].id, "sgr-0a10000000000000a");
+	cr_assert(g->rules[0].id_written);
+	cr_assert_str_eq(g->rules[0].tags[0].value, "from-app");
+}
+
+Test(aws, rule_listing_with_its_groups)
+{
+	const struct sg_group *g;
+
+	expect_ok(parse_opts(NULL, "real-sg-rules-groups.json",
+			     "real-sg-rules.json"));
+	g = group("sg-0b80000000000000db");
+	cr_assert_eq(g->nrules, 3, "%s", out);
+	cr_assert_str_eq(g->name, "db");
+	for (size_t i = 0; i < g->nrules; i++)
+		cr_assert(g->rules[i].id_written, "rule %zu", i);
+	cr_assert_str_eq(g->rules[0].id, "sgr-0a10000000000000a");
+}
+
+Test(aws, rule_listing_disagreeing_with_groups)
+{
+	cr_assert_eq(parse_opts(NULL, "real-sg-rules-groups.json",
+				"real-sg-rules-mismatch.json"),
+		     -EINVAL);
+	cr_assert_eq(diag.nerrors, 2, "%s", out);
+	cr_assert(strstr(out, "real-sg-rules-mismatch.json: "
+			      "SecurityGroupRules[0]: InvalidGroup.NotFound: "
+			      "rule sgr-0a10000000000000a"),
+		  "%s", out);
+	cr_assert(strstr(out, "real-sg-rules-groups.json: SecurityGroups[0]."
+			      "IpPermissions[0].IpRanges[0]"),
+		  "%s", out);
+}
+
+Test(aws, a_partial_page_is_refused)
+{
+	cr_assert_eq(parse_opts(NULL, "real-nexttoken.json", NULL), -EINVAL);
+	cr_assert(strstr(out, "NextToken is set"), "%s", out);
+	cr_assert(strstr(out, "--max-items"), "%s", out);
+}
+
+Test(aws, ec2_classic_egress_is_not_filtered)
+{
+	const struct sg_group *g;
+	size_t eg = 0;
+
+	expect_ok(parse_opts(NULL, "real-classic.json", NULL));
+	cr_assert(strstr(out, "SecurityGroups[0]: warning: "
+			      "sg-0d100000000classic is an EC2-Classic group"),
+		  "%s", out);
+	g = group("sg-0d100000000classic");
+	for (size_t i = 0; i < g->nrules; i++)
+		eg += g->rules[i].dir == SG_DIR_OUT &&
+		      g->rules[i].proto == SG_PROTO_ALL;
+	cr_assert_eq(eg, 2, "all outbound, IPv4 and IPv6");
+}
+
+Test(aws, a_prefix_list_without_entries_is_fail_closed)
+{
+	expect_ok(parse_files("lab-sgs.json", "lab-enis.json", NULL));
+	cr_assert(strstr(out, "prefix list pl-0f00000000000office: AWS's JSON "
+			      "does not hold its entries"),
+		  "%s", out);
+}
+
+Test(aws, options_survive_the_stored_archive)
+{
+	struct sg_input f[1] = {{(char *)"a.yaml", (char *)"vpc: vpc-x\n", 11}};
+	struct sg_inputs in = {f, 1, {}}, back;
+	char *blob;
+	size_t len;
+
+	cr_assert_eq(sg_input_opts_vpc(&in.opts, "vpc-x"), 0);
+	cr_assert_eq(sg_input_opts_quota(&in.opts, "rules_per_group=80"), 0);
+	cr_assert_eq(sg_inputs_pack(&in, &blob, &len), 0);
+	cr_assert(sg_inputs_is_archive(blob, len));
+	cr_assert_eq(sg_inputs_unpack(blob, len, &back), 0);
+	cr_assert_eq(back.n, 1);
+	cr_assert_str_eq(back.opts.vpc, "vpc-x");
+	cr_assert_eq(back.opts.rules_per_group, 80);
+	sg_inputs_free(&back);
+	free(blob);
+}
+
+Test(aws, nft_comments_show_the_enforced_cidr)
+{
+	const char *y = "security_groups:\n  sg-a:\n    inbound:\n"
+			"      - { type: ssh, source: 192.168.0.1/31 }\n"
+			"instances:\n  i-a: { ips: [10.0.0.1], "
+			"security_groups: [sg-a] }\n";
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_eq(sg_config_parse_string("m.yaml", y, strlen(y), &cfg,
+					    &diag),
+		     0);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(sg_export_nft(&cfg, -1, f), 0);
+	fclose(f);
+	cr_assert(strstr(text, "comment \"sg-a: ssh (tcp/22) from "
+			       "192.168.0.0/31\""),
+		  "%s", text);
+	cr_assert_null(strstr(text, "192.168.0.1"), "%s", text);
 	free(text);
 }

@@ -564,7 +564,7 @@ Test(config, err_unknown_rule_key)
 		     "      - { type: ssh, source: 10.0.0.0/8, port: 22 }\n",
 		     "sgctl: t.yaml:4:42: InvalidParameterValue: unknown rule "
 		     "key 'port' (expected type, protocol, ports, icmp_type, "
-		     "icmp_code, source, description, id)");
+		     "icmp_code, source, description, id, tags, outside)");
 }
 
 Test(config, err_bad_cidr)
@@ -671,8 +671,8 @@ Test(config, err_unknown_top_level_key)
 {
 	expect_error("vpc: vpc-a\ngroups: {}\n",
 		     "sgctl: t.yaml:2:1: InvalidParameterValue: unknown key "
-		     "'groups' (expected vpc, region, account, prefix_lists, "
-		     "security_groups, instances)");
+		     "'groups' (expected vpc, region, account, quotas, "
+		     "prefix_lists, security_groups, instances)");
 }
 
 Test(config, err_yaml_syntax)
@@ -752,7 +752,10 @@ Test(config, err_rules_per_group_limit)
 	expect_error(yaml,
 		     "sgctl: t.yaml:64:30: RulesPerSecurityGroupLimitExceeded: "
 		     "sg-a has more than 60 inbound IPv4 rules (this rule "
-		     "brings it to 61)");
+		     "brings it to 61); if the account's quota is higher, "
+		     "say so: --quota rules_per_group=N or `quotas: "
+		     "{rules_per_group: N}` in the config (at most 1000 / "
+		     "groups per instance)");
 	free(yaml);
 }
 
@@ -774,7 +777,10 @@ Test(config, err_prefix_list_counts_max_entries)
 	expect_error(yaml,
 		     "sgctl: t.yaml:17:35: RulesPerSecurityGroupLimitExceeded: "
 		     "sg-a has more than 60 outbound IPv4 rules (this rule "
-		     "brings it to 61)");
+		     "brings it to 61); if the account's quota is higher, "
+		     "say so: --quota rules_per_group=N or `quotas: "
+		     "{rules_per_group: N}` in the config (at most 1000 / "
+		     "groups per instance)");
 	free(yaml);
 }
 
@@ -912,7 +918,7 @@ Test(config, several_errors_all_reported_in_order)
 	cr_assert_str_eq(out,
 			 "sgctl: t.yaml:2:1: InvalidParameterValue: unknown "
 			 "key 'colour' (expected vpc, region, account, "
-			 "prefix_lists, security_groups, instances)\n"
+			 "quotas, prefix_lists, security_groups, instances)\n"
 			 "sgctl: t.yaml:6:33: InvalidPermission.Malformed: TCP "
 			 "port 99999 out of range 0-65535\n"
 			 "sgctl: t.yaml:7:30: InvalidGroup.NotFound: security "
