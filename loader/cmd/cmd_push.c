@@ -57,6 +57,37 @@ int sg_cmd_etcd_open(const char *cmd, struct sg_etcd_opts *o,
 }
 
 /*
+ * The agents judge the desired state alone, as one JSON text: it must
+ * read back as the files did. Not reading back is a bug, and pushing it
+ * would leave every agent refusing the revision.
+ */
+static int check_read_back(const struct sg_desired *d)
+{
+	struct sg_config back = {};
+	struct sg_diag diag;
+	size_t len = 0;
+	char *text = sg_desired_text(d, &len);
+	int err;
+
+	if (!text) {
+		sg_err("push: out of memory");
+		return SG_EXIT_ERR;
+	}
+	sg_diag_init(&diag);
+	err = sg_config_parse_string("desired state", text, len, &back, &diag);
+	free(text);
+	if (err || diag.nerrors) {
+		sg_err("push: the files' desired state does not read back as "
+		       "the files do (a bug in sgctl); nothing written:");
+		sg_diag_print(&diag, stderr);
+		err = err ? err : -EINVAL;
+	}
+	sg_config_free(&back);
+	sg_diag_free(&diag);
+	return err ? SG_EXIT_ERR : SG_EXIT_OK;
+}
+
+/*
  * The desired state of the files, judged as load judges them: every
  * diagnostic printed once; SG_EXIT_ERR on any error.
  */
@@ -101,6 +132,10 @@ static int push_desired(const char **files, size_t nfiles, struct sg_desired *d)
 		goto fail;
 	}
 	sg_diag_free(&again);
+	if (check_read_back(d)) {
+		sg_desired_free(d);
+		goto fail;
+	}
 	sg_diag_free(&diag);
 	sg_config_free(&cfg);
 	sg_inputs_free(&in);
