@@ -124,7 +124,7 @@ _sgctl() {
 		;;
 	push)
 		if [[ $cur == -* ]]; then
-			_sgctl_reply --etcd --cacert --cert --key "$global"
+			_sgctl_reply --etcd --cacert --cert --key --vpc --quota "$global"
 		else
 			_sgctl_files
 		fi

@@ -2,7 +2,8 @@
 /*
  * push: the files' desired state into etcd, for the agents.
  *
- *	sgctl push FILE... --etcd URL [--cacert F --cert F --key F]
+ *	sgctl push [--vpc ID] [--quota NAME=N]... FILE... --etcd URL
+ *		[--cacert F --cert F --key F]
  *
  * The files are judged exactly as load judges them (same reading, same
  * validator, same compile check, same diagnostics); any error writes
@@ -37,6 +38,8 @@ enum {
 	OPT_CACERT,
 	OPT_CERT,
 	OPT_KEY,
+	OPT_VPC,
+	OPT_QUOTA,
 };
 
 int sg_cmd_etcd_open(const char *cmd, struct sg_etcd_opts *o,
@@ -61,21 +64,66 @@ int sg_cmd_etcd_open(const char *cmd, struct sg_etcd_opts *o,
  * read back as the files did. Not reading back is a bug, and pushing it
  * would leave every agent refusing the revision.
  */
-static int check_read_back(const struct sg_desired *d)
+static int read_back(const struct sg_desired *d, struct sg_config *back,
+		     struct sg_diag *diag)
 {
-	struct sg_config back = {};
-	struct sg_diag diag;
 	size_t len = 0;
 	char *text = sg_desired_text(d, &len);
 	int err;
 
-	if (!text) {
+	if (!text)
+		return -ENOMEM;
+	err = sg_config_parse_string("desired state", text, len, back, diag);
+	free(text);
+	return err;
+}
+
+/*
+ * The quotas the files were judged with (--quota, `quotas:`, or raised
+ * by what AWS's JSON proves) go into the state when it would not say
+ * them by itself.
+ */
+static int keep_quotas(const struct sg_config *cfg, struct sg_desired *d)
+{
+	json_t *q = json_object();
+
+	if (!q ||
+	    json_object_set_new(q, "rules_per_group",
+				json_integer(cfg->quotas.rules_per_group)) ||
+	    json_object_set_new(
+		    q, "groups_per_instance",
+		    json_integer(cfg->quotas.groups_per_instance)) ||
+	    json_object_set_new(d->doc, "quotas", q))
+		return -ENOMEM;
+	return 0;
+}
+
+static int check_read_back(const struct sg_config *cfg, struct sg_desired *d)
+{
+	struct sg_config back = {};
+	struct sg_diag diag;
+	int err;
+
+	sg_diag_init(&diag);
+	err = read_back(d, &back, &diag);
+	if (err != -ENOMEM &&
+	    (err || diag.nerrors ||
+	     back.quotas.rules_per_group != cfg->quotas.rules_per_group ||
+	     back.quotas.groups_per_instance !=
+		     cfg->quotas.groups_per_instance)) {
+		sg_config_free(&back);
+		sg_diag_free(&diag);
+		sg_diag_init(&diag);
+		err = keep_quotas(cfg, d);
+		if (!err)
+			err = read_back(d, &back, &diag);
+	}
+	if (err == -ENOMEM) {
 		sg_err("push: out of memory");
+		sg_config_free(&back);
+		sg_diag_free(&diag);
 		return SG_EXIT_ERR;
 	}
-	sg_diag_init(&diag);
-	err = sg_config_parse_string("desired state", text, len, &back, &diag);
-	free(text);
 	if (err || diag.nerrors) {
 		sg_err("push: the files' desired state does not read back as "
 		       "the files do (a bug in sgctl); nothing written:");
@@ -91,7 +139,8 @@ static int check_read_back(const struct sg_desired *d)
  * The desired state of the files, judged as load judges them: every
  * diagnostic printed once; SG_EXIT_ERR on any error.
  */
-static int push_desired(const char **files, size_t nfiles, struct sg_desired *d)
+static int push_desired(const char **files, size_t nfiles,
+			const struct sg_input_opts *io, struct sg_desired *d)
 {
 	struct sg_inputs in = {};
 	struct sg_config cfg = {};
@@ -101,8 +150,10 @@ static int push_desired(const char **files, size_t nfiles, struct sg_desired *d)
 
 	sg_diag_init(&diag);
 	err = sg_inputs_read(files, nfiles, &in, &diag);
-	if (!err)
+	if (!err) {
+		in.opts = *io;
 		err = sg_inputs_parse(&in, &cfg, &diag);
+	}
 	sg_diag_print(&diag, stderr);
 	if (err || diag.nerrors) {
 		if (!diag.nerrors)
@@ -132,7 +183,7 @@ static int push_desired(const char **files, size_t nfiles, struct sg_desired *d)
 		goto fail;
 	}
 	sg_diag_free(&again);
-	if (check_read_back(d)) {
+	if (check_read_back(&cfg, d)) {
 		sg_desired_free(d);
 		goto fail;
 	}
@@ -168,9 +219,12 @@ int cmd_push(int argc, char **argv)
 		{"cacert", required_argument, NULL, OPT_CACERT},
 		{"cert", required_argument, NULL, OPT_CERT},
 		{"key", required_argument, NULL, OPT_KEY},
+		{"vpc", required_argument, NULL, OPT_VPC},
+		{"quota", required_argument, NULL, OPT_QUOTA},
 		{NULL, 0, NULL, 0},
 	};
 	struct sg_etcd_opts eo = {};
+	struct sg_input_opts io = {};
 	struct sg_desired d = {};
 	struct sg_kvset want = {};
 	struct sg_etcd *e = NULL;
@@ -195,6 +249,14 @@ int cmd_push(int argc, char **argv)
 		case OPT_KEY:
 			eo.key = optarg;
 			break;
+		case OPT_VPC:
+			if (sg_input_opts_vpc(&io, optarg))
+				return SG_EXIT_USAGE;
+			break;
+		case OPT_QUOTA:
+			if (sg_input_opts_quota(&io, optarg))
+				return SG_EXIT_USAGE;
+			break;
 		default:
 			return sg_getopt_err(argv, opt);
 		}
@@ -209,7 +271,7 @@ int cmd_push(int argc, char **argv)
 				    "missing --etcd URL (or SGCTL_ETCD)");
 
 	/* Nothing reaches etcd before the files are known to be good. */
-	rc = push_desired(files, nfiles, &d);
+	rc = push_desired(files, nfiles, &io, &d);
 	if (rc)
 		return rc;
 	rc = SG_EXIT_ERR;

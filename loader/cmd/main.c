@@ -58,7 +58,8 @@ static const struct cmd cmds[] = {
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
 	{"push", cmd_push,
-	 "FILE... --etcd URL [--cacert F --cert F --key F]"
+	 "[--vpc ID] [--quota NAME=N] FILE... --etcd URL "
+	 "[--cacert F --cert F --key F]"
 	 "\tvalidate as load does, then write the desired state to etcd"},
 	{"check", cmd_check,
 	 "--instance ID (--inbound|--outbound) --protocol P --remote ADDR "

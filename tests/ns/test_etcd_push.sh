@@ -121,6 +121,25 @@ expect "push removal: the group's key is gone, status stays" \
 mods=$(etcd_ctl get --write-out=fields "${P}groups/sg-web" | sed -n 's/^"ModRevision" : //p')
 expect "push removal: unchanged keys not rewritten" "$r1" "$mods"
 
+# ---- real AWS inputs: --vpc picks one VPC; proved quotas are kept
+aws=$here/aws
+r4=$(rev)
+"$SGCTL" push "$aws/real-two-vpcs.json" --etcd "$ETCD_URL" >/dev/null 2>&1
+rc=$?
+expect "push of two VPCs without --vpc: exit 1" 1 "$rc"
+expect "push of two VPCs without --vpc: nothing written" "$r4" "$(rev)"
+out=$("$SGCTL" push --vpc vpc-0aaaa000000000001 "$aws/real-two-vpcs.json" \
+	--etcd "$ETCD_URL" 2>/dev/null)
+expect "push --vpc: only that VPC" \
+	"/sgctl/v1/vpc-0aaaa000000000001/groups/sg-0a1000000000000aa /sgctl/v1/vpc-0aaaa000000000001/groups/sg-0a1000000000000ab /sgctl/v1/vpc-0aaaa000000000001/vpc " \
+	"$(etcd_ctl get --prefix --keys-only /sgctl/v1/vpc-0 | grep -v '^$' | tr '\n' ' ')"
+"$SGCTL" push "$aws/real-quota-70.json" --etcd "$ETCD_URL" >/dev/null 2>&1
+v=$(etcd_ctl get --print-value-only /sgctl/v1/vpc-0cccc000000000003/vpc)
+case $v in
+*'"rules_per_group":70'*) ok "push: a quota AWS's JSON proves is stored with the VPC" ;;
+*) bad "push: a quota AWS's JSON proves is stored with the VPC" "got: $v" ;;
+esac
+
 # ---- errors
 out=$("$SGCTL" push "$tmp/a.yaml" 2>&1)
 rc=$?
