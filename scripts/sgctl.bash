@@ -119,7 +119,7 @@ _sgctl() {
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check diff stats conntrack flowlog rules audit export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload push check diff stats conntrack flowlog rules audit export bench"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -133,6 +133,13 @@ _sgctl() {
 			COMPREPLY=()
 		elif [[ $cur == -* ]]; then
 			_sgctl_reply --vpc --quota "$global"
+		else
+			_sgctl_files
+		fi
+		;;
+	push)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply --etcd --cacert --cert --key --vpc --quota "$global"
 		else
 			_sgctl_files
 		fi

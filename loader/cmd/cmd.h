@@ -70,6 +70,15 @@ int cmd_unload(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+
+/* etcd for the fleet commands (cmd_push.c): o->url, else SGCTL_ETCD; a
+ * missing URL is a usage error, a failure is reported. Returns an exit
+ * status. */
+struct sg_etcd;
+struct sg_etcd_opts;
+int sg_cmd_etcd_open(const char *cmd, struct sg_etcd_opts *o,
+		     struct sg_etcd **e);
 
 /* ---- The edit commands (cmd_rule.c, cmd_group.c, cmd_instance.c) ---- */
 int cmd_rule(int argc, char **argv);

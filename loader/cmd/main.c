@@ -60,6 +60,10 @@ static const struct cmd cmds[] = {
 	{"show", cmd_show, "\tgroups, rules, instances, attachments"},
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
+	{"push", cmd_push,
+	 "[--vpc ID] [--quota NAME=N] FILE... --etcd URL "
+	 "[--cacert F --cert F --key F]"
+	 "\tvalidate as load does, then write the desired state to etcd"},
 	{"check", cmd_check,
 	 "(--instance ID --inbound|--outbound --remote ADDR | --from ID "
 	 "--to ID) --protocol P [--port N|--icmp-type T [--icmp-code C]] "

@@ -71,6 +71,8 @@ static void setup_handle(struct sg_etcd *e, CURL *h, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* The gateway is HTTP/1.1 JSON (HTTP/2 on etcd's port is gRPC's). */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -181,9 +183,9 @@ static int curl_failure(struct sg_etcd *e, CURLcode c, const char *errbuf,
 {
 	const char *msg = *errbuf ? errbuf : curl_easy_strerror(c);
 	bool https = !strncmp(e->url, "https://", 8);
-
 	bool dropped = c == CURLE_RECV_ERROR || c == CURLE_SEND_ERROR ||
-		       c == CURLE_GOT_NOTHING || c == CURLE_SSL_CONNECT_ERROR;
+		       c == CURLE_GOT_NOTHING || c == CURLE_SSL_CONNECT_ERROR ||
+		       c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM;
 
 	if (https && strstr(msg, "SSL certificate problem")) {
 		seterr(err,
@@ -243,6 +245,11 @@ static int http_failure(struct sg_etcd *e, long status, const char *body,
 		hint = " (raise etcd's --max-txn-ops)";
 	else if (m && strstr(m, "request is too large"))
 		hint = " (raise etcd's --max-request-bytes)";
+	else if (status == 503 && !strncmp(e->url, "https://", 8))
+		/* etcd's gateway is a client of etcd's gRPC on the same port,
+		 * presenting the server's own certificate. */
+		hint = " (with --client-cert-auth, etcd's own certificate must "
+		       "allow clientAuth: its JSON gateway connects with it)";
 	if (m)
 		seterr(err, "etcd at %s: HTTP %ld: %s%s", e->url, status, m,
 		       hint);
@@ -508,7 +515,8 @@ static void watch_line(struct watch_ctx *w, const char *line, size_t len)
 			watch_finish(w, -ECANCELED);
 		}
 	} else if (r.nev) {
-		rc = w->fn(r.ev, r.nev, r.revision, w->arg);
+		/* Not the header's revision: see upto (etcd_wire.h). */
+		rc = w->fn(r.ev, r.nev, r.upto ? r.upto : r.revision, w->arg);
 		if (rc)
 			watch_finish(w, rc);
 	}

@@ -553,6 +553,8 @@ int sg_etcd_parse_watch(const char *line, size_t len,
 		r->nev = i + 1;
 		if (rc)
 			goto out;
+		if (r->ev[i].mod_revision > r->upto)
+			r->upto = r->ev[i].mod_revision;
 	}
 out:
 	if (rc)

@@ -63,7 +63,11 @@ char *sg_etcd_error_message(const char *body, size_t len);
 struct sg_etcd_watch_resp {
 	bool created;
 	bool canceled;
-	int64_t revision;	  /* header revision */
+	int64_t revision; /* header revision */
+	/* The last mod_revision of the events (0 without events): what the
+	 * state is complete up to. A watch catching up gets batches that
+	 * all carry the current revision in their header. */
+	int64_t upto;
 	int64_t compact_revision; /* > 0: start_revision was compacted */
 	char *cancel_reason;	  /* malloc'ed or NULL */
 	struct sg_etcd_event *ev; /* keys and values malloc'ed */

@@ -85,7 +85,7 @@ _etcd_launch() {
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-cluster "sgtest=http://127.0.0.1:$ETCD_PEER_PORT" \
 		--max-txn-ops 100000 --max-request-bytes 33554432 \
-		"${tls[@]}" $ETCD_EXTRA_ARGS >>"$ETCD_DIR/etcd.log" 2>&1 &
+		"${tls[@]}" ${ETCD_EXTRA_ARGS:-} >>"$ETCD_DIR/etcd.log" 2>&1 &
 	ETCD_PID=$!
 	local i
 	for ((i = 0; i < 100; i++)); do

@@ -285,6 +285,7 @@ Test(watch, responses)
 
 	cr_assert_eq(sg_etcd_parse_watch(events, strlen(events), &r, NULL), 0);
 	cr_assert_eq(r.revision, 9);
+	cr_assert_eq(r.upto, 9);
 	cr_assert_eq(r.nev, 2);
 	cr_assert_not(r.ev[0].del);
 	cr_assert_str_eq(r.ev[0].key, "/a/");
@@ -300,6 +301,22 @@ Test(watch, responses)
 	cr_assert(r.canceled);
 	cr_assert_eq(r.compact_revision, 4);
 	cr_assert_eq(r.revision, 0);
+	sg_etcd_watch_resp_free(&r);
+}
+
+Test(watch, catching_up_reports_the_events_revision)
+{
+	/* A batch of history: the header says the store's revision (1501),
+	 * the events reach 1001. */
+	const char *batch =
+		"{\"result\":{\"header\":{\"revision\":\"1501\"},\"events\":["
+		"{\"kv\":{\"key\":\"L2Ev\",\"mod_revision\":\"1000\"}},"
+		"{\"kv\":{\"key\":\"L2Ev\",\"mod_revision\":\"1001\"}}]}}";
+	struct sg_etcd_watch_resp r;
+
+	cr_assert_eq(sg_etcd_parse_watch(batch, strlen(batch), &r, NULL), 0);
+	cr_assert_eq(r.revision, 1501);
+	cr_assert_eq(r.upto, 1001);
 	sg_etcd_watch_resp_free(&r);
 }
 
