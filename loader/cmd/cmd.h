@@ -70,5 +70,8 @@ int cmd_unload(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+/* The fleet (cmd_agent.c, cmd_status.c). */
+int cmd_agent(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif /* SG_CMD_H */

@@ -75,6 +75,12 @@ static const struct cmd cmds[] = {
 	 "micro [--rules LIST] [--members LIST] [--runs N] [--repeat N] | "
 	 "live ... | gen micro|cp ... | control ..."
 	 "\tmeasure: per-packet cost, live frames on veth, load times"},
+	{"agent", cmd_agent,
+	 "--etcd URL --host NAME [--vpc ID] [--cacert F --cert F --key F]"
+	 "\tkeep this host's state equal to the desired state in etcd"},
+	{"status", cmd_status,
+	 "--etcd URL [--vpc ID] [--cacert F --cert F --key F]"
+	 "\tevery agent: applied revision, lag, errors"},
 	{NULL, NULL, NULL},
 };
 
