@@ -283,10 +283,10 @@ static char *agent_text(struct agent *a, json_t *doc, int64_t rev,
 		json_decref(name);
 		if (!ks)
 			goto fail;
+		/* a line of its own: the header of a map, or the vpc key's */
 		fprintf(f, "%s%s: ", first ? "" : ",\n", ks);
 		free(ks);
-		if (!first)
-			err |= lines_add(l, NULL);
+		err |= lines_add(l, NULL);
 		first = 0;
 		if (!dir || !json_is_object(v)) {
 			vs = json_dumps(v, flags | JSON_ENCODE_ANY);
