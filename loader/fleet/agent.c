@@ -92,6 +92,11 @@ static void nap(long ms)
 	}
 }
 
+static bool is_tls(const struct agent *a)
+{
+	return !strncmp(a->o->etcd.url, "https://", 8);
+}
+
 static bool is_status_key(const struct agent *a, const char *key)
 {
 	return !strncmp(key + a->prefix_len, "status/", 7);
@@ -804,9 +809,19 @@ static int relist(struct agent *a)
 
 	err = sg_etcd_range_prefix(a->etcd, a->prefix, &s, &rev, &why);
 	if (err) {
+		/* Never in touch yet: credentials etcd refuses are a
+		 * mistake to say at once, not to retry (over TLS, a
+		 * refused client certificate may also look like a
+		 * connection closed mid-handshake). */
 		if (!a->ever_applied && !a->seen &&
-		    (err == -EACCES || err == -EPROTO)) {
+		    (err == -EACCES || err == -EPROTO ||
+		     (is_tls(a) && err == -ECONNRESET))) {
 			sg_err("agent: %s", why ? why : strerror(-err));
+			free(why);
+			return err;
+		}
+		if (err == -ENOMEM) {
+			sg_err("out of memory");
 			free(why);
 			return err;
 		}
@@ -856,7 +871,7 @@ int sg_agent_run(const struct sg_agent_opts *o)
 
 		if (need_list) {
 			err = relist(&a);
-			if (err == -EACCES || err == -EPROTO)
+			if (err != -EAGAIN)
 				goto out;
 			if (err) {
 				nap(backoff);

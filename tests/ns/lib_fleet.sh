@@ -61,7 +61,7 @@ fleet_certs() {
 			-keyout ca.key -out ca.crt
 		openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
 			-keyout server.key -out server.csr
-		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
 		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
 			-days 2 -extfile server.ext -out server.crt
 		openssl req -newkey rsa:2048 -nodes -subj /CN=sgctl-agent \
