@@ -778,10 +778,16 @@ static int on_events(const struct sg_etcd_event *ev, size_t n,
 
 	if (g_term)
 		return 1;
-	/* Older than what we hold: a replay after a reconnect. */
-	if (revision <= a->seen)
-		return 0;
+	int64_t rev = 0;
+
 	for (size_t i = 0; i < n; i++) {
+		int64_t r = ev[i].mod_revision ? ev[i].mod_revision : revision;
+
+		/* Older than what we hold: a replay after a reconnect. */
+		if (r <= a->seen)
+			continue;
+		if (r > rev)
+			rev = r;
 		if (strncmp(ev[i].key, a->prefix, a->prefix_len) ||
 		    is_status_key(a, ev[i].key))
 			continue;
@@ -791,10 +797,14 @@ static int on_events(const struct sg_etcd_event *ev, size_t n,
 		else
 			cache_put(a, ev[i].key, ev[i].value, ev[i].len);
 	}
-	a->seen = revision;
+	if (!rev)
+		return 0;
+	/* A response holds every event up to its last one: the state of
+	 * that revision. */
+	a->seen = rev;
 	recovered(a);
 	if (changed)
-		apply_rev(a, revision);
+		apply_rev(a, rev);
 	return g_term ? 1 : 0;
 }
 
@@ -871,7 +881,7 @@ int sg_agent_run(const struct sg_agent_opts *o)
 
 		if (need_list) {
 			err = relist(&a);
-			if (err != -EAGAIN)
+			if (err && err != -EAGAIN)
 				goto out;
 			if (err) {
 				nap(backoff);
