@@ -91,12 +91,20 @@ _sgctl() {
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
 	--remote | --port | --icmp-type | --icmp-code | --window) return ;;
+	--etcd | --host | --vpc) return ;;
+	--cacert | --cert | --key)
+		local IFS=$'\n'
+		# shellcheck disable=SC2207
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+		return
+		;;
 	esac
 
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench agent status"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -142,6 +150,8 @@ _sgctl() {
 			_sgctl_files
 		fi
 		;;
+	agent) _sgctl_reply --etcd --host --vpc --cacert --cert --key "$global" ;;
+	status) _sgctl_reply --etcd --vpc --cacert --cert --key "$global" ;;
 	show | unload) _sgctl_reply "$global" ;;
 	*) _sgctl_reply "$global" ;;
 	esac
