@@ -579,19 +579,15 @@ static bool iface_exists(const char *ifname, const char *netns)
  * that names an interface and is not attached there yet. Interfaces that
  * do not exist yet are counted in a->pending and looked for again.
  */
-static void attach_local(struct agent *a, const struct sg_config *cfg)
+static void attach_local(struct agent *a, const struct sg_config *cfg,
+			 struct sg_state *st)
 {
 	struct sg_attach_key *keys = NULL;
 	struct sg_attach_val *vals = NULL;
-	struct sg_state st = {};
 	size_t n = 0, pending = 0;
 
-	if (sg_state_open(&st, a->o->pin_dir, -1, false))
+	if (sg_attach_list(st, &keys, &vals, &n))
 		return;
-	if (sg_attach_list(&st, &keys, &vals, &n)) {
-		sg_state_close(&st);
-		return;
-	}
 	for (size_t i = 0; i < cfg->ninstances; i++) {
 		const struct sg_instance *in = &cfg->instances[i];
 		struct sg_attach_req req = {};
@@ -610,7 +606,7 @@ static void attach_local(struct agent *a, const struct sg_config *cfg)
 			pending++;
 			continue;
 		}
-		slot = sg_slot_get(&st, in->id, false);
+		slot = sg_slot_get(st, in->id, false);
 		if (slot < 0)
 			continue;
 		if (sg_state_open(&pst, a->o->pin_dir, slot, in->host_side))
@@ -636,7 +632,6 @@ static void attach_local(struct agent *a, const struct sg_config *cfg)
 	a->pending = pending;
 	free(keys);
 	free(vals);
-	sg_state_close(&st);
 }
 
 /* --------------------------------------------------------------- apply */
@@ -704,10 +699,10 @@ static int apply_rev(struct agent *a, int64_t rev)
 		req.len = len;
 		req.host = a->o->host;
 		err = sg_enforce_apply(&st, &cfg, &req, &res);
+		if (!err)
+			attach_local(a, &cfg, &st);
 		sg_state_close(&st);
 	}
-	if (!err)
-		attach_local(a, &cfg);
 	close(lock);
 	if (err) {
 		char msg[160];
@@ -749,12 +744,9 @@ static void retry_attach(struct agent *a)
 
 		sg_diag_init(&diag);
 		if (!sg_blob_load(&st, &text, &len) &&
-		    !sg_config_parse_string("stored", text, len, &cfg, &diag)) {
-			sg_state_close(&st);
-			attach_local(a, &cfg);
-		} else {
-			sg_state_close(&st);
-		}
+		    !sg_config_parse_string("stored", text, len, &cfg, &diag))
+			attach_local(a, &cfg, &st);
+		sg_state_close(&st);
 		sg_diag_free(&diag);
 		free(text);
 	}
@@ -826,7 +818,12 @@ static int relist(struct agent *a)
 		if (!a->ever_applied && !a->seen &&
 		    (err == -EACCES || err == -EPROTO ||
 		     (is_tls(a) && err == -ECONNRESET))) {
-			sg_err("agent: %s", why ? why : strerror(-err));
+			sg_err("agent: %s%s", why ? why : strerror(-err),
+			       err == -ECONNRESET
+				       ? " (etcd closed the TLS connection: "
+					 "no client certificate, or one it "
+					 "does not trust?)"
+				       : "");
 			free(why);
 			return err;
 		}
