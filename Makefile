@@ -101,6 +101,20 @@ $(TG_SKEL): $(TG_OBJ)
 
 $(BUILD)/loader/bench/live.o: $(TG_SKEL)
 
+# The reference stateful program of sgctl bench micro.
+RS_OBJ := $(BUILD)/bpf/refstate.bpf.o
+RS_SKEL := $(BUILD)/refstate.skel.h
+
+$(RS_OBJ): bpf/refstate.bpf.c $(VMLINUX_H) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(RS_SKEL): $(RS_OBJ)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name refstate_bpf > $@
+
+$(BUILD)/loader/bench/micro.o: $(RS_SKEL)
+
 # Userspace objects that include the skeleton depend on it through -MMD.
 $(BUILD)/%.o: %.c | $(SKEL)
 	@mkdir -p $(@D)
@@ -208,9 +222,17 @@ test-fuzz: fuzz-bins
 	$(Q)tests/run.sh $(BUILD) fuzz
 
 # Long runs: each fuzzer, then the kernel-vs-model differential test, for
-# FUZZ_SECONDS each (default 600), then the kill sweep of a load on a
+# FUZZ_SECONDS each (default 600), the incremental-apply differential test
+# (INCR_RUNS sequences of INCR_STEPS edits), then the kill sweep of a load on a
 # 3,000-instance config (about 8 minutes). Crashes, mismatch reproducers
 # and logs go to $(BUILD)/fuzz/.
+# The incremental-apply differential test's long run: edits per sequence,
+# sequences (each a new random desired state).
+INCR_STEPS ?= 2000
+INCR_RUNS ?= 10
+# Changes each stopped after 1, 2, 3, 5, 8... writes, in the same test.
+INCR_CRASH_STEPS ?= 300
+
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory all fuzz-bins
 	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS); f=$$?; \
@@ -218,9 +240,15 @@ fuzz: deps
 		SG_DIFF_OUT=$(FUZZ_DIR) $(BUILD)/tests/datapath/test_diff \
 		--jobs 1 --verbose >$(FUZZ_DIR)/diff.log 2>&1; d=$$?; \
 	grep -E '^diff:|mismatch|Synthesis' $(FUZZ_DIR)/diff.log; \
+	SG_INCR_STEPS=$(INCR_STEPS) SG_INCR_RUNS=$(INCR_RUNS) \
+		SG_INCR_CRASH_STEPS=$(INCR_CRASH_STEPS) \
+		SG_INCR_SEED=$${SG_INCR_SEED:-time} \
+		$(BUILD)/tests/datapath/test_incremental --jobs 1 --verbose \
+		>$(FUZZ_DIR)/incremental.log 2>&1; i=$$?; \
+	grep -E '^incremental:|Assertion|Synthesis' $(FUZZ_DIR)/incremental.log; \
 	tests/fuzz/crash_sweep.sh $(BUILD) >$(FUZZ_DIR)/crash_sweep.log 2>&1; c=$$?; \
 	grep -E '^(PASS|FAIL|SKIP)' $(FUZZ_DIR)/crash_sweep.log; \
-	[ $$f -eq 0 ] && [ $$d -eq 0 ] && [ $$c -eq 0 ]
+	[ $$f -eq 0 ] && [ $$d -eq 0 ] && [ $$i -eq 0 ] && [ $$c -eq 0 ]
 
 # Userspace code and the unit and datapath tests under AddressSanitizer
 # (leaks included) and UBSan, in their own build directory. Criterion only

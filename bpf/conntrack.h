@@ -63,6 +63,9 @@ static __always_inline void sg_ct_refresh(struct sg_ct_val *v,
 	if (p->proto == SG_PROTO_TCP) {
 		__u8 f = p->tcp_flags;
 
+		/* Stored only when a flag is new: the line stays clean. */
+		if (f & ~v->tcp_flags)
+			v->tcp_flags |= f;
 		if (v->state == SG_CT_TCP_CLOSING)
 			return;
 		if (f & SG_TCP_RST) {
@@ -132,6 +135,85 @@ static __always_inline __u8 sg_ct_initial(const struct sg_pkt *p,
 	return SG_CT_OTHER;
 }
 
+/* Where a key sits in its slot's early-drop candidates. */
+static __always_inline __u32 sg_ct_way(const struct sg_ct_key *k)
+{
+	const __u32 *r = (const __u32 *)k->raddr;
+	__u32 h =
+		r[0] ^ r[1] ^ r[2] ^ r[3] ^ k->rport ^ ((__u32)k->lport << 16);
+
+	return (h * 0x9e3779b1u) >> 28; /* 16 ways */
+}
+
+_Static_assert(SG_CT_OPENING_WAYS == 16, "sg_ct_way() makes 16 ways");
+
+/*
+ * Half-open: a TCP flow whose opener sent its SYN and nothing since
+ * (whatever the reply was), or any entry past its timeout. A flow whose
+ * opener went on is never taken.
+ */
+static __always_inline int sg_ct_half_open(const struct sg_ct_val *v,
+					   __u8 proto, __u64 now)
+{
+	if (sg_ct_expired(v, now))
+		return 1;
+	return proto == SG_PROTO_TCP && v->packets[v->origin & 1] <= 1;
+}
+
+/*
+ * The table of slot is full: delete one half-open entry among the recent
+ * ones (Linux conntrack's early_drop). Returns 1 when room was made (dry:
+ * could be made; nothing is written). A global function: verified once,
+ * and only full tables pay for the call.
+ */
+__noinline int sg_ct_early_drop(__u32 slot, __u32 way, __u64 now, int dry)
+{
+	struct sg_ct_key ck;
+	struct sg_ct_key *c;
+	struct sg_ct_val *v;
+	__s64 *cnt;
+
+	if (slot >= SG_MAX_INSTANCES)
+		return 0;
+	for (__u32 i = 0; i < SG_CT_EARLY_PROBES; i++) {
+		__u32 idx = slot * SG_CT_OPENING_WAYS +
+			    ((way + i) & (SG_CT_OPENING_WAYS - 1));
+
+		c = bpf_map_lookup_elem(&sg_ct_opening, &idx);
+		if (!c || c->slot != slot || !c->family)
+			continue;
+		__builtin_memcpy(&ck, c, sizeof(ck));
+		/* Tried once: gone or grown up, it is no candidate again. */
+		if (!dry)
+			c->family = 0;
+		v = bpf_map_lookup_elem(&sg_ct, &ck);
+		if (!v || !sg_ct_half_open(v, ck.proto, now))
+			continue;
+		if (dry)
+			return 1;
+		/* Only the deleter gives the room back (as the GC does). */
+		if (bpf_map_delete_elem(&sg_ct, &ck))
+			continue;
+		cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
+		if (cnt)
+			__sync_fetch_and_add(cnt, -1);
+		return 1;
+	}
+	return 0;
+}
+
+/* Remembers a new half-open TCP entry as a candidate. */
+static __always_inline void sg_ct_note_opening(const struct sg_ct_key *k,
+					       __u32 way)
+{
+	__u32 idx = k->slot * SG_CT_OPENING_WAYS + way;
+	struct sg_ct_key *c;
+
+	c = bpf_map_lookup_elem(&sg_ct_opening, &idx);
+	if (c)
+		__builtin_memcpy(c, k, sizeof(*k));
+}
+
 /*
  * Track a new flow the rules allowed. stale: an expired entry with this
  * key exists and is reused in place (it already holds its room). Returns
@@ -140,10 +222,11 @@ static __always_inline __u8 sg_ct_initial(const struct sg_pkt *p,
 static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 					const struct sg_pkt *p, __u32 dir,
 					const struct sg_inst *inst, __u64 now,
-					__u32 len, int stale, int dry)
+					__u32 len, int stale, int dry,
+					__u64 rule_key)
 {
 	struct sg_ct_val v = {};
-	__u32 slot = k->slot;
+	__u32 slot = k->slot, way;
 	__s64 *cnt;
 	long err;
 
@@ -155,11 +238,14 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 	v.origin = dir;
 	v.packets[dir & 1] = 1;
 	v.bytes[dir & 1] = len;
+	v.tcp_flags = p->tcp_flags;
+	v.rule_key = rule_key;
 
 	/* Dry run (sgctl check): the verdict an insert would give. */
 	if (dry) {
 		cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
-		if (stale || (cnt && *cnt < (__s64)inst->ct_max))
+		if (stale || (cnt && *cnt < (__s64)inst->ct_max) ||
+		    (cnt && sg_ct_early_drop(slot, sg_ct_way(k), now, 1)))
 			return SG_CNT_ACCEPT_NEW;
 		return SG_CNT_DROP_CT_FULL;
 	}
@@ -168,7 +254,11 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 		return SG_CNT_ACCEPT_NEW;
 
 	cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
-	if (!cnt || *cnt >= (__s64)inst->ct_max)
+	if (!cnt)
+		return SG_CNT_DROP_CT_FULL;
+	way = sg_ct_way(k);
+	if (*cnt >= (__s64)inst->ct_max &&
+	    (!sg_ct_early_drop(slot, way, now, 0) || *cnt >= (__s64)inst->ct_max))
 		return SG_CNT_DROP_CT_FULL;
 	err = bpf_map_update_elem(&sg_ct, k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU tracked it first */)
@@ -176,6 +266,8 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 	if (err)
 		return SG_CNT_DROP_CT_FULL;
 	__sync_fetch_and_add(cnt, 1);
+	if (v.state == SG_CT_TCP_OPENING)
+		sg_ct_note_opening(k, way);
 	sg_gc_arm();
 	return SG_CNT_ACCEPT_NEW;
 }

@@ -9,6 +9,7 @@
 
 #include "maps.h"
 #include "consts.h"
+#include "counters.h"
 
 /*
  * bpf_ktime_get_coarse_ns(), which changes only when jiffies does: the
@@ -46,6 +47,7 @@ struct sg_gc_walk {
 static long sg_gc_one(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
 		      struct sg_gc_walk *w)
 {
+	__u64 rule_key, packets, bytes, created;
 	__u32 slot;
 	__s64 *cnt;
 
@@ -53,9 +55,17 @@ static long sg_gc_one(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
 		return 0;
 	/* Only the deleter gives the room back, so a race cannot double count.
 	 */
+	/* Read before the delete: the element may be reused after it. */
+	rule_key = val->rule_key;
+	packets = val->packets[0] + val->packets[1];
+	bytes = val->bytes[0] + val->bytes[1];
+	created = val->created_ns;
 	if (bpf_map_delete_elem(&sg_ct, key))
 		return 0;
 	slot = key->slot;
+	/* The flow joins its rule's counters (`sgctl rules`): one hit at
+	 * its creation, and its traffic. Only the deleter counts it. */
+	sg_rule_hit(slot, rule_key, packets, bytes, created);
 	cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
 	if (cnt)
 		__sync_fetch_and_add(cnt, -1);

@@ -113,6 +113,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ct_count SEC(".maps");
 
+/* Recent half-open TCP entries per slot: the early-drop candidates. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_CT_OPENING_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct sg_ct_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ct_opening SEC(".maps");
+
 /* First-fragment verdicts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -139,6 +148,25 @@ struct {
 	__type(value, struct sg_reject_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_reject SEC(".maps");
+
+/* Per-CPU flow-log budget and skipped-reject counts, by slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_MAX_INSTANCES);
+	__type(key, __u32);
+	__type(value, struct sg_reject_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_reject_budget SEC(".maps");
+
+/* Per-rule hits per instance slot (include/sgctl.h): new flows only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SG_RULE_HITS_MAX_ENTRIES);
+	__type(key, struct sg_rule_hit_key);
+	__type(value, struct sg_rule_hit);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_rule_hits SEC(".maps");
 
 /*
  * Per-CPU cache of the coarse clock: it only moves on a tick, so one
@@ -210,5 +238,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_blob SEC(".maps");
+
+/* `sgctl audit on|off`: overrides by group/instance id (loader only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_AUDIT_MAX_ENTRIES);
+	__type(key, struct sg_slot_key);
+	__type(value, struct sg_audit_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_audit SEC(".maps");
 
 #endif /* SG_BPF_MAPS_H */

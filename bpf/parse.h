@@ -145,6 +145,7 @@ static __always_inline int sg_parse_ipv6(void *pos, void *data_end,
 		return SG_CNT_DROP_MALFORMED;
 
 	p->family = 6;
+	p->hop_limit = ip6->hop_limit;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 	nh = ip6->nexthdr;

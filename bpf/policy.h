@@ -38,6 +38,16 @@ sg_policy_lookup(__u32 gen, __u32 dir, const struct sg_inst *inst,
 	int v6 = p->family == 6;
 	__u32 iflags = inst->flags;
 
+	/* No entry of any class allows this port: no rule, no lookup. */
+	if ((iflags & SG_INST_PORTS) &&
+	    (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP)) {
+		__u32 b = SG_PORT_BIT(p->proto == SG_PROTO_UDP,
+				      bpf_ntohs(p->dport));
+
+		if (!(inst->ports[dir & 1][(b >> 6) & 3] & (1ULL << (b & 63))))
+			return NULL;
+	}
+
 	ck.prefixlen = 32 + (v6 ? 128 : 32);
 	ck.scope = SG_SCOPE(gen, dir, v6, inst->policy);
 	__builtin_memcpy(ck.addr, dir == SG_DIR_IN ? p->saddr : p->daddr, 16);

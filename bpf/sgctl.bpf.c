@@ -27,7 +27,22 @@ const volatile __u32 sg_dry_run = 0;
 
 struct sg_dry_result sg_dry_result = {};
 
-/* ARP-like traffic SGs never filter: DHCP, and IPv6 RS/RA/NS/NA/redirect. */
+/*
+ * Multicast listener discovery (query, report, done, MLDv2 report), as
+ * neighbour discovery: only from a link-local source with hop limit 1,
+ * which is what RFC 2710/3810 receivers require anyway.
+ */
+static __always_inline int sg_is_mld(const struct sg_pkt *p)
+{
+	__u8 t = p->icmp_type;
+
+	if (!(t == 130 || t == 131 || t == 132 || t == 143))
+		return 0;
+	return p->hop_limit == 1 && p->saddr[0] == 0xfe &&
+	       (p->saddr[1] & 0xc0) == 0x80;
+}
+
+/* ARP-like traffic SGs never filter: DHCP, IPv6 RS/RA/NS/NA/redirect, MLD. */
 static __always_inline int sg_is_infra(const struct sg_pkt *p)
 {
 	__u16 s = bpf_ntohs(p->sport), d = bpf_ntohs(p->dport);
@@ -39,7 +54,8 @@ static __always_inline int sg_is_infra(const struct sg_pkt *p)
 		return (s == 546 || s == 547) && (d == 546 || d == 547);
 	}
 	if (p->icmp && p->family == 6)
-		return p->icmp_type >= 133 && p->icmp_type <= 137;
+		return (p->icmp_type >= 133 && p->icmp_type <= 137) ||
+		       sg_is_mld(p);
 	return 0;
 }
 
@@ -128,7 +144,8 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 
 	rule = sg_policy_lookup(gen, dir, inst, p);
 	if (!rule)
-		return SG_CNT_DROP_NO_RULE;
+		return (inst->flags & SG_INST_AUDIT) ? SG_CNT_AUDIT_WOULD_DROP
+						     : SG_CNT_DROP_NO_RULE;
 	*rulep = rule;
 	if (!sg_ct_trackable(p))
 		return SG_CNT_ACCEPT_UNTRACKED;
@@ -136,7 +153,7 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 	    (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP))
 		return SG_CNT_ACCEPT_UNTRACKED;
 	return sg_ct_create(&k, p, dir, inst, *now, m->pkt_len, stale,
-			    sg_dry_run);
+			    sg_dry_run, rule->rule_key);
 }
 
 /*
@@ -173,8 +190,22 @@ static __always_inline int sg_policy_stage(const struct sg_parsed *m, __u32 dir)
 			now = sg_now();
 		sg_frag_remember(&m->p, slot, dir, now);
 	}
-	if (cnt == SG_CNT_DROP_NO_RULE)
-		sg_log_reject(&m->p, slot, dir, m->pkt_len, now);
+	/*
+	 * A tracked flow's hit costs nothing here: its entry holds the rule
+	 * key, and the GC (or `sgctl rules`, for live entries) counts it.
+	 */
+	if (cnt == SG_CNT_ACCEPT_UNTRACKED || cnt == SG_CNT_AUDIT_WOULD_DROP ||
+	    !pass) {
+		__u64 key = rule ? rule->rule_key : 0;
+
+		if (!now)
+			now = sg_now();
+		/* Untracked: every packet is admitted on its own. */
+		if (rule)
+			sg_rule_hit(slot, key, 1, m->pkt_len, now);
+		sg_log_reject(&m->p, slot, dir, m->pkt_len, now, (__u32)cnt,
+			      key);
+	}
 	sg_count(slot, dir, cnt, m->pkt_len);
 	return pass;
 }
@@ -193,6 +224,11 @@ static __always_inline int sg_decide(void *data, void *data_end, __u32 pkt_len,
 		sg_dry_result.counter = cnt;
 		sg_dry_result.done = 1;
 	} else {
+		/* Malformed or too long a header chain: logged with what
+		 * the parser got to (addresses may be zero). */
+		if (!sg_counter_passes(cnt))
+			sg_log_reject(&m.p, sg_slot, dir & 1, pkt_len, 0,
+				      (__u32)cnt, 0);
 		sg_count(sg_slot, dir, cnt, pkt_len);
 	}
 	return sg_counter_passes(cnt);

@@ -52,6 +52,7 @@ struct sg_pkt {
 	__u8 tcp_flags;
 	__u8 icmp; /* 1 when proto is this family's ICMP */
 	__u8 icmp_type;
+	__u8 hop_limit; /* IPv6 only: MLD must come with 1 */
 };
 
 /* What the parse stage hands to the policy stage: data only. */

@@ -19,11 +19,18 @@
 #define TG_VARY_NONE  0
 #define TG_VARY_SPORT 1 /* UDP source port: base + n */
 #define TG_VARY_SADDR 2 /* IPv4 source address: base + n */
+/* TCP SYN flood: source address in [base, base + span) and source port
+ * 1024-65535, both scrambled per frame; TCP checksum kept right. */
+#define TG_VARY_SYN 3
 
 const volatile __u32 tg_vary = TG_VARY_NONE;
 const volatile __u32 tg_span = 1; /* n cycles over [0, span) */
 const volatile __u32 tg_base = 0; /* host order */
 const volatile __u32 tg_sink_verdict = XDP_PASS;
+/* The template frame's source, source port and raw TCP checksum word. */
+const volatile __u32 tg_saddr0 = 0;
+const volatile __u32 tg_sport0 = 0;
+const volatile __u32 tg_csum0 = 0;
 
 __u64 tg_seq = 0;
 
@@ -67,6 +74,29 @@ int tg_gen(struct xdp_md *ctx)
 		return XDP_TX;
 	if ((void *)(udp + 1) > data_end)
 		return XDP_ABORTED;
+	if (tg_vary == TG_VARY_SYN) {
+		struct tcphdr *tcp = (void *)(ip + 1);
+		__u32 x = (__u32)tg_seq++ * 2654435761u, sum;
+		__be32 na, oa = bpf_htonl(tg_saddr0);
+		__be16 np, op = bpf_htons((__u16)tg_sport0);
+
+		if ((void *)(tcp + 1) > data_end)
+			return XDP_ABORTED;
+		na = bpf_htonl(tg_base + (x & (tg_span - 1)));
+		np = bpf_htons((__u16)(1024 + (x >> 16) % 64512));
+		ip->saddr = na;
+		ip->check = tg_ip_csum(ip);
+		tcp->source = np;
+		/* RFC 1624 update of the template's checksum. */
+		sum = (__u16)~tg_csum0;
+		sum += (~oa & 0xffff) + (~oa >> 16) + (na & 0xffff) +
+		       (na >> 16);
+		sum += (__u16)~op + np;
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		tcp->check = (__u16)~sum;
+		return XDP_TX;
+	}
 	n = (__u32)(tg_seq++ % tg_span);
 	if (tg_vary == TG_VARY_SPORT) {
 		udp->source = bpf_htons((__u16)(tg_base + n));

@@ -180,7 +180,15 @@ struct sg_rule_key {
 struct sg_rule_val {
 	__u32 rule_ref; /* index into the loader's rule table (for check/show) */
 	__u32 flags;
+	/* sg_rule_key_of(rule id): where the rule's hits are counted
+	 * (sg_rule_hits), the same across reloads while the rule exists.
+	 * 4-byte aligned like the rest, so that a struct embedding the key
+	 * and this value (compile.h's sg_rule_entry) has no padding. */
+	__u64 rule_key __attribute__((packed, aligned(4)));
 };
+_Static_assert(sizeof(struct sg_rule_val) == 16 &&
+		       _Alignof(struct sg_rule_val) == 4,
+	       "sg_rule_val: 16 bytes, no padding around it");
 
 /*
  * Exact-match copy of stage 2: every single-port entry of sg_rule
@@ -258,6 +266,9 @@ _Static_assert(sizeof(struct sg_rule_exact_key) ==
  */
 #define SG_INST_PRESENT (1u << 0)
 #define SG_INST_SOURCE_CHECK (1u << 1)
+/* enforcement: audit (the instance or one of its groups): a new flow no
+ * rule allows passes untracked, counted SG_CNT_AUDIT_WOULD_DROP. */
+#define SG_INST_AUDIT (1u << 2)
 /*
  * Per stage-1 scope of the instance's policy (direction, family), set by
  * the loader: EXACT, look in sg_class_exact before sg_class (the scope has
@@ -267,6 +278,17 @@ _Static_assert(sizeof(struct sg_rule_exact_key) ==
 #define SG_INST_EXACT_SHIFT(dir, v6) (8 + 2 * ((dir) * 2 + (v6)))
 #define SG_INST_EXACT(dir, v6) (1u << SG_INST_EXACT_SHIFT(dir, v6))
 #define SG_INST_EXACT_ONLY(dir, v6) (2u << SG_INST_EXACT_SHIFT(dir, v6))
+/*
+ * ports[dir] is set: which TCP / UDP destination ports any stage-2 entry
+ * of the policy (any class) allows, in buckets of SG_PORT_BUCKET_SHIFT
+ * bits. A clear bit proves "no rule" before either lookup: a flood to
+ * closed ports costs the same whatever the number of rules.
+ */
+#define SG_INST_PORTS (1u << 5)
+#define SG_PORT_BUCKET_SHIFT 9 /* 512 ports a bit, 128 bits a protocol */
+/* Bit of (proto: TCP or UDP, host-order port) in ports[dir]. */
+#define SG_PORT_BIT(udp, port) \
+	((((udp) ? 1u : 0u) << 7) | ((__u32)(port) >> SG_PORT_BUCKET_SHIFT))
 
 struct sg_inst {
 	__u32 flags;
@@ -275,6 +297,7 @@ struct sg_inst {
 	__u32 udp_stream;
 	__u32 udp;
 	__u32 ct_max; /* this instance's conntrack capacity */
+	__u64 ports[SG_NDIR][4]; /* SG_INST_PORTS: SG_PORT_BIT bits */
 };
 
 /* Instance addresses for the source check. Hash; value unused (1). */
@@ -330,10 +353,23 @@ struct sg_ct_val {
 	__u8 state; /* enum sg_ct_state */
 	__u8 origin; /* enum sg_dir of the first packet */
 	__u8 flags;
-	__u8 pad;
+	__u8 tcp_flags; /* OR of the TCP flags seen, both ways (flow logs) */
 	__u64 packets[SG_NDIR];
 	__u64 bytes[SG_NDIR];
+	__u64 rule_key; /* of the rule that admitted it: sg_rule_val */
 };
+
+/*
+ * Early drop: when an instance's table is full, a new flow may take the
+ * room of a half-open TCP entry (its opener sent the SYN and nothing
+ * since), never of a flow whose opener went on. The datapath finds
+ * candidates in sg_ct_opening: per slot, SG_CT_OPENING_WAYS recent
+ * half-open keys, placed by hash, each tried at most once (a full table
+ * of established flows costs a few array reads per new flow, no more).
+ */
+#define SG_CT_OPENING_WAYS 16
+#define SG_CT_EARLY_PROBES SG_CT_OPENING_WAYS
+#define SG_CT_OPENING_ENTRIES (SG_MAX_INSTANCES * SG_CT_OPENING_WAYS)
 
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
 #define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
@@ -385,8 +421,11 @@ struct sg_frag_val {
 	  "related ICMP error")                                              \
 	/* later fragment of an allowed datagram */                          \
 	X(ACCEPT_FRAGMENT, ACCEPT, "accept_fragment", NULL, "later fragment") \
-	/* ARP, ND, DHCP, non-IP: never filtered */                          \
+	/* ARP, ND, MLD, DHCP, non-IP: never filtered */                     \
 	X(PASS_INFRA, PASS, "pass_infra", NULL, "not filtered (ARP/ND/DHCP)") \
+	/* no rule, passed untracked: enforcement audit */                   \
+	X(AUDIT_WOULD_DROP, PASS, "audit_would_drop", NULL,                  \
+	  "audit: would drop")                                               \
 	/* no group of the instance allows it */                             \
 	X(DROP_NO_RULE, DROP, "drop_no_rule", "no_rule", "no rule")          \
 	/* conntrack_allowance_exceeded */                                   \
@@ -473,7 +512,7 @@ struct sg_reject_key {
 	__u8 dir; /* enum sg_dir */
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
-	__u8 pad;
+	__u8 reason; /* enum sg_counter of the drop */
 	__be16 sport;
 	__be16 dport;
 	__u8 saddr[16];
@@ -485,7 +524,74 @@ struct sg_reject_val {
 	__u64 bytes;
 	__u64 first_ns; /* bpf_ktime_get_ns() clock */
 	__u64 last_ns;
+	__u64 rule_key; /* untracked accepts: the admitting rule; else 0 */
+	__u32 tcp_flags; /* OR of the TCP flags seen */
+	__u32 pad;
 };
+
+/*
+ * The cost of those records is bounded: each CPU creates at most
+ * sg_reject_budget (.rodata, default below) new records per instance per
+ * budget window (2^30 ns, about a second). Beyond it a window's rejects make
+ * no map lookup at all: they are only counted in stats, and in skip[dir]
+ * of this per-CPU array (index: slot), which `sgctl flowlog` sums over the
+ * CPUs into SKIPDATA records (VPC Flow Logs log-status SKIPDATA).
+ */
+#define SG_REJECT_BUDGET_DEFAULT 256
+#define SG_REJECT_WINDOW_SHIFT 30
+
+struct sg_reject_skip {
+	__u64 packets; /* since the slot was last cleared */
+	__u64 bytes;
+	__u64 first_ns; /* first skipped packet, 0 if none */
+	__u64 last_ns;
+};
+
+struct sg_reject_budget {
+	__u64 window; /* now >> SG_REJECT_WINDOW_SHIFT of used */
+	__u32 used; /* new records created in that window */
+	__u32 pad;
+	struct sg_reject_skip skip[SG_NDIR];
+};
+
+/*
+ * Per-rule hits, for `sgctl rules`: per-CPU hash keyed by the rule's
+ * stable key (sg_rule_val.rule_key) and the instance slot, so counts
+ * survive reloads that keep the rule. A tracked flow's conntrack entry
+ * holds its rule's key; the conntrack GC adds the flow (one hit, last_ns
+ * its creation, its packets and bytes) when it collects the entry, and
+ * `sgctl rules` adds the live entries at read time: no map write on the
+ * new-flow path. Untracked traffic is counted per packet (each packet is
+ * admitted on its own): hits, packets, bytes.
+ */
+#define SG_RULE_HITS_MAX_ENTRIES 65536
+
+struct sg_rule_hit_key {
+	__u64 rule_key;
+	__u32 slot;
+	__u32 pad;
+};
+
+struct sg_rule_hit {
+	__u64 hits; /* new flows admitted (untracked: packets) */
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_ns; /* bpf_ktime_get_ns() clock of the last hit */
+};
+
+#ifndef __bpf__
+/* The 64-bit key of a rule id ("sgr-..."): FNV-1a, never 0 (0: none). */
+static inline __u64 sg_rule_key_of(const char *id)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (; *id; id++) {
+		h ^= (unsigned char)*id;
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+#endif
 
 /*
  * `sgctl check`: the programs loaded with sg_dry_run set decide a
@@ -567,6 +673,21 @@ struct sg_meta {
 struct sg_blob_chunk {
 	__u32 len;
 	char data[SG_BLOB_CHUNK - 4];
+};
+
+/*
+ * `sgctl audit on|off ID`: enforcement overrides of the loaded config, by
+ * group or instance id. Each holds the hash of the stored config it was
+ * made on and counts only while that config is live: the stored config
+ * is read back with them applied (enforce/audit.c), and a load of another
+ * config leaves them without effect.
+ */
+#define SG_AUDIT_MAX_ENTRIES 4096
+
+struct sg_audit_val {
+	__u64 config_hash; /* sg_meta.config_hash of the live config */
+	__u32 audit; /* 1 audit, 0 enforce */
+	__u32 pad;
 };
 
 #endif /* SGCTL_H */

@@ -86,12 +86,26 @@ _sgctl() {
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;
-	--instance) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--instance | --from | --to) _sgctl_reply "$(_sgctl_ids instance)"; return ;;
+	--family) _sgctl_reply 4 6; return ;;
+	--config) _sgctl_files; return ;;
 	--netns) _sgctl_reply "$(ip netns list 2>/dev/null | awk '{ print $1 }')"; return ;;
 	--xdp-mode) _sgctl_reply native generic; return ;;
 	--protocol) _sgctl_reply tcp udp icmp icmpv6 all; return ;;
-	--remote | --port | --icmp-type | --icmp-code | --window) return ;;
-	--etcd | --host | --vpc) return ;;
+	--remote | --port | --icmp-type | --icmp-code | --window | --max-size | --keep) return ;;
+	--group) _sgctl_reply "$(_sgctl_ids group)"; return ;;
+	--since) _sgctl_reply 30m 1h 24h 7d 30d; return ;;
+	--format) _sgctl_reply "'\${version} \${srcaddr} \${dstaddr} \${action} \${sg-rule-id} \${reason}'"; return ;;
+	--output) _sgctl_files; return ;;
+	# The edit commands (rule, group, instance).
+	--type)
+		_sgctl_reply ssh ftp sftp http https rdp smtp smtps pop3 pop3s imap \
+			imaps ldap smb dns-tcp dns-udp mysql postgresql mssql oracle \
+			redshift nfs winrm-http winrm-https all-traffic all-tcp all-udp \
+			all-icmp all-icmpv6
+		return
+		;;
+	--source | --destination | --groups) _sgctl_reply "$(_sgctl_ids group)"; return ;;
 	--cacert | --cert | --key)
 		local IFS=$'\n'
 		# shellcheck disable=SC2207
@@ -99,12 +113,13 @@ _sgctl() {
 		compopt -o filenames 2>/dev/null
 		return
 		;;
+	--etcd | --vpc | --rule-id | --description | --name | --ips | --host | --interface) return ;;
 	esac
 
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload check stats conntrack flowlog export bench agent status"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload check diff stats conntrack flowlog rules audit export bench agent status"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -128,8 +143,17 @@ _sgctl() {
 		fi
 		;;
 	check)
-		_sgctl_reply --instance --inbound --outbound --protocol --remote \
-			--port --icmp-type --icmp-code "$global"
+		# After --config FILE, more files; else the options.
+		if [[ $cur != -* ]] && [[ " ${COMP_WORDS[*]:cmdi:COMP_CWORD-cmdi} " == *" --config "* ]]; then
+			_sgctl_files
+		else
+			_sgctl_reply --instance --inbound --outbound --protocol \
+				--remote --port --icmp-type --icmp-code --config \
+				--from --to --family "$global"
+		fi
+		;;
+	diff)
+		if [[ $cur == -* ]]; then _sgctl_reply -- "$global"; else _sgctl_files; fi
 		;;
 	stats) _sgctl_reply --instance --prometheus "$global" ;;
 	conntrack)
@@ -140,7 +164,18 @@ _sgctl() {
 			_sgctl_reply list flush
 		fi
 		;;
-	flowlog) _sgctl_reply --instance --follow --window "$global" ;;
+	flowlog) _sgctl_reply --instance --follow --window --format --output \
+		--max-size --keep "$global" ;;
+	rules) _sgctl_reply --group --instance --unused --since "$global" ;;
+	audit)
+		if [[ $cur == -* ]]; then
+			_sgctl_reply "$global"
+		elif [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
+			_sgctl_reply on off
+		else
+			_sgctl_reply "$(_sgctl_ids group) $(_sgctl_ids instance)"
+		fi
+		;;
 	export)
 		if [[ $cur == -* ]]; then
 			_sgctl_reply --instance "$global"
@@ -152,6 +187,37 @@ _sgctl() {
 		;;
 	agent) _sgctl_reply --etcd --host --vpc --cacert --cert --key "$global" ;;
 	status) _sgctl_reply --etcd --vpc --cacert --cert --key "$global" ;;
+	rule | group | instance)
+		# The subcommand comes first; then an id and the options.
+		local edit="--etcd --cacert --cert --key --vpc" sub=${COMP_WORDS[cmdi + 1]:-}
+		if [ "$COMP_CWORD" -eq $((cmdi + 1)) ]; then
+			case $cmd in
+			rule) _sgctl_reply add delete ;;
+			group) _sgctl_reply create delete ;;
+			instance) _sgctl_reply add set-groups remove ;;
+			esac
+		elif [[ $cur == -* ]]; then
+			case $cmd in
+			rule)
+				_sgctl_reply --inbound --outbound --type --protocol --port \
+					--icmp-type --icmp-code --source --destination \
+					--description --rule-id "$edit" "$global"
+				;;
+			group) _sgctl_reply --name --description "$edit" "$global" ;;
+			instance)
+				_sgctl_reply --ips --groups --host --interface --netns \
+					--host-side "$edit" "$global"
+				;;
+			esac
+		elif [ "$cmd" = instance ] && [ "$sub" != add ] &&
+			[ "$COMP_CWORD" -eq $((cmdi + 2)) ]; then
+			_sgctl_reply "$(_sgctl_ids instance)"
+		elif [ "$cmd" = instance ] && [ "$sub" = set-groups ]; then
+			_sgctl_reply "$(_sgctl_ids group)"
+		elif [ "$cmd" != instance ] && [ "$sub" != create ]; then
+			_sgctl_reply "$(_sgctl_ids group)"
+		fi
+		;;
 	show | unload) _sgctl_reply "$global" ;;
 	*) _sgctl_reply "$global" ;;
 	esac

@@ -13,6 +13,7 @@
 #ifndef SG_BENCH_H
 #define SG_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct bench_micro_opts {
 	int nmembers;
 	int runs;	 /* medians of this many runs ... */
 	uint32_t repeat; /* ... of this many packets */
+	bool reference;	 /* -j: report ref_ns as well */
 };
 
 struct bench_micro_row {
@@ -46,6 +48,7 @@ struct bench_micro_row {
 
 struct bench_micro_result {
 	double floor_ns; /* an empty XDP program, measured alongside */
+	double ref_ns;	 /* the reference stateful program (refstate) */
 	struct bench_micro_row *rows; /* members outer, rules inner */
 	size_t nrows;
 };
@@ -61,6 +64,7 @@ enum bench_mix {
 	BENCH_MIX_ESTABLISHED, /* one flow, tracked after its first frame */
 	BENCH_MIX_ALLOWED,     /* one allowed source, a new flow per port */
 	BENCH_MIX_MANY,	       /* 65536 sources of the source's /16 */
+	BENCH_MIX_SYN,	       /* TCP SYNs from the source's prefix */
 	BENCH_NMIX
 };
 extern const char *const bench_mix_names[BENCH_NMIX];
@@ -79,6 +83,7 @@ struct bench_live_opts {
 	enum bench_receiver receiver;
 	enum bench_mix mix;
 	uint32_t src, dst; /* host order */
+	int src_len;	   /* syn-flood: sources in src/src_len */
 	uint16_t sport, dport;
 	long seconds, count, size, slot;
 };
@@ -104,10 +109,23 @@ struct bench_map_mem {
 
 #define BENCH_MAX_MAPS 32
 
+/* One change through the apply entry point with a cache (as an agent
+ * applies it): written in place into the live generation. */
+struct bench_change {
+	double parse, compile, write; /* seconds */
+	bool incremental;
+	size_t written, deleted; /* policy-map entries */
+};
+
 struct bench_control_result {
 	size_t policies, class_entries, rule_entries;
 	struct bench_times load; /* the config as loaded first */
 	struct bench_times join; /* then one instance joins sg-hub */
+	/* The same membership change, in place (sg_enforce_apply with a
+	 * cache): join sg-hub, then leave it again, five times (write: the
+	 * median; the rest: the last run); and the entries a whole new
+	 * generation writes for it. */
+	struct bench_change join_inc, leave_inc, join_full;
 	long max_rss_kib;
 	struct bench_map_mem mem[BENCH_MAX_MAPS];
 	size_t nmem;

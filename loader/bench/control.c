@@ -3,7 +3,9 @@
  * bench control: what a load costs. A generated control-plane shape
  * (gen.c) is parsed, compiled and applied into a temporary state, then
  * again with one instance joining sg-hub, the group every other one
- * references; the maps' memlock is read empty and loaded.
+ * references; the maps' memlock is read empty and loaded. Then the same
+ * membership change through the apply entry point with a cache, as an
+ * agent applies it: written in place into the live generation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "bench/priv.h"
 #include "compile/compile.h"
 #include "config/model.h"
+#include "enforce/apply.h"
 #include "state/state.h"
 #include "util/diag.h"
 
@@ -73,8 +76,62 @@ static int load_once(struct sg_state *st, const struct bench_cp_cfg *cp,
 	return err;
 }
 
+/* Applies one shape through sg_enforce_apply (mode, cache), timing the
+ * parse, the compile and the writes. */
+static int apply_once(struct sg_state *st, const struct bench_cp_cfg *cp,
+		      struct sg_apply_cache *cache, enum sg_apply_mode mode,
+		      struct bench_change *out)
+{
+	struct sg_apply_result res;
+	struct sg_config cfg;
+	struct sg_diag diag;
+	char *text = NULL;
+	size_t len;
+	double t0;
+	int err;
+
+	if (bench_gen_cp(cp, &text, &len)) {
+		sg_err("out of memory");
+		return -ENOMEM;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	sg_diag_init(&diag);
+	t0 = bench_now();
+	err = sg_config_parse_string("bench.yaml", text, len, &cfg, &diag);
+	if (out)
+		out->parse = bench_now() - t0;
+	if (err || diag.nerrors) {
+		sg_diag_print(&diag, stderr);
+		err = err ? err : -EINVAL;
+		goto out;
+	}
+	err = sg_enforce_apply(st, &cfg,
+			       &(struct sg_apply_req){.label = "bench.yaml",
+						      .text = text,
+						      .len = len,
+						      .cache = cache,
+						      .mode = mode},
+			       &res);
+	if (!err && out) {
+		out->compile = res.compile_s;
+		out->write = res.commit_s;
+		out->incremental = res.incremental;
+		out->written = res.entries_written;
+		out->deleted = res.entries_deleted;
+	}
+out:
+	sg_diag_free(&diag);
+	sg_config_free(&cfg);
+	free(text);
+	return err;
+}
+
+#define BENCH_CHANGE_RUNS 5
+
 int bench_control(const struct bench_cp_cfg *cp, struct bench_control_result *r)
 {
+	double jw[BENCH_CHANGE_RUNS], lw[BENCH_CHANGE_RUNS];
+	struct sg_apply_cache cache = {};
 	struct bench_cp_cfg join = *cp;
 	struct sg_state st = {};
 	struct bpf_map *map;
@@ -110,9 +167,35 @@ int bench_control(const struct bench_cp_cfg *cp, struct bench_control_result *r)
 	err = load_once(&st, &join, &r->join, NULL);
 	if (err)
 		goto out;
+
+	/* The same change as an agent applies it: the config through the
+	 * apply entry point (a new generation, the cache filled), then the
+	 * join and the leave in place; last the join as a new generation,
+	 * for the entries that writes. */
+	err = apply_once(&st, cp, &cache, SG_APPLY_AUTO, NULL);
+	for (int i = 0; !err && i < BENCH_CHANGE_RUNS; i++) {
+		struct bench_change c;
+
+		err = apply_once(&st, &join, &cache, SG_APPLY_AUTO, &c);
+		jw[i] = c.write;
+		r->join_inc = c;
+		if (!err)
+			err = apply_once(&st, cp, &cache, SG_APPLY_AUTO, &c);
+		lw[i] = c.write;
+		r->leave_inc = c;
+	}
+	/* The median of the runs: an agent applies change after change. */
+	r->join_inc.write = bench_median(jw, BENCH_CHANGE_RUNS);
+	r->leave_inc.write = bench_median(lw, BENCH_CHANGE_RUNS);
+	if (!err)
+		err = apply_once(&st, &join, NULL, SG_APPLY_FULL,
+				 &r->join_full);
+	if (err)
+		goto out;
 	getrusage(RUSAGE_SELF, &ru);
 	r->max_rss_kib = ru.ru_maxrss;
 out:
+	sg_apply_cache_free(&cache);
 	if (st.skel)
 		sg_state_close(&st);
 	bench_state_cleanup();

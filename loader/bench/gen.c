@@ -179,6 +179,7 @@ int bench_gen_micro(const struct bench_micro_cfg *g, char **text, size_t *len,
 			fprintf(f, "]\n");
 		}
 		t->accept_port = BENCH_MEMBER_PORT;
+		t->accept_plen = 32;
 	} else {
 		/* The middle IPv4 rule of the instance. */
 		int lo, hi, plen;
@@ -199,6 +200,7 @@ int bench_gen_micro(const struct bench_micro_cfg *g, char **text, size_t *len,
 			lo = 1024 + target % 60000;
 		t->accept_src = plen < 32 ? base | 1 : base;
 		t->accept_port = (uint16_t)lo;
+		t->accept_plen = plen;
 	}
 	if (fclose(f)) {
 		free(*text);

@@ -36,6 +36,7 @@ struct bench_micro_cfg {
 struct bench_target {
 	uint32_t accept_src;  /* host order: covered by the target rule */
 	uint16_t accept_port; /* tcp port the target rule allows */
+	int accept_plen;      /* the target rule's source prefix length */
 	uint32_t other_src;   /* host order: in no rule's source at all */
 	int v4_rules;	      /* IPv4 rules (the rest are IPv6) */
 	int groups;

@@ -24,8 +24,8 @@
 #include "state/state.h"
 #include "util/diag.h"
 
-const char *const bench_mix_names[BENCH_NMIX] = {"drop", "established",
-						 "allowed", "many-sources"};
+const char *const bench_mix_names[BENCH_NMIX] = {
+	"drop", "established", "allowed", "many-sources", "syn-flood"};
 const char *const bench_receiver_names[BENCH_NRX] = {"sgctl", "pass", "drop"};
 
 static int ifinfo(const char *netns, const char *dev, int *ifindex, __u8 mac[6])
@@ -123,6 +123,10 @@ int bench_live(const struct bench_live_opts *o, struct bench_live_result *r)
 		return err;
 	fs.dmac = rx_mac;
 	fs.smac = gen_mac;
+	if (o->mix == BENCH_MIX_SYN) {
+		fs.proto = 6;
+		fs.tcp_flags = 0x02;
+	}
 	flen = bench_frame_build(&fs, frame);
 
 	tg = trafficgen_bpf__open();
@@ -138,6 +142,21 @@ int bench_live(const struct bench_live_opts *o, struct bench_live_result *r)
 		tg->rodata->tg_base = o->sport;
 		tg->rodata->tg_span = 65535 - o->sport;
 		break;
+	case BENCH_MIX_SYN: { /* SYNs from src/src_len, random ports */
+		int host = 32 - (o->src_len > 0 ? o->src_len : 32);
+		__u16 c;
+
+		if (host > 16)
+			host = 16; /* the generator scrambles 16 bits of it */
+		memcpy(&c, frame + 14 + 20 + 16, 2);
+		tg->rodata->tg_vary = 3;
+		tg->rodata->tg_span = 1u << host;
+		tg->rodata->tg_base = o->src & ~((1u << host) - 1);
+		tg->rodata->tg_saddr0 = o->src;
+		tg->rodata->tg_sport0 = o->sport;
+		tg->rodata->tg_csum0 = c;
+		break;
+	}
 	case BENCH_MIX_MANY: /* 65536 sources of 198.18.0.0/16 */
 		tg->rodata->tg_vary = 2;
 		tg->rodata->tg_base = o->src & 0xffff0000u;

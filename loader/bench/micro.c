@@ -4,7 +4,9 @@
  * filled by the real parser and compiler from generated configs (gen.c)
  * in a temporary pin directory, run with BPF_PROG_TEST_RUN and `repeat`;
  * an empty XDP program (r0 = XDP_PASS; exit) is the floor, measured in the
- * same run. Cases:
+ * same run, and so is the reference stateful program (bpf/refstate.bpf.c:
+ * parse, one hash lookup of the flow, one per-CPU counter) on the
+ * established frame, the least any stateful filter pays. Cases:
  *   established  a tracked TCP flow's packet, the live program (one
  *                conntrack lookup, its refresh, a counter)
  *   new-accept   a SYN a rule allows, the program in dry-run mode
@@ -25,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "state/skel.h"
+#include "refstate.skel.h"
 
 #include "bench/priv.h"
 #include "compile/compile.h"
@@ -146,10 +149,33 @@ static int micro_check(struct sg_state *st, struct sgctl_bpf *dry,
 	return err;
 }
 
+/* The reference program, tracking the flow of the established frame. */
+static int ref_track(struct refstate_bpf *rs, const __u8 *frame)
+{
+	struct {
+		__u32 saddr, daddr;
+		__u16 sport, dport;
+		__u32 proto;
+	} k = {};
+	__u32 one = 1;
+
+	memcpy(&k.saddr, frame + 14 + 12, 4);
+	memcpy(&k.daddr, frame + 14 + 16, 4);
+	memcpy(&k.sport, frame + 14 + 20, 2);
+	memcpy(&k.dport, frame + 14 + 22, 2);
+	k.proto = 6;
+	if (bpf_map_update_elem(bpf_map__fd(rs->maps.rs_flows), &k, &one, 0)) {
+		sg_err("bench: cannot track the reference flow: %s",
+		       sg_bpf_strerror(-errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
-		     int rules, int members, int runs, __u32 repeat,
-		     struct bench_micro_row *row, double *floors,
-		     size_t *nfloors)
+		     struct refstate_bpf *rs, int rules, int members, int runs,
+		     __u32 repeat, struct bench_micro_row *row, double *floors,
+		     double *refs, size_t *nfloors)
 {
 	struct bench_micro_cfg g = {.rules = rules, .members = members};
 	struct bench_target t;
@@ -205,6 +231,22 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 		free(v);
 		return err;
 	}
+	err = ref_track(rs, frames[BENCH_CASE_EST]);
+	if (!err) {
+		__u32 rv = 0;
+
+		err = test_run(bpf_program__fd(rs->progs.rs_xdp),
+			       frames[BENCH_CASE_EST], lens[BENCH_CASE_EST], 1,
+			       &rv, NULL);
+		if (!err && rv != XDP_PASS_RC) {
+			sg_err("bench: the reference program drops the flow");
+			err = -EPROTO;
+		}
+	}
+	if (err) {
+		free(v);
+		return err;
+	}
 	fds[BENCH_CASE_EST] = bpf_program__fd(st->skel->progs.sg_xdp);
 	fds[BENCH_CASE_ACC] = fds[BENCH_CASE_REJ] =
 		bpf_program__fd(dry->progs.sg_xdp);
@@ -216,7 +258,14 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 		err = test_run(floor_fd, frames[BENCH_CASE_EST],
 			       lens[BENCH_CASE_EST], repeat, NULL, &f);
 		if (!err)
-			floors[(*nfloors)++] = f;
+			floors[*nfloors] = f;
+		if (!err)
+			err = test_run(bpf_program__fd(rs->progs.rs_xdp),
+				       frames[BENCH_CASE_EST],
+				       lens[BENCH_CASE_EST], repeat, NULL,
+				       &refs[*nfloors]);
+		if (!err)
+			(*nfloors)++;
 		for (int k = 0; k < BENCH_NCASES && !err; k++)
 			err = test_run(fds[k], frames[k], lens[k], repeat, NULL,
 				       &v[k * runs + r]);
@@ -250,15 +299,17 @@ int bench_micro(const struct bench_micro_opts *o, struct bench_micro_result *r)
 {
 	size_t ncombos = (size_t)o->nrules * (size_t)o->nmembers;
 	struct sgctl_bpf *dry = NULL;
+	struct refstate_bpf *rs = NULL;
 	struct sg_state st = {};
-	double *floors = NULL;
+	double *floors = NULL, *refs = NULL;
 	size_t nfloors = 0;
 	int floor_fd = -1, err;
 
 	memset(r, 0, sizeof(*r));
 	r->rows = calloc(ncombos ? ncombos : 1, sizeof(*r->rows));
 	floors = calloc(ncombos * (size_t)o->runs + 1, sizeof(*floors));
-	if (!r->rows || !floors) {
+	refs = calloc(ncombos * (size_t)o->runs + 1, sizeof(*refs));
+	if (!r->rows || !floors || !refs) {
 		sg_err("out of memory");
 		err = -ENOMEM;
 		goto out;
@@ -266,6 +317,13 @@ int bench_micro(const struct bench_micro_opts *o, struct bench_micro_result *r)
 	floor_fd = floor_prog();
 	if (floor_fd < 0) {
 		err = floor_fd;
+		goto out;
+	}
+	rs = refstate_bpf__open_and_load();
+	if (!rs) {
+		err = -errno;
+		sg_err("cannot load the reference program: %s",
+		       sg_bpf_strerror(err));
 		goto out;
 	}
 	err = bench_state_open(&st);
@@ -278,9 +336,10 @@ int bench_micro(const struct bench_micro_opts *o, struct bench_micro_result *r)
 	}
 	for (int m = 0; m < o->nmembers; m++) {
 		for (int k = 0; k < o->nrules; k++) {
-			err = micro_one(&st, dry, floor_fd, o->rules[k],
+			err = micro_one(&st, dry, floor_fd, rs, o->rules[k],
 					o->members[m], o->runs, o->repeat,
-					&r->rows[r->nrows], floors, &nfloors);
+					&r->rows[r->nrows], floors, refs,
+					&nfloors);
 			if (err) {
 				sg_err("bench micro: rules %d, members %d "
 				       "failed",
@@ -291,7 +350,10 @@ int bench_micro(const struct bench_micro_opts *o, struct bench_micro_result *r)
 		}
 	}
 	r->floor_ns = bench_median(floors, nfloors);
+	r->ref_ns = bench_median(refs, nfloors);
 out:
+	if (rs)
+		refstate_bpf__destroy(rs);
 	if (dry)
 		sgctl_bpf__destroy(dry);
 	if (st.skel)
@@ -300,6 +362,7 @@ out:
 	if (floor_fd >= 0)
 		close(floor_fd);
 	free(floors);
+	free(refs);
 	if (err)
 		bench_micro_result_free(r);
 	return err;

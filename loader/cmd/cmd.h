@@ -74,4 +74,52 @@ int cmd_show(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
+/* ---- The edit commands (cmd_rule.c, cmd_group.c, cmd_instance.c) ---- */
+int cmd_rule(int argc, char **argv);
+int cmd_group(int argc, char **argv);
+int cmd_instance(int argc, char **argv);
+
+/* Where an edit goes: etcd (--etcd URL, else SGCTL_ETCD) or, with
+ * neither, the loaded config of --pin-dir. */
+struct sg_edit_target {
+	const char *etcd, *cacert, *cert, *key, *vpc;
+};
+
+enum {
+	SG_EDIT_OPT_ETCD = 0x180,
+	SG_EDIT_OPT_CACERT,
+	SG_EDIT_OPT_CERT,
+	SG_EDIT_OPT_KEY,
+	SG_EDIT_OPT_VPC,
+};
+
+/* The options of every edit command, for a getopt_long table. */
+#define SG_EDIT_LONGOPTS                                                      \
+	{"etcd", required_argument, NULL, SG_EDIT_OPT_ETCD},                 \
+	{"cacert", required_argument, NULL, SG_EDIT_OPT_CACERT},             \
+	{"cert", required_argument, NULL, SG_EDIT_OPT_CERT},                 \
+	{"key", required_argument, NULL, SG_EDIT_OPT_KEY},                   \
+	{"vpc", required_argument, NULL, SG_EDIT_OPT_VPC}
+
+/* True when getopt's opt was one of SG_EDIT_LONGOPTS (kept in t). */
+bool sg_edit_opt(struct sg_edit_target *t, int opt, const char *arg);
+
+/*
+ * Runs the edit fn(arg) where t says (fleet/edit_txn.h), then prints
+ * "WHAT: revision N" (done() says WHAT), or under -j {"revision": N};
+ * on a local edit N is the policy generation the apply made live. Errors
+ * (AWS codes; -j: a JSON object with "error") and exit status 1.
+ */
+struct sg_desired;
+struct sg_diag;
+int sg_edit_run(const char *cmd, const struct sg_edit_target *t,
+		int (*fn)(struct sg_desired *d, void *arg,
+			  struct sg_diag *diag),
+		void *arg, void (*done)(void *arg, char *buf, size_t len));
+
+/* "CMD SUB ARGS": runs SUB of table (a unique prefix works) with argv[0]
+ * CMD and the arguments after SUB. */
+struct cmd;
+int sg_subcmd(const struct cmd *table, int argc, char **argv);
+
 #endif /* SG_CMD_H */

@@ -76,12 +76,13 @@
 /* What makes a record one flow in one direction (compared with memcmp). */
 struct flow_id {
 	__u32 slot;
-	__u8 action; /* 0 ACCEPT, 1 REJECT */
+	__u8 action; /* 0 ACCEPT, 1 REJECT, 2 SKIPDATA */
 	__u8 family;
 	__u8 proto;
 	__u8 dir;	    /* enum sg_dir: one record per direction */
 	__u16 sport, dport; /* host order */
-	__u32 pad;
+	__u8 reason;	    /* enum sg_counter of a sg_reject record */
+	__u8 pad[3];
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u64 epoch; /* conntrack created_ns / reject first_ns: a new flow
@@ -92,6 +93,14 @@ struct flow {
 	struct flow_id id;
 	__u64 packets, bytes;
 	__u64 first_ns, last_ns; /* monotonic */
+	__u64 rule_key;		 /* the admitting rule; 0: none */
+	__u8 tcp_flags;		 /* OR of the flags seen */
+};
+
+/* A rule key and the id it stands for (sg_rule_key_of). */
+struct rule_name {
+	__u64 key;
+	char id[SG_RULE_ID_SIZE];
 };
 
 struct flows {
@@ -108,6 +117,10 @@ struct fl_names {
 	bool have_want;
 	__u32 want_slot; /* SG_MAX_INSTANCES: the instance is not loaded */
 	char account[64];
+	char vpc[64];
+	char region[64];
+	struct rule_name *rules; /* sorted by key */
+	size_t nrules;
 };
 
 /* What the last poll saw of the state, to notice a change cheaply. */
@@ -124,6 +137,7 @@ struct fl_ctx {
 	struct fl_seen seen;
 	const char *want; /* --instance */
 	int reject_fd;	  /* -1: this datapath keeps no rejected flows */
+	int skip_fd;	  /* sg_reject_budget, or -1 */
 };
 
 static volatile sig_atomic_t stop;
@@ -224,6 +238,8 @@ static int snap_accepts(struct fl_ctx *x, struct flows *out)
 			f.bytes = v->bytes[d];
 			f.first_ns = v->created_ns;
 			f.last_ns = v->last_seen_ns;
+			f.rule_key = v->rule_key;
+			f.tcp_flags = v->tcp_flags;
 			err = flows_push(out, &f);
 		}
 	}
@@ -257,10 +273,15 @@ static int snap_rejects(struct fl_ctx *x, struct flows *out)
 		if (!slot_id(x, k->slot) || !v->packets)
 			continue;
 		f.id.slot = k->slot;
-		f.id.action = 1;
+		/* Untracked accepts are kept there too, by reason. */
+		f.id.action = k->reason == SG_CNT_ACCEPT_UNTRACKED ? 0 : 1;
+		f.id.reason = k->reason;
+		f.rule_key = v->rule_key;
+		f.tcp_flags = (__u8)v->tcp_flags;
 		f.id.family = k->family;
 		f.id.proto = k->proto;
 		f.id.dir = k->dir;
+		f.id.reason = k->reason;
 		memcpy(f.id.saddr, k->saddr, 16);
 		memcpy(f.id.daddr, k->daddr, 16);
 		if (has_ports(k->proto)) {
@@ -279,6 +300,56 @@ static int snap_rejects(struct fl_ctx *x, struct flows *out)
 	return err;
 }
 
+/*
+ * Rejects the datapath counted but kept no record of (its budget spent):
+ * one SKIPDATA flow per slot and direction, summed over the CPUs.
+ */
+static int snap_skips(struct fl_ctx *x, struct flows *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_reject_budget *b;
+	int err = 0;
+
+	if (x->skip_fd < 0 || ncpu < 1)
+		return 0;
+	b = calloc((size_t)ncpu, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->names.nslots && !err; i++) {
+		__u32 slot = x->names.slots[i];
+
+		if (slot >= SG_MAX_INSTANCES ||
+		    (x->names.have_want && slot != x->names.want_slot))
+			continue;
+		if (bpf_map_lookup_elem(x->skip_fd, &slot, b))
+			continue;
+		for (int d = 0; d < SG_NDIR && !err; d++) {
+			struct flow f = {};
+
+			for (int c = 0; c < ncpu; c++) {
+				const struct sg_reject_skip *s = &b[c].skip[d];
+
+				if (!s->packets)
+					continue;
+				f.packets += s->packets;
+				f.bytes += s->bytes;
+				if (!f.first_ns || s->first_ns < f.first_ns)
+					f.first_ns = s->first_ns;
+				if (s->last_ns > f.last_ns)
+					f.last_ns = s->last_ns;
+			}
+			if (!f.packets)
+				continue;
+			f.id.slot = slot;
+			f.id.action = 2;
+			f.id.dir = (__u8)d;
+			err = flows_push(out, &f);
+		}
+	}
+	free(b);
+	return err;
+}
+
 /* Every flow now, sorted by id. */
 static int snapshot(struct fl_ctx *x, struct flows *out)
 {
@@ -289,16 +360,177 @@ static int snapshot(struct fl_ctx *x, struct flows *out)
 	if (!err)
 		err = snap_rejects(x, out);
 	if (!err)
+		err = snap_skips(x, out);
+	if (!err)
 		qsort(out->v, out->n, sizeof(*out->v), id_cmp);
 	return err;
 }
 
 /* --------------------------------------------------------------- output */
 
+/*
+ * Record fields: VPC Flow Logs custom-format names, plus sgctl's own
+ * sg-rule-id (the rule that admitted the flow), reason (why it was
+ * dropped) and audit (AUDIT: no rule allowed it, it passed because the
+ * instance is audited). num: a number in JSON.
+ */
+enum fl_field {
+	F_VERSION,
+	F_ACCOUNT,
+	F_INTERFACE,
+	F_SRCADDR,
+	F_DSTADDR,
+	F_SRCPORT,
+	F_DSTPORT,
+	F_PROTOCOL,
+	F_PACKETS,
+	F_BYTES,
+	F_START,
+	F_END,
+	F_ACTION,
+	F_LOG_STATUS,
+	F_VPC,
+	F_INSTANCE,
+	F_FLOW_DIR,
+	F_TCP_FLAGS,
+	F_PKT_SRCADDR,
+	F_PKT_DSTADDR,
+	F_TYPE,
+	F_REGION,
+	F_RULE_ID,
+	F_REASON,
+	F_AUDIT,
+	F_NFIELDS,
+};
+
+static const struct {
+	const char *name;
+	bool num;
+} fields[F_NFIELDS] = {
+	[F_VERSION] = {"version", true},
+	[F_ACCOUNT] = {"account-id", false},
+	[F_INTERFACE] = {"interface-id", false},
+	[F_SRCADDR] = {"srcaddr", false},
+	[F_DSTADDR] = {"dstaddr", false},
+	[F_SRCPORT] = {"srcport", true},
+	[F_DSTPORT] = {"dstport", true},
+	[F_PROTOCOL] = {"protocol", true},
+	[F_PACKETS] = {"packets", true},
+	[F_BYTES] = {"bytes", true},
+	[F_START] = {"start", true},
+	[F_END] = {"end", true},
+	[F_ACTION] = {"action", false},
+	[F_LOG_STATUS] = {"log-status", false},
+	[F_VPC] = {"vpc-id", false},
+	[F_INSTANCE] = {"instance-id", false},
+	[F_FLOW_DIR] = {"flow-direction", false},
+	[F_TCP_FLAGS] = {"tcp-flags", true},
+	[F_PKT_SRCADDR] = {"pkt-srcaddr", false},
+	[F_PKT_DSTADDR] = {"pkt-dstaddr", false},
+	[F_TYPE] = {"type", false},
+	[F_REGION] = {"region", false},
+	[F_RULE_ID] = {"sg-rule-id", false},
+	[F_REASON] = {"reason", false},
+	[F_AUDIT] = {"audit", false},
+};
+
+#define FL_DEFAULT_FORMAT                                                      \
+	"${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} "      \
+	"${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} "      \
+	"${end} ${action} ${log-status}"
+#define FL_MAX_SEGS 128
+
+/* A parsed --format: literal text, each followed by a field or none. */
+struct fl_format {
+	struct {
+		char *lit;
+		int field; /* enum fl_field, -1: none */
+	} seg[FL_MAX_SEGS];
+	size_t n;
+	bool custom; /* --format given (-j then prints only its fields) */
+};
+
+static void format_free(struct fl_format *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->seg[i].lit);
+	f->n = 0;
+}
+
+static void known_fields(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < F_NFIELDS && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? ", " : "", fields[i].name);
+}
+
+/* Parses "${a} text ${b}..."; on error says why in err (usage). */
+static int format_parse(const char *text, struct fl_format *f, char *err,
+			size_t errlen)
+{
+	const char *p = text;
+
+	f->n = 0;
+	while (*p) {
+		const char *open = strstr(p, "${"), *close;
+		size_t litlen = open ? (size_t)(open - p) : strlen(p);
+		int field = -1;
+
+		if (f->n == FL_MAX_SEGS) {
+			snprintf(err, errlen, "too many fields");
+			return -EINVAL;
+		}
+		if (open) {
+			char name[64];
+			size_t nl;
+
+			close = strchr(open, '}');
+			if (!close) {
+				snprintf(err, errlen, "'${' without '}'");
+				return -EINVAL;
+			}
+			nl = (size_t)(close - open - 2);
+			if (nl >= sizeof(name))
+				nl = sizeof(name) - 1;
+			memcpy(name, open + 2, nl);
+			name[nl] = '\0';
+			for (int i = 0; i < F_NFIELDS; i++)
+				if (!strcmp(fields[i].name, name))
+					field = i;
+			if (field < 0) {
+				char known[600];
+
+				known_fields(known, sizeof(known));
+				snprintf(err, errlen,
+					 "unknown field '%s'; known fields: %s",
+					 name, known);
+				return -EINVAL;
+			}
+		}
+		f->seg[f->n].lit = strndup(p, litlen);
+		f->seg[f->n].field = field;
+		f->n++;
+		p = open ? close + 1 : p + litlen;
+	}
+	if (!f->n) {
+		snprintf(err, errlen, "empty format");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 struct sink {
 	struct sg_json *j; /* -j without --follow: one document */
 	bool follow;
 	__s64 offset_ns; /* realtime - monotonic */
+	struct fl_format fmt;
+	FILE *out;		     /* stdout or --output */
+	const char *path;	     /* --output */
+	unsigned long long max_size; /* rotate past this many bytes; 0 never */
+	unsigned int keep;	     /* rotated files kept: path.1 .. path.N */
 };
 
 static __u64 unix_s(const struct sink *s, __u64 mono)
@@ -308,14 +540,85 @@ static __u64 unix_s(const struct sink *s, __u64 mono)
 	return t > 0 ? (__u64)t / NS : 0;
 }
 
+/* "no-rule", "conntrack-full", "source-check", ...; "-" for accepts. */
+static const char *reason_name(const struct flow *f, char *buf, size_t len)
+{
+	static const char *const names[SG_NCOUNTERS] = {
+#define SG_FL_REASON_(id, kind, name, reason, label) [SG_CNT_##id] = reason,
+		SG_COUNTERS(SG_FL_REASON_)
+#undef SG_FL_REASON_
+	};
+	const char *r;
+
+	if (!f->id.action)
+		return "-";
+	if (f->id.reason == SG_CNT_AUDIT_WOULD_DROP ||
+	    f->id.reason == SG_CNT_DROP_NO_RULE)
+		return "no-rule";
+	if (f->id.reason == SG_CNT_DROP_SPOOFED)
+		return "source-check";
+	r = f->id.reason < SG_NCOUNTERS ? names[f->id.reason] : NULL;
+	if (!r)
+		return "-";
+	snprintf(buf, len, "%s", r);
+	for (char *c = buf; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	return buf;
+}
+
+static int rule_name_cmp(const void *a, const void *b)
+{
+	const struct rule_name *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static const char *rule_id(const struct fl_ctx *x, __u64 key)
+{
+	struct rule_name k = {.key = key}, *r;
+
+	if (!key || !x->names.nrules)
+		return "-";
+	r = bsearch(&k, x->names.rules, x->names.nrules, sizeof(k),
+		    rule_name_cmp);
+	return r ? r->id : "-";
+}
+
+/* Keeps path.1 .. path.keep: path.N-1 -> path.N, ..., path -> path.1. */
+static void rotate(struct sink *s)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	fclose(s->out);
+	for (unsigned int i = s->keep; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", s->path);
+		else
+			snprintf(from, sizeof(from), "%s.%u", s->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", s->path, i);
+		rename(from, to); /* a missing one is fine */
+	}
+	if (!s->keep)
+		unlink(s->path);
+	s->out = fopen(s->path, "a");
+	if (!s->out) {
+		sg_err("flowlog: cannot open %s: %s", s->path, strerror(errno));
+		s->out = stdout; /* records are not lost */
+		s->path = NULL;
+	}
+}
+
 static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 		 __u64 start_ns, __u64 end_ns)
 {
-	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], rb[48];
+	char vals[F_NFIELDS][80];
 	int af = f->id.family == 6 ? AF_INET6 : AF_INET;
 	const char *iface = slot_id(x, f->id.slot);
 	const char *action = f->id.action ? "REJECT" : "ACCEPT";
 	__u64 start = unix_s(s, start_ns), end = unix_s(s, end_ns);
+	bool audit = f->id.reason == SG_CNT_AUDIT_WOULD_DROP;
 
 	if (!inet_ntop(af, f->id.saddr, sa, sizeof(sa)))
 		snprintf(sa, sizeof(sa), "-");
@@ -323,37 +626,88 @@ static void emit(struct fl_ctx *x, struct sink *s, const struct flow *f,
 		snprintf(da, sizeof(da), "-");
 	if (end < start)
 		end = start;
-	if (!sg_opts.json) {
-		printf("2 %s %s %s %s %u %u %u %llu %llu %llu %llu %s OK\n",
-		       x->names.account, iface ? iface : "-", sa, da,
-		       f->id.sport, f->id.dport, f->id.proto,
-		       (unsigned long long)f->packets,
-		       (unsigned long long)f->bytes, (unsigned long long)start,
-		       (unsigned long long)end, action);
-		return;
-	}
-	struct sg_json *j = s->j ? s->j : sg_json_new(stdout, false);
+#define V(i, ...) snprintf(vals[i], sizeof(vals[i]), __VA_ARGS__)
+	V(F_VERSION, "2");
+	V(F_ACCOUNT, "%s", x->names.account);
+	V(F_INTERFACE, "%s", iface ? iface : "-");
+	V(F_SRCADDR, "%s", sa);
+	V(F_DSTADDR, "%s", da);
+	V(F_SRCPORT, "%u", f->id.sport);
+	V(F_DSTPORT, "%u", f->id.dport);
+	V(F_PROTOCOL, "%u", f->id.proto);
+	V(F_PACKETS, "%llu", (unsigned long long)f->packets);
+	V(F_BYTES, "%llu", (unsigned long long)f->bytes);
+	V(F_START, "%llu", (unsigned long long)start);
+	V(F_END, "%llu", (unsigned long long)end);
+	V(F_ACTION, "%s", action);
+	V(F_LOG_STATUS, "OK");
+	V(F_VPC, "%s", x->names.vpc);
+	V(F_INSTANCE, "%s", iface ? iface : "-");
+	V(F_FLOW_DIR, "%s", f->id.dir == SG_DIR_IN ? "ingress" : "egress");
+	V(F_TCP_FLAGS, "%u",
+	  f->id.proto == SG_PROTO_TCP ? (unsigned int)f->tcp_flags : 0u);
+	V(F_PKT_SRCADDR, "%s", sa);
+	V(F_PKT_DSTADDR, "%s", da);
+	V(F_TYPE, "%s", f->id.family == 6 ? "IPv6" : "IPv4");
+	V(F_REGION, "%s", x->names.region);
+	V(F_RULE_ID, "%s", rule_id(x, f->rule_key));
+	V(F_REASON, "%s", reason_name(f, rb, sizeof(rb)));
+	V(F_AUDIT, "%s", audit ? "AUDIT" : "-");
+	if (f->id.action == 2) {
+		/* VPC Flow Logs SKIPDATA: how much was skipped, no flow. */
+		static const int none[] = {
+			F_SRCADDR,  F_DSTADDR,	 F_SRCPORT,	F_DSTPORT,
+			F_PROTOCOL, F_ACTION,	 F_PKT_SRCADDR, F_PKT_DSTADDR,
+			F_TYPE,	    F_TCP_FLAGS, F_RULE_ID,	F_REASON,
+		};
 
-	sg_json_begin_object(j);
-	sg_json_kv_int(j, "version", 2);
-	sg_json_kv_string(j, "account-id", x->names.account);
-	sg_json_kv_string(j, "interface-id", iface);
-	sg_json_kv_string(j, "srcaddr", sa);
-	sg_json_kv_string(j, "dstaddr", da);
-	sg_json_kv_uint(j, "srcport", f->id.sport);
-	sg_json_kv_uint(j, "dstport", f->id.dport);
-	sg_json_kv_uint(j, "protocol", f->id.proto);
-	sg_json_kv_uint(j, "packets", f->packets);
-	sg_json_kv_uint(j, "bytes", f->bytes);
-	sg_json_kv_uint(j, "start", start);
-	sg_json_kv_uint(j, "end", end);
-	sg_json_kv_string(j, "action", action);
-	sg_json_kv_string(j, "log-status", "OK");
-	sg_json_kv_string(j, "direction",
-			  f->id.dir == SG_DIR_IN ? "inbound" : "outbound");
-	sg_json_end_object(j);
-	if (!s->j)
-		sg_json_destroy(j); /* one object per line when following */
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+			V(none[i], "-");
+		V(F_LOG_STATUS, "SKIPDATA");
+	}
+#undef V
+	if (!sg_opts.json) {
+		for (size_t i = 0; i < s->fmt.n; i++) {
+			fputs(s->fmt.seg[i].lit, s->out);
+			if (s->fmt.seg[i].field >= 0)
+				fputs(vals[s->fmt.seg[i].field], s->out);
+		}
+		fputc('\n', s->out);
+	} else {
+		struct sg_json *j = s->j ? s->j : sg_json_new(s->out, false);
+
+		sg_json_begin_object(j);
+		for (int i = 0; i < F_NFIELDS; i++) {
+			bool want = !s->fmt.custom;
+
+			for (size_t k = 0; k < s->fmt.n && !want; k++)
+				want = s->fmt.seg[k].field == i;
+			if (!want)
+				continue;
+			if (fields[i].num && vals[i][0] == '-') {
+				sg_json_key(j, fields[i].name);
+				sg_json_null(j);
+			} else if (fields[i].num)
+				sg_json_kv_uint(j, fields[i].name,
+						strtoull(vals[i], NULL, 10));
+			else
+				sg_json_kv_string(j, fields[i].name, vals[i]);
+		}
+		if (!s->fmt.custom)
+			sg_json_kv_string(j, "direction",
+					  f->id.dir == SG_DIR_IN ? "inbound"
+								 : "outbound");
+		sg_json_end_object(j);
+		if (!s->j) {
+			sg_json_destroy(j); /* one object per line */
+		}
+	}
+	if (s->path && s->max_size) {
+		long pos = ftell(s->out);
+
+		if (pos >= 0 && (unsigned long long)pos >= s->max_size)
+			rotate(s);
+	}
 }
 
 static int by_time(const void *a, const void *b)
@@ -390,22 +744,46 @@ static void names_free(struct fl_names *n)
 	free(n->ids);
 	free(n->slots);
 	free(n->by_slot);
+	free(n->rules);
 	memset(n, 0, sizeof(*n));
 }
 
-/* The account id of the flow records: the stored config's, if it has
- * one that parses; the default otherwise. */
-static int read_account(struct sg_state *st, char *account, size_t size)
+/* The account, VPC, region and rule ids of the flow records: the stored
+ * config's, if it parses; the defaults otherwise. */
+static int read_account(struct sg_state *st, struct fl_names *n)
 {
 	struct sg_config cfg = {};
 	struct sg_diag diag;
+	size_t nr = 0;
 	int err;
 
-	snprintf(account, size, "000000000000");
+	snprintf(n->account, sizeof(n->account), "000000000000");
+	snprintf(n->vpc, sizeof(n->vpc), "vpc-default");
+	snprintf(n->region, sizeof(n->region), "local");
 	sg_diag_init(&diag);
 	err = sg_stored_config(st, &cfg, &diag);
 	if (!err && cfg.account)
-		snprintf(account, size, "%s", cfg.account);
+		snprintf(n->account, sizeof(n->account), "%s", cfg.account);
+	if (!err && cfg.vpc)
+		snprintf(n->vpc, sizeof(n->vpc), "%s", cfg.vpc);
+	if (!err && cfg.region)
+		snprintf(n->region, sizeof(n->region), "%s", cfg.region);
+	for (size_t g = 0; !err && g < cfg.ngroups; g++)
+		nr += cfg.groups[g].nrules;
+	if (!err && nr) {
+		n->rules = calloc(nr, sizeof(*n->rules));
+		for (size_t g = 0; n->rules && g < cfg.ngroups; g++)
+			for (size_t r = 0; r < cfg.groups[g].nrules; r++) {
+				struct rule_name *rn = &n->rules[n->nrules++];
+
+				memcpy(rn->id, cfg.groups[g].rules[r].id,
+				       sizeof(rn->id));
+				rn->key = sg_rule_key_of(rn->id);
+			}
+		if (n->rules)
+			qsort(n->rules, n->nrules, sizeof(*n->rules),
+			      rule_name_cmp);
+	}
 	/* A stored config that does not parse only costs the account id. */
 	if (err == -EINVAL || diag.nerrors)
 		err = 0;
@@ -427,7 +805,7 @@ static int read_names(struct sg_state *st, const char *want, struct fl_names *n)
 	}
 	err = sg_slot_list(st, &n->ids, &n->slots, &n->nslots);
 	if (!err)
-		err = read_account(st, n->account, sizeof(n->account));
+		err = read_account(st, n);
 	if (err) {
 		names_free(n);
 		return err;
@@ -456,7 +834,8 @@ static bool owner_changed(const struct fl_names *a, const struct fl_names *b,
 /* Would a record read under a be labelled otherwise under b? */
 static bool names_differ(const struct fl_names *a, const struct fl_names *b)
 {
-	if (strcmp(a->account, b->account) || a->want_slot != b->want_slot)
+	if (strcmp(a->account, b->account) || a->want_slot != b->want_slot ||
+	    strcmp(a->vpc, b->vpc) || strcmp(a->region, b->region))
 		return true;
 	for (__u32 slot = 0; slot < SG_MAX_INSTANCES; slot++)
 		if (owner_changed(a, b, slot))
@@ -615,6 +994,8 @@ static int reopen(struct fl_ctx *x)
 	take_names(x, &n, &w);
 	rm = bpf_object__find_map_by_name(x->st.skel->obj, "sg_reject");
 	x->reject_fd = rm ? bpf_map__fd(rm) : -1;
+	rm = bpf_object__find_map_by_name(x->st.skel->obj, "sg_reject_budget");
+	x->skip_fd = rm ? bpf_map__fd(rm) : -1;
 	return 0;
 }
 
@@ -666,7 +1047,7 @@ static void flush_window(struct fl_ctx *x, struct sink *s, struct flows *acc)
 	for (size_t i = 0; i < acc->n; i++)
 		emit(x, s, &acc->v[i], acc->v[i].first_ns, acc->v[i].last_ns);
 	acc->n = 0;
-	fflush(stdout);
+	fflush(s->out);
 }
 
 static int follow(struct fl_ctx *x, struct sink *s, struct flows *prev,
@@ -756,12 +1137,50 @@ static int follow(struct fl_ctx *x, struct sink *s, struct flows *prev,
 
 /* ----------------------------------------------------------------- main */
 
-enum { OPT_INSTANCE = 0x100, OPT_FOLLOW, OPT_WINDOW };
+enum {
+	OPT_INSTANCE = 0x100,
+	OPT_FOLLOW,
+	OPT_WINDOW,
+	OPT_FORMAT,
+	OPT_OUTPUT,
+	OPT_MAX_SIZE,
+	OPT_KEEP,
+};
+
+/* "10485760", "512K", "10M", "1G" -> bytes; 0 when it is not one. */
+static unsigned long long parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return 0;
+	if (!*end)
+		return v;
+	if (end[1])
+		return 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		return v << 10;
+	case 'm':
+	case 'M':
+		return v << 20;
+	case 'g':
+	case 'G':
+		return v << 30;
+	}
+	return 0;
+}
 
 int cmd_flowlog(int argc, char **argv)
 {
-	struct fl_ctx x = {.reject_fd = -1};
-	struct sink s = {};
+	struct fl_ctx x = {.reject_fd = -1, .skip_fd = -1};
+	struct sink s = {.out = stdout, .keep = 5};
+	const char *format = NULL;
+	char ferr[800];
 	struct flows prev = {};
 	const char *want = NULL;
 	bool do_follow = false, have_window = false;
@@ -772,6 +1191,10 @@ int cmd_flowlog(int argc, char **argv)
 		{"instance", required_argument, NULL, OPT_INSTANCE},
 		{"follow", no_argument, NULL, OPT_FOLLOW},
 		{"window", required_argument, NULL, OPT_WINDOW},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"output", required_argument, NULL, OPT_OUTPUT},
+		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+		{"keep", required_argument, NULL, OPT_KEEP},
 		{NULL, 0, NULL, 0},
 	};
 
@@ -798,6 +1221,29 @@ int cmd_flowlog(int argc, char **argv)
 						    optarg);
 			have_window = true;
 			break;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		case OPT_OUTPUT:
+			s.path = optarg;
+			break;
+		case OPT_MAX_SIZE:
+			s.max_size = parse_size(optarg);
+			if (!s.max_size)
+				return sg_usage_err(argv[0],
+						    "--max-size: '%s' is not a "
+						    "size (e.g. 10M, 512K)",
+						    optarg);
+			break;
+		case OPT_KEEP:
+			errno = 0;
+			s.keep = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || s.keep > 1000)
+				return sg_usage_err(argv[0],
+						    "--keep: '%s' is not a "
+						    "number 0-1000",
+						    optarg);
+			break;
 		default:
 			return sg_getopt_err(argv, opt);
 		}
@@ -805,17 +1251,37 @@ int cmd_flowlog(int argc, char **argv)
 	if (optind < argc)
 		return sg_usage_err(argv[0], "unexpected argument '%s'",
 				    argv[optind]);
-	if (sg_need_root(argv[0]))
+	if (s.max_size && !s.path)
+		return sg_usage_err(argv[0], "--max-size goes with --output");
+	s.fmt.custom = format != NULL;
+	if (format_parse(format ? format : FL_DEFAULT_FORMAT, &s.fmt, ferr,
+			 sizeof(ferr))) {
+		format_free(&s.fmt);
+		return sg_usage_err(argv[0], "--format: %s", ferr);
+	}
+	if (sg_need_root(argv[0])) {
+		format_free(&s.fmt);
 		return SG_EXIT_ERR;
+	}
+	if (s.path) {
+		s.out = fopen(s.path, "a");
+		if (!s.out) {
+			sg_err("flowlog: cannot open %s: %s", s.path,
+			       strerror(errno));
+			format_free(&s.fmt);
+			return SG_EXIT_ERR;
+		}
+	}
 	if (!sg_state_exists(sg_opts.pin_dir)) {
 		if (want) {
 			sg_err("flowlog: no config loaded (no instance %s)",
 			       want);
-			return SG_EXIT_ERR;
+			goto out;
 		}
-		if (sg_opts.json && !do_follow)
+		if (sg_opts.json && !do_follow && !s.path)
 			printf("{\"records\": []}\n");
-		return SG_EXIT_OK;
+		rc = SG_EXIT_OK;
+		goto out;
 	}
 	if (sg_state_open_ro(&x.st, sg_opts.pin_dir))
 		return SG_EXIT_ERR;
@@ -830,6 +1296,8 @@ int cmd_flowlog(int argc, char **argv)
 	}
 	rm = bpf_object__find_map_by_name(x.st.skel->obj, "sg_reject");
 	x.reject_fd = rm ? bpf_map__fd(rm) : -1;
+	rm = bpf_object__find_map_by_name(x.st.skel->obj, "sg_reject_budget");
+	x.skip_fd = rm ? bpf_map__fd(rm) : -1;
 	if (x.reject_fd < 0)
 		sg_warnx("this datapath keeps no record of rejected flows: "
 			 "only ACCEPT records");
@@ -839,7 +1307,9 @@ int cmd_flowlog(int argc, char **argv)
 	s.follow = do_follow;
 	s.offset_ns =
 		(__s64)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
-	if (sg_opts.json && !do_follow) {
+	/* -j: one document, or one object per line when following or
+	 * appending to a file. */
+	if (sg_opts.json && !do_follow && !s.path) {
 		s.j = sg_json_new(stdout, true);
 		sg_json_begin_object(s.j);
 		sg_json_key(s.j, "records");
@@ -855,7 +1325,7 @@ int cmd_flowlog(int argc, char **argv)
 		sg_json_destroy(s.j);
 		s.j = NULL;
 	}
-	fflush(stdout);
+	fflush(s.out);
 	if (do_follow) {
 		struct sigaction sa = {.sa_handler = on_signal};
 
@@ -869,5 +1339,8 @@ out:
 	sg_state_close(&x.st);
 	free(prev.v);
 	names_free(&x.names);
+	format_free(&s.fmt);
+	if (s.out != stdout)
+		fclose(s.out);
 	return rc;
 }

@@ -10,12 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/cmd.h"
 #include "util/diag.h"
 #include "out/json.h"
 #include "state/state.h"
 #include "compile/refmodel.h"
+#include "config/model.h"
+#include "enforce/stored.h"
+#include "state/rulehits.h"
 
 /*
  * Each counter's drop reason (JSON "drops" key, Prometheus reason) and
@@ -37,7 +41,16 @@ static bool is_drop(int c)
 	return sg_counter_kind(c) == SG_CNT_KIND_DROP;
 }
 
+/* One rule of an instance's groups and its usage on that instance. */
+struct rule_stat {
+	const struct sg_group *group;
+	const struct sg_rule *rule;
+	struct sg_rule_usage u; /* zero when it never hit */
+};
+
 struct inst_stats {
+	struct rule_stat *rules;
+	size_t nrules;
 	char id[SG_ID_LEN];
 	__u32 slot;
 	struct sg_counter_val c[SG_NDIR][SG_NCOUNTERS];
@@ -47,6 +60,19 @@ struct inst_stats {
 	__s64 ct_in_use;
 	__u32 ct_max;
 };
+
+/* A CLOCK_MONOTONIC stamp of the datapath as unix seconds. */
+static __u64 mono_to_unix(__u64 mono)
+{
+	struct timespec rt, mt;
+	__s64 t;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mt);
+	t = (__s64)mono + ((__s64)rt.tv_sec - mt.tv_sec) * 1000000000LL +
+	    (rt.tv_nsec - mt.tv_nsec);
+	return t > 0 ? (__u64)t / 1000000000ULL : 0;
+}
 
 static const char *dir_name(int d)
 {
@@ -212,6 +238,27 @@ static void print_json(const struct inst_stats *v, size_t n)
 		sg_json_kv_uint(j, "conntrack_allowance_exceeded",
 				ct_exceeded(s));
 		sg_json_end_object(j);
+		sg_json_key(j, "rules");
+		sg_json_begin_array(j);
+		for (size_t r = 0; r < s->nrules; r++) {
+			const struct rule_stat *rs = &s->rules[r];
+
+			sg_json_begin_object(j);
+			sg_json_kv_string(j, "rule_id", rs->rule->id);
+			sg_json_kv_string(j, "group", rs->group->id);
+			sg_json_kv_string(j, "direction",
+					  dir_name(rs->rule->dir));
+			sg_json_kv_uint(j, "hits", rs->u.hits);
+			sg_json_kv_uint(j, "packets", rs->u.packets);
+			sg_json_kv_uint(j, "bytes", rs->u.bytes);
+			sg_json_key(j, "last_used");
+			if (rs->u.last_ns)
+				sg_json_uint(j, mono_to_unix(rs->u.last_ns));
+			else
+				sg_json_null(j);
+			sg_json_end_object(j);
+		}
+		sg_json_end_array(j);
 		sg_json_end_object(j);
 	}
 	sg_json_end_array(j);
@@ -252,6 +299,55 @@ static void sample(const char *name, const char *inst, const char *dir,
 	printf("} %llu\n", (unsigned long long)val);
 }
 
+static void rule_sample(const char *name, const struct inst_stats *s,
+			const struct rule_stat *rs, __u64 val)
+{
+	printf("%s{instance=\"", name);
+	label(s->id);
+	printf("\",group=\"");
+	label(rs->group->id);
+	printf("\",rule_id=\"%s\",direction=\"%s\"} %llu\n", rs->rule->id,
+	       dir_name(rs->rule->dir), (unsigned long long)val);
+}
+
+/*
+ * Per-rule series: one per metric, instance and rule of its groups (at
+ * most SG_MAX_RULES_PER_INSTANCE per instance): 4 x the rules enforced
+ * on each instance of the host (docs/usage.md, cardinality).
+ */
+static void print_rule_series(const struct inst_stats *v, size_t n)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+		{"sgctl_rule_hits_total", "counter",
+		 "New flows a rule admitted (untracked traffic: packets)."},
+		{"sgctl_rule_packets_total", "counter",
+		 "Packets of the flows a rule admitted."},
+		{"sgctl_rule_bytes_total", "counter",
+		 "Bytes of the flows a rule admitted."},
+		{"sgctl_rule_last_used_timestamp_seconds", "gauge",
+		 "Unix time of the last flow a rule admitted (0: never)."},
+	};
+
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		head(m[k].name, m[k].type, m[k].help);
+		for (size_t i = 0; i < n; i++)
+			for (size_t r = 0; r < v[i].nrules; r++) {
+				const struct rule_stat *rs = &v[i].rules[r];
+				__u64 val = k == 0   ? rs->u.hits
+					    : k == 1 ? rs->u.packets
+					    : k == 2 ? rs->u.bytes
+					    : rs->u.last_ns
+						    ? mono_to_unix(rs->u.last_ns)
+						    : 0;
+
+				rule_sample(m[k].name, &v[i], rs, val);
+			}
+	}
+}
+
+
 static void print_prometheus(const struct inst_stats *v, size_t n)
 {
 	head("sgctl_packets_total", "counter",
@@ -288,6 +384,7 @@ static void print_prometheus(const struct inst_stats *v, size_t n)
 					       dir_name(d), "reason",
 					       cnt_text[c].reason,
 					       v[i].c[d][c].packets);
+	print_rule_series(v, n);
 	head("sgctl_conntrack_entries", "gauge",
 	     "Tracked flows in use in the instance's conntrack table.");
 	for (size_t i = 0; i < n; i++)
@@ -310,6 +407,68 @@ static void print_prometheus(const struct inst_stats *v, size_t n)
 		       NULL, NULL, ct_exceeded(&v[i]));
 }
 
+/* ---------------------------------------------------------------- rules */
+
+/*
+ * The rules of each instance's groups and their usage there. A stored
+ * config that does not parse costs only the rule series.
+ */
+static int read_rules(struct sg_state *st, struct sg_config *cfg,
+		      struct inst_stats *v, size_t nv)
+{
+	struct sg_rule_usage *u = NULL;
+	struct sg_diag diag;
+	size_t nu = 0;
+	int err;
+
+	sg_diag_init(&diag);
+	err = sg_stored_config(st, cfg, &diag);
+	sg_diag_free(&diag);
+	if (err)
+		return 0;
+	err = sg_rule_usage_read(st, &u, &nu);
+	if (err)
+		return err;
+	for (size_t i = 0; i < nv && !err; i++) {
+		int in = sg_config_find_instance(cfg, v[i].id);
+		const struct sg_instance *inst;
+		size_t cap = 0;
+
+		if (in < 0)
+			continue;
+		inst = &cfg->instances[in];
+		for (size_t g = 0; g < inst->ngroups; g++)
+			cap += cfg->groups[inst->groups[g]].nrules;
+		v[i].rules = calloc(cap ? cap : 1, sizeof(*v[i].rules));
+		if (!v[i].rules) {
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t g = 0; g < inst->ngroups; g++) {
+			const struct sg_group *grp =
+				&cfg->groups[inst->groups[g]];
+
+			for (size_t r = 0; r < grp->nrules; r++) {
+				struct rule_stat *rs =
+					&v[i].rules[v[i].nrules++];
+				const struct sg_rule_usage *hit;
+
+				rs->group = grp;
+				rs->rule = &grp->rules[r];
+				hit = sg_rule_usage_find(
+					u, nu, sg_rule_key_of(rs->rule->id),
+					v[i].slot);
+				if (hit)
+					rs->u = *hit;
+			}
+		}
+	}
+	free(u);
+	if (err)
+		sg_err("out of memory");
+	return err;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static int by_slot(const void *a, const void *b)
@@ -329,6 +488,7 @@ int cmd_stats(int argc, char **argv)
 	const char *want = NULL;
 	bool prom = false;
 	struct sg_state st = {};
+	struct sg_config cfg = {};
 	struct inst_stats *v = NULL;
 	char *ids = NULL;
 	__u32 *slots = NULL;
@@ -392,6 +552,10 @@ int cmd_stats(int argc, char **argv)
 		sg_err("stats: no instance %s in the loaded config", want);
 		goto out;
 	}
+	if (!prom && !sg_opts.json)
+		; /* plain text: `sgctl rules` tells about rules */
+	else if (read_rules(&st, &cfg, v, nv))
+		goto out;
 	qsort(v, nv, sizeof(*v), by_slot);
 	if (prom)
 		print_prometheus(v, nv);
@@ -404,6 +568,9 @@ int cmd_stats(int argc, char **argv)
 	rc = SG_EXIT_OK;
 out:
 	sg_state_close(&st);
+	for (size_t i = 0; v && i < nv; i++)
+		free(v[i].rules);
+	sg_config_free(&cfg);
 	free(v);
 	free(ids);
 	free(slots);

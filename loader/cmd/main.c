@@ -33,9 +33,12 @@ struct sg_opts sg_opts = {
 /* Seeing what it does (cmd_check.c, cmd_stats.c, cmd_conntrack.c,
  * cmd_flowlog.c). */
 int cmd_check(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);
 int cmd_flowlog(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 /* Living with other tools (cmd_export.c). */
 int cmd_export(int argc, char **argv);
 /* Measuring it (cmd_bench.c). */
@@ -57,17 +60,29 @@ static const struct cmd cmds[] = {
 	{"unload", cmd_unload,
 	 "\tdetach everything and remove all pinned state"},
 	{"check", cmd_check,
-	 "--instance ID (--inbound|--outbound) --protocol P --remote ADDR "
-	 "[--port N] [--icmp-type T [--icmp-code C]]"
-	 "\tthe verdict a new flow would get, and why"},
+	 "(--instance ID --inbound|--outbound --remote ADDR | --from ID "
+	 "--to ID) --protocol P [--port N|--icmp-type T [--icmp-code C]] "
+	 "[--config FILE...]"
+	 "\tthe verdict a new flow would get, and why (--from/--to: both "
+	 "ends of a path, --family 4|6; --config: under a candidate)"},
+	{"diff", cmd_diff,
+	 "[OLD] NEW | OLD... -- NEW...\tthe traffic whose verdict a config "
+	 "change changes, and the rules why (OLD: the loaded config)"},
 	{"stats", cmd_stats,
 	 "[--instance ID] [--prometheus]"
 	 "\tcounters per instance and direction, conntrack room"},
 	{"conntrack", cmd_conntrack,
 	 "list|flush [--instance ID]\tthe tracked flows / forget them"},
 	{"flowlog", cmd_flowlog,
-	 "[--instance ID] [--follow] [--window S]"
-	 "\tVPC Flow Logs v2 records of accepted and rejected flows"},
+	 "[--instance ID] [--follow] [--window S] [--format F] "
+	 "[--output FILE [--max-size N] [--keep N]]"
+	 "\tVPC Flow Logs records of accepted and rejected flows"},
+	{"rules", cmd_rules,
+	 "[--group G] [--instance I] [--unused [--since D]]"
+	 "\tevery rule's hits, packets, bytes and last use"},
+	{"audit", cmd_audit,
+	 "on|off ID\tlet a group's or instance's would-be drops pass, "
+	 "counted and logged"},
 	{"export", cmd_export,
 	 "nft [--instance ID] [FILE...]"
 	 "\tthe policy as an nftables ruleset (for nft -f)"},
@@ -75,6 +90,21 @@ static const struct cmd cmds[] = {
 	 "micro [--rules LIST] [--members LIST] [--runs N] [--repeat N] | "
 	 "live ... | gen micro|cp ... | control ..."
 	 "\tmeasure: per-packet cost, live frames on veth, load times"},
+	{"rule", cmd_rule,
+	 "add|delete GROUP --inbound|--outbound --type T|--protocol P "
+	 "[--port N[-M]] --source|--destination PEER"
+	 "\tadd or delete one rule of a group; also --icmp-type T "
+	 "--icmp-code C, --description D, delete by --rule-id sgr-...; "
+	 "in etcd with --etcd URL, else the loaded config"},
+	{"group", cmd_group,
+	 "create ID [--name N] [--description D] | delete ID"
+	 "\tcreate or delete a security group (--etcd URL or the loaded "
+	 "config)"},
+	{"instance", cmd_instance,
+	 "add ID --ips A[,B] [--groups G[,G]] [--host H --interface IF "
+	 "[--netns NS] [--host-side]] | set-groups ID G... | remove ID"
+	 "\tadd an instance, change its groups, remove it (--etcd URL or "
+	 "the loaded config)"},
 	{"agent", cmd_agent,
 	 "--etcd URL --host NAME [--vpc ID] [--cacert F --cert F --key F]"
 	 "\tkeep this host's state equal to the desired state in etcd"},

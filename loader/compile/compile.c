@@ -35,6 +35,14 @@ struct cls {
 	__u32 hash;
 	__u8 ctx;  /* 0, or the family whose untracked flags it carries */
 	__u8 xfam; /* 0, or the family of its cross-family ICMP rules */
+	__u32 id;  /* its class id (stable against prev: assign_class_id) */
+};
+
+/* A class of the previous compile: its stage-2 entries' content. */
+struct prev_cls {
+	__u64 hash;
+	__u32 id;
+	size_t start, len; /* in prev->rules */
 };
 
 /* Stack frame of the trie walk: a prefix and its covering set in scratch. */
@@ -83,6 +91,16 @@ struct cc {
 	size_t ntmp, tmp_cap;
 	__u32 *elig;
 	size_t elig_cap;
+
+	/* Stable ids (sg_compile_prev): prev's classes by content, which of
+	 * prev's class ids exist and which are given out again already, and
+	 * the next id to try for a new class. */
+	const struct sg_compiled *prev;
+	struct prev_cls *pcls;
+	size_t npcls;
+	__u8 *prev_id; /* [nprev_id]: bit 0 prev uses it, bit 1 taken */
+	size_t nprev_id;
+	__u32 next_class;
 };
 
 static int grow(void *arrp, size_t *cap, size_t need, size_t size)
@@ -116,6 +134,25 @@ static __u32 hash_words(__u64 seed, const __u32 *v, size_t n)
 	}
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	return (__u32)(h ^ (h >> 29));
+}
+
+static __u64 mix64(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
+/* FNV-1a of a string, then mixed: a group id's part of a policy key. */
+static __u64 str_hash64(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return mix64(h, 0x9e3779b97f4a7c15ULL);
 }
 
 static bool bits_eq(const __u8 *a, const __u8 *b, unsigned int bits)
@@ -169,6 +206,130 @@ static int cmp_int(const void *a, const void *b)
 	int x = *(const int *)a, y = *(const int *)b;
 
 	return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A policy's identity across configs: its set of group ids (indices move
+ * when a group is added or removed). Never 0 (0 marks an unused id). */
+static __u64 policy_key(const struct sg_config *cfg, const int *g, size_t ng)
+{
+	__u64 hs[64], *v = ng <= 64 ? hs : malloc(ng * sizeof(*v));
+	__u64 h = 0x6a09e667f3bcc909ULL ^ ng;
+
+	if (!v)
+		return 1; /* out of memory: a key that matches nothing */
+	for (size_t i = 0; i < ng; i++)
+		v[i] = str_hash64(cfg->groups[g[i]].id);
+	qsort(v, ng, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < ng; i++)
+		h = mix64(h, v[i]);
+	if (v != hs)
+		free(v);
+	return h ? h : 1;
+}
+
+struct key_id {
+	__u64 key; /* first: cmp_u64 compares it */
+	__u32 id;
+};
+
+static int cmp_key_id(const void *a, const void *b)
+{
+	const struct key_id *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Policy ids stable against cc->prev: a policy with the group ids of one
+ * of prev's keeps its id; a new one gets the lowest id prev does not use.
+ * The policies array is then indexed by id, with holes (key 0) where prev
+ * had a policy this config no longer has.
+ */
+static int assign_policy_ids(struct cc *cc)
+{
+	const struct sg_compiled *prev = cc->prev;
+	struct sg_compiled *out = cc->out;
+	size_t n = out->npolicies, nprev = prev ? prev->npolicies : 0, np = 0;
+	size_t max = 0, next = 0;
+	struct key_id *pk = NULL;
+	struct sg_policy *pol = NULL;
+	__u32 *id = NULL;
+	size_t *pin = NULL;
+	__u8 *st = NULL;
+	int err = -ENOMEM;
+
+	if (!nprev)
+		return 0; /* dense, in the order of first use */
+	pk = calloc(nprev, sizeof(*pk));
+	st = calloc(nprev + n + 1, 1); /* bit 0: prev uses it, bit 1: taken */
+	id = calloc(n ? n : 1, sizeof(*id));
+	if (!pk || !st || !id)
+		goto out;
+	for (size_t i = 0; i < nprev; i++) {
+		if (!prev->policies[i].key)
+			continue;
+		pk[np].key = prev->policies[i].key;
+		pk[np++].id = (__u32)i;
+		st[i] |= 1;
+	}
+	qsort(pk, np, sizeof(*pk), cmp_key_id);
+	for (size_t i = 0; i < n; i++) {
+		struct key_id k = {.key = out->policies[i].key}, *hit;
+
+		hit = bsearch(&k, pk, np, sizeof(*pk), cmp_u64);
+		if (hit && !(st[hit->id] & 2)) {
+			id[i] = hit->id;
+			st[hit->id] |= 2;
+		} else {
+			while (next < nprev && (st[next] & 1))
+				next++;
+			id[i] = (__u32)next++;
+		}
+		if (id[i] >= MAX_POLICIES) {
+			err = too_big(cc, cc->cfg->instances[cc->pol_inst[i]].pos,
+				      "policies", MAX_POLICIES);
+			goto out;
+		}
+		if (id[i] + 1 > max)
+			max = id[i] + 1;
+	}
+	pol = calloc(max ? max : 1, sizeof(*pol));
+	pin = calloc(max ? max : 1, sizeof(*pin));
+	if (!pol || !pin)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		pol[id[i]] = out->policies[i];
+		pin[id[i]] = cc->pol_inst[i];
+	}
+	for (size_t i = 0; i < out->ninsts; i++)
+		if (!cc->cfg->instances[i].remote)
+			out->insts[i].inst.policy =
+				id[out->insts[i].inst.policy];
+	free(out->policies);
+	free(cc->pol_inst);
+	out->policies = pol;
+	out->npolicies = max;
+	cc->pol_cap = cc->pol_inst_cap = max;
+	cc->pol_inst = pin;
+	pol = NULL;
+	pin = NULL;
+	err = 0;
+out:
+	free(pk);
+	free(st);
+	free(id);
+	free(pol);
+	free(pin);
+	return err;
 }
 
 static int build_policies(struct cc *cc)
@@ -242,6 +403,7 @@ static int build_policies(struct cc *cc)
 			}
 			out->policies[p].groups = g;
 			out->policies[p].ngroups = ng;
+			out->policies[p].key = policy_key(cc->cfg, g, ng);
 			cc->pol_inst[p] = i;
 			out->npolicies++;
 			tab[idx] = (__u32)p + 1;
@@ -250,6 +412,11 @@ static int build_policies(struct cc *cc)
 		e->inst.flags =
 			SG_INST_PRESENT |
 			(in->source_dest_check ? SG_INST_SOURCE_CHECK : 0);
+		/* Audited if the instance or any of its groups is. */
+		for (size_t ag = 0; ag <= in->ngroups; ag++)
+			if (ag < in->ngroups ? cfg->groups[in->groups[ag]].audit
+					     : in->audit)
+				e->inst.flags |= SG_INST_AUDIT;
 		e->inst.policy = (__u32)p;
 		e->inst.tcp_established = in->ct.tcp_established;
 		e->inst.udp_stream = in->ct.udp_stream;
@@ -576,6 +743,8 @@ static int emit_rules(struct cc *cc, __u32 id, __u8 ctx, __u8 xfam,
 		e->key.class_id = id;
 		e->val.rule_ref = cc->tmp[i].ref;
 		e->val.flags = 0;
+		/* Hits are counted by rule id: they outlive reloads. */
+		e->val.rule_key = sg_rule_key_of(ref_rule(cc, e->val.rule_ref)->id);
 		if (key->prefixlen >= SG_RULE_PLEN_PROTO &&
 		    (key->proto == SG_PROTO_TCP || key->proto == SG_PROTO_UDP))
 			for (k = 0; k < nelig; k++)
@@ -612,13 +781,142 @@ static int ctab_grow(struct cc *cc)
 	return 0;
 }
 
+/* Stage-2 entries equal but for their class id. */
+static bool rule_entry_eq(const struct sg_rule_entry *a,
+			  const struct sg_rule_entry *b)
+{
+	struct sg_rule_key k = b->key;
+
+	k.class_id = a->key.class_id;
+	return !memcmp(&a->key, &k, sizeof(k)) &&
+	       !memcmp(&a->val, &b->val, sizeof(a->val));
+}
+
+/* The content of a class: its stage-2 entries, class ids left out. */
+static __u64 rules_hash(const struct sg_rule_entry *e, size_t n)
+{
+	__u64 h = 0x510e527fade682d1ULL ^ n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sg_rule_entry x = e[i];
+		__u32 w[sizeof(x) / 4];
+
+		x.key.class_id = 0;
+		memcpy(w, &x, sizeof(w));
+		for (size_t k = 0; k < sizeof(w) / 4; k++)
+			h = mix64(h, w[k]);
+	}
+	return h;
+}
+
+static int cmp_prev_cls(const void *a, const void *b)
+{
+	const struct prev_cls *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* prev's classes by content, and which class ids it uses. */
+static int index_prev_classes(struct cc *cc)
+{
+	const struct sg_compiled *prev = cc->prev;
+	__u32 max = 0;
+
+	cc->next_class = 1;
+	if (!prev)
+		return 0;
+	for (size_t i = 0; i < prev->nclasses_entries; i++)
+		if (prev->classes[i].val.class_id > max)
+			max = prev->classes[i].val.class_id;
+	for (size_t i = 0; i < prev->nrules_entries; i++)
+		if (prev->rules[i].key.class_id > max)
+			max = prev->rules[i].key.class_id;
+	cc->nprev_id = (size_t)max + 1;
+	cc->prev_id = calloc(cc->nprev_id, 1);
+	cc->pcls = calloc(prev->nrules_entries ? prev->nrules_entries : 1,
+			  sizeof(*cc->pcls));
+	if (!cc->prev_id || !cc->pcls)
+		return -ENOMEM;
+	for (size_t i = 0; i < prev->nclasses_entries; i++)
+		cc->prev_id[prev->classes[i].val.class_id] |= 1;
+	/* A class's stage-2 entries are contiguous (emit_rules). */
+	for (size_t i = 0, j; i < prev->nrules_entries; i = j) {
+		__u32 id = prev->rules[i].key.class_id;
+
+		for (j = i + 1; j < prev->nrules_entries &&
+				prev->rules[j].key.class_id == id;
+		     j++)
+			;
+		cc->prev_id[id] |= 1;
+		cc->pcls[cc->npcls].hash = rules_hash(prev->rules + i, j - i);
+		cc->pcls[cc->npcls].id = id;
+		cc->pcls[cc->npcls].start = i;
+		cc->pcls[cc->npcls++].len = j - i;
+	}
+	qsort(cc->pcls, cc->npcls, sizeof(*cc->pcls), cmp_prev_cls);
+	return 0;
+}
+
+/*
+ * The id of the class whose stage-2 entries were just emitted from
+ * out->rules[start] on (with class id 0): the id of a class of prev with
+ * the same entries, not given out yet; else the lowest id prev does not
+ * use. The entries get it.
+ */
+static __u32 assign_class_id(struct cc *cc, size_t start)
+{
+	struct sg_compiled *out = cc->out;
+	struct sg_rule_entry *e = out->rules + start;
+	size_t n = out->nrules_entries - start, lo = 0, hi = cc->npcls;
+	__u64 h;
+	__u32 id = 0;
+
+	if (cc->npcls && n) {
+		h = rules_hash(e, n);
+		while (lo < hi) { /* the first of that hash */
+			size_t mid = (lo + hi) / 2;
+
+			if (cc->pcls[mid].hash < h)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; !id && lo < cc->npcls && cc->pcls[lo].hash == h; lo++) {
+			const struct prev_cls *p = &cc->pcls[lo];
+			size_t k;
+
+			if (p->len != n || (cc->prev_id[p->id] & 2))
+				continue;
+			for (k = 0; k < n; k++)
+				if (!rule_entry_eq(&e[k],
+						   &cc->prev->rules[p->start + k]))
+					break;
+			if (k == n)
+				id = p->id;
+		}
+	}
+	if (id) {
+		cc->prev_id[id] |= 2;
+	} else {
+		while (cc->next_class < cc->nprev_id &&
+		       (cc->prev_id[cc->next_class] & 1))
+			cc->next_class++;
+		id = cc->next_class++;
+	}
+	for (size_t k = 0; k < n; k++)
+		e[k].key.class_id = id;
+	return id;
+}
+
 /* The class id of (ctx, set), made (with its stage-2 entries) if new. */
 static int class_get(struct cc *cc, __u8 ctx, __u8 xfam, const __u32 *set,
 		     size_t n, struct sg_pos pos, __u32 *id)
 {
 	__u32 h = hash_words(ctx | (__u64)xfam << 8, set, n);
 	struct cls *c;
-	size_t s;
+	size_t s, start;
 	int err;
 
 	if (cc->ctab_size) {
@@ -629,7 +927,7 @@ static int class_get(struct cc *cc, __u8 ctx, __u8 xfam, const __u32 *set,
 			if (c->hash == h && c->ctx == ctx && c->xfam == xfam &&
 			    c->len == n &&
 			    !memcmp(cc->pool + c->off, set, n * sizeof(*set))) {
-				*id = cc->ctab[s];
+				*id = c->id;
 				return 0;
 			}
 		}
@@ -649,8 +947,13 @@ static int class_get(struct cc *cc, __u8 ctx, __u8 xfam, const __u32 *set,
 	cc->npool += n;
 	ctab_insert(cc, (__u32)cc->ncls);
 	cc->ncls++;
-	*id = (__u32)cc->ncls; /* ids start at 1 */
-	return emit_rules(cc, *id, ctx, xfam, set, n, pos);
+	start = cc->out->nrules_entries;
+	err = emit_rules(cc, 0, ctx, xfam, set, n, pos);
+	if (err)
+		return err;
+	*id = assign_class_id(cc, start);
+	cc->cls[cc->ncls - 1].id = *id;
+	return 0;
 }
 
 /* ---- Stage 1 ---- */
@@ -861,6 +1164,8 @@ static void cc_free(struct cc *cc)
 	free(cc->pool);
 	free(cc->tmp);
 	free(cc->elig);
+	free(cc->pcls);
+	free(cc->prev_id);
 }
 
 /*
@@ -904,18 +1209,28 @@ int sg_compile_limits(const struct sg_config *cfg, struct sg_diag *diag)
 int sg_compile(const struct sg_config *cfg, struct sg_compiled *out,
 	       struct sg_diag *diag)
 {
-	struct cc cc = {.cfg = cfg, .out = out, .diag = diag};
+	return sg_compile_prev(cfg, NULL, out, diag);
+}
+
+int sg_compile_prev(const struct sg_config *cfg, const struct sg_compiled *prev,
+		    struct sg_compiled *out, struct sg_diag *diag)
+{
+	struct cc cc = {.cfg = cfg, .out = out, .diag = diag, .prev = prev};
 	size_t p;
 	int d, f, err;
 
 	memset(out, 0, sizeof(*out));
 	err = build_policies(&cc);
 	if (!err)
+		err = assign_policy_ids(&cc);
+	if (!err)
+		err = index_prev_classes(&cc);
+	if (!err)
 		err = build_refs(&cc);
 	if (!err)
 		err = build_members(&cc);
 	for (p = 0; !err && p < out->npolicies; p++)
-		for (d = 0; !err && d < SG_NDIR; d++)
+		for (d = 0; !err && out->policies[p].key && d < SG_NDIR; d++)
 			for (f = 0; !err && f < 2; f++)
 				err = compile_scope(&cc, p, d, f);
 	out->nclasses = cc.ncls;

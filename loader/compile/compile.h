@@ -30,6 +30,10 @@ struct sg_rule_ref {
 struct sg_policy {
 	int *groups; /* sorted group indices */
 	size_t ngroups;
+	/* What the policy is, across configs: a hash of its group ids (never
+	 * 0). 0: an unused id (a hole left for the ids a previous compile
+	 * used; compiles to nothing). */
+	__u64 key;
 };
 
 /* Per instance (same order as cfg->instances). */
@@ -66,6 +70,19 @@ struct sg_compiled {
 /* Returns 0, or -ENOMEM / -E2BIG (a map would overflow; message in diag). */
 int sg_compile(const struct sg_config *cfg, struct sg_compiled *out,
 	       struct sg_diag *diag);
+/*
+ * As sg_compile, with ids stable against prev (a compile of an earlier
+ * config, NULL: none), so that the entries of two compiles differ only
+ * where the configs do: a policy whose group ids prev had keeps prev's
+ * policy id; a class whose stage-2 entries (keys and values, the class
+ * id aside) equal those of a prev class keeps that class's id. New
+ * policies and classes get the lowest ids prev does not use, never an id
+ * prev used for something else (an incremental apply writes the new
+ * entries while the old ones are still live). Without prev, ids are
+ * dense in the order of first use (0.. for policies, 1.. for classes).
+ */
+int sg_compile_prev(const struct sg_config *cfg, const struct sg_compiled *prev,
+		    struct sg_compiled *out, struct sg_diag *diag);
 void sg_compiled_free(struct sg_compiled *c);
 
 /*

@@ -3,6 +3,7 @@
  * The exact-match plan and Bloom words (see exact.h): which full-length
  * entries also go to the hash maps, and the flags that route lookups there.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,40 @@ void sg_exact_plan_free(struct sg_exact_plan *x)
 {
 	free(x->scope);
 	free(x->class);
+	free(x->ports);
 	x->scope = NULL;
 	x->class = NULL;
+	x->ports = NULL;
+}
+
+/* The SG_PORT_BIT bits a stage-2 entry may match. */
+static void rule_port_bits(const struct sg_rule_key *k, __u64 b[4])
+{
+	int udp, bits;
+	__u32 lo, hi;
+
+	if (k->prefixlen < SG_RULE_PLEN_PROTO) { /* every protocol */
+		memset(b, 0xff, 4 * sizeof(*b));
+		return;
+	}
+	if (k->proto != SG_PROTO_TCP && k->proto != SG_PROTO_UDP)
+		return;
+	udp = k->proto == SG_PROTO_UDP;
+	bits = (int)k->prefixlen - SG_RULE_PLEN_PROTO;
+	if (bits < 0)
+		bits = 0;
+	if (bits > 16)
+		bits = 16;
+	lo = ntohs(k->port) & ~((1u << (16 - bits)) - 1) & 0xffff;
+	hi = lo | ((1u << (16 - bits)) - 1);
+	for (__u32 i = SG_PORT_BIT(udp, lo); i <= SG_PORT_BIT(udp, hi); i++)
+		b[i / 64] |= 1ULL << (i % 64);
 }
 
 int sg_exact_plan_make(const struct sg_compiled *c,
 		       const struct sg_exact_sizes *sz, struct sg_exact_plan *x)
 {
+	__u64(*cports)[4];
 	__u32 max_id = 0;
 
 	memset(x, 0, sizeof(*x));
@@ -45,10 +73,29 @@ int sg_exact_plan_make(const struct sg_compiled *c,
 	x->nclass_ids = (size_t)max_id + 1;
 	x->scope = calloc(x->npolicies ? x->npolicies * 4 : 1, 1);
 	x->class = calloc(x->nclass_ids, 1);
-	if (!x->scope || !x->class) {
+	x->ports = calloc(x->npolicies ? x->npolicies * SG_NDIR : 1,
+			  sizeof(*x->ports));
+	cports = calloc(x->nclass_ids, sizeof(*cports));
+	if (!x->scope || !x->class || !x->ports || !cports) {
+		free(cports);
 		sg_exact_plan_free(x);
 		return -ENOMEM;
 	}
+	/* Ports per class, then per policy and direction over its classes. */
+	for (size_t i = 0; i < c->nrules_entries; i++)
+		rule_port_bits(&c->rules[i].key,
+			       cports[c->rules[i].key.class_id]);
+	for (size_t i = 0; i < c->nclasses_entries; i++) {
+		const struct sg_class_entry *e = &c->classes[i];
+		__u32 pol = SG_SCOPE_POLICY(e->key.scope);
+
+		if (pol >= x->npolicies || e->val.class_id >= x->nclass_ids)
+			continue;
+		for (int w = 0; w < 4; w++)
+			x->ports[pol * SG_NDIR + SG_SCOPE_DIR(e->key.scope)]
+				[w] |= cports[e->val.class_id][w];
+	}
+	free(cports);
 	for (size_t i = 0; i < c->nclasses_entries; i++) {
 		const struct sg_class_key *k = &c->classes[i].key;
 		__u32 pol = SG_SCOPE_POLICY(k->scope);
@@ -102,6 +149,15 @@ __u32 sg_exact_inst_flags(const struct sg_exact_plan *x, __u32 policy)
 		}
 	}
 	return f;
+}
+
+__u32 sg_exact_inst_ports(const struct sg_exact_plan *x, __u32 policy,
+			  __u64 ports[SG_NDIR][4])
+{
+	if (!x->ports || policy >= x->npolicies)
+		return 0;
+	memcpy(ports, x->ports + policy * SG_NDIR, SG_NDIR * sizeof(*x->ports));
+	return SG_INST_PORTS;
 }
 
 __u16 sg_exact_class_flags(const struct sg_exact_plan *x, __u32 class_id)

@@ -39,6 +39,7 @@ struct sg_exact_plan {
 	size_t npolicies;
 	__u8 *class; /* [class_id]: SG_EXACT_HAS / SG_EXACT_OTHER */
 	size_t nclass_ids;
+	__u64 (*ports)[4]; /* [policy * SG_NDIR + dir]: SG_PORT_BIT bits */
 	bool use_class, use_rule;	  /* each stage through its exact map */
 	size_t nclass_exact, nrule_exact; /* entries for the exact maps */
 };
@@ -62,6 +63,9 @@ void sg_exact_plan_free(struct sg_exact_plan *x);
 
 /* SG_INST_EXACT* flags of an instance with this policy. */
 __u32 sg_exact_inst_flags(const struct sg_exact_plan *x, __u32 policy);
+/* An instance's ports[] summary; returns SG_INST_PORTS or 0. */
+__u32 sg_exact_inst_ports(const struct sg_exact_plan *x, __u32 policy,
+			  __u64 ports[SG_NDIR][4]);
 /* SG_CLASS_EXACT_* flags of this class (class_id without generation). */
 __u16 sg_exact_class_flags(const struct sg_exact_plan *x, __u32 class_id);
 

@@ -509,6 +509,7 @@ bool sg_check_agree(const struct sg_compiled *c, const struct sg_ref_result *m,
 		ok = m->accept && m->reason == SG_REF_INFRA;
 		break;
 	case SG_CNT_DROP_NO_RULE:
+	case SG_CNT_AUDIT_WOULD_DROP: /* no rule; audited, so it passes */
 		ok = !m->accept && m->reason == SG_REF_NO_RULE;
 		break;
 	case SG_CNT_DROP_CT_FULL:

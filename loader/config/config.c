@@ -188,6 +188,13 @@ static void parse_group(struct ctx *c, struct kv *e)
 			s = cfg_str(c, kv[i].v, "description", SG_TEXT_MAX);
 			if (s)
 				g->description = cfg_strdup(c, s);
+		} else if (!strcmp(k, "enforcement")) {
+			s = sg_yaml_scalar(kv[i].v);
+			if (s && !strcmp(s, "audit"))
+				g->audit = true;
+			else if (!s || strcmp(s, "enforce"))
+				ERR(c, kv[i].v, SG_E_PARAM,
+				    "enforcement must be enforce or audit");
 		} else if (!strcmp(k, "inbound")) {
 			gs->rules[SG_DIR_IN] = kv[i].v;
 		} else if (!strcmp(k, "outbound")) {
@@ -197,7 +204,8 @@ static void parse_group(struct ctx *c, struct kv *e)
 		} else {
 			ERR(c, kv[i].k, SG_E_PARAM,
 			    "unknown key '%s' in security group %s (expected "
-			    "name, description, inbound, outbound)",
+			    "name, description, enforcement, inbound, "
+			    "outbound)",
 			    k, e->key);
 		}
 	}

@@ -266,12 +266,20 @@ void cfg_instance(struct ctx *c, struct kv *e)
 					    "false");
 			} else if (!strcmp(k, "conntrack")) {
 				parse_conntrack(c, in, kv[i].v);
+			} else if (!strcmp(k, "enforcement")) {
+				s = sg_yaml_scalar(kv[i].v);
+				if (s && !strcmp(s, "audit"))
+					in->audit = true;
+				else if (!s || strcmp(s, "enforce"))
+					ERR(c, kv[i].v, SG_E_PARAM,
+					    "enforcement must be enforce or "
+					    "audit");
 			} else {
 				ERR(c, kv[i].k, SG_E_PARAM,
 				    "unknown key '%s' in instance %s (expected "
 				    "interface, ips, security_groups, "
-				    "source_dest_check, conntrack, host, "
-				    "netns, host_side)",
+				    "source_dest_check, conntrack, "
+				    "enforcement, host, netns, host_side)",
 				    k, e->key);
 			}
 		}

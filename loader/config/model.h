@@ -71,6 +71,7 @@ struct sg_group {
 	struct sg_rule *rules; /* both directions, in file order */
 	size_t nrules;
 	bool implicit; /* the VPC's default group, not written in the file */
+	bool audit; /* enforcement: audit (default enforce) */
 	bool undefined; /* only referenced by rules, never defined: no rules,
 			 * no members (config/ warns); instances cannot
 			 * carry it */
@@ -106,6 +107,7 @@ struct sg_instance {
 	int *groups; /* group indices, in file order, no duplicates */
 	size_t ngroups; /* 1-16 (the default group when none listed) */
 	bool source_dest_check; /* default true */
+	bool audit; /* enforcement: audit (default enforce) */
 	struct sg_ct_limits ct;
 	/*
 	 * Not enforced on this host: the instance only lends its addresses

@@ -64,6 +64,13 @@ int sg_desired_from_blob(const char *blob, size_t len, struct sg_desired *d,
 			 struct sg_diag *diag);
 /* The whole state as JSON text that sg_config_parse_string reads. */
 char *sg_desired_text(const struct sg_desired *d, size_t *len);
+/*
+ * The state in the form a loaded config is stored (sg_apply_req.text):
+ * its text after a YAML comment line, so that sg_config_parse_blob (show,
+ * attach) reads it as YAML and not as AWS JSON; sg_desired_from_blob
+ * reads it back. malloc'ed.
+ */
+char *sg_desired_blob(const struct sg_desired *d, size_t *len);
 /* The VPC id (default "vpc-default"). */
 const char *sg_desired_vpc(const struct sg_desired *d);
 void sg_desired_free(struct sg_desired *d);

@@ -15,13 +15,20 @@
 
 int sg_enforce_compile(const struct sg_config *cfg, struct sg_compiled *c)
 {
+	return sg_enforce_compile_prev(cfg, NULL, c);
+}
+
+int sg_enforce_compile_prev(const struct sg_config *cfg,
+			    const struct sg_compiled *prev,
+			    struct sg_compiled *c)
+{
 	struct sg_diag diag;
 	int err;
 
 	sg_diag_init(&diag);
 	err = sg_compile_limits(cfg, &diag);
 	if (!err)
-		err = sg_compile(cfg, c, &diag);
+		err = sg_compile_prev(cfg, prev, c, &diag);
 	sg_diag_print(&diag, stderr);
 	if (!err && diag.nerrors)
 		err = -EINVAL;
@@ -114,14 +121,46 @@ static __u32 free_slot(const struct sg_plan *p)
 	return SG_MAX_INSTANCES - 1;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sg_apply_cache_free(struct sg_apply_cache *cache)
+{
+	sg_compiled_free(&cache->c);
+	sg_image_free(&cache->img);
+	memset(cache, 0, sizeof(*cache));
+}
+
+/*
+ * The cache describes the live generation only while the commit record
+ * is the one its apply left (a completed load: hash set) and the live
+ * instance settings read back as its image has them (a cheap guard
+ * against another writer that left an equal record).
+ */
+static bool cache_live(struct sg_state *st, const struct sg_apply_cache *ca)
+{
+	struct sg_meta done;
+
+	return ca->valid && ca->rec.config_hash &&
+	       !sg_commit_record(st, &done) &&
+	       !memcmp(&done, &ca->rec, sizeof(done)) &&
+	       sg_image_is_live(st, &ca->img);
+}
+
 static void count(struct sg_apply_result *res, const struct sg_compiled *c,
 		  const struct sg_plan *p)
 {
-	res->policies = c->npolicies;
+	res->policies = 0;
+	for (size_t i = 0; i < c->npolicies; i++)
+		res->policies += c->policies[i].key != 0;
 	res->classes = c->nclasses;
 	res->class_entries = c->nclasses_entries;
 	res->rule_entries = c->nrules_entries;
-	res->entries_written = c->nclasses_entries + c->nrules_entries;
 	res->slots_released = p->sp.nreleased;
 	for (size_t i = 0; i < p->n; i++) {
 		res->local += p->slots[i] >= 0;
@@ -136,7 +175,13 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 	const size_t max = (size_t)SG_BLOB_MAX_CHUNKS * (SG_BLOB_CHUNK - 4);
 	struct sg_compiled c = {};
 	struct sg_plan plan = {};
+	struct sg_apply_cache *cache;
+	struct sg_commit_stats stats = {};
+	struct sg_image img = {};
+	struct sg_commit cm;
 	struct sg_meta meta;
+	double t0;
+	bool live;
 	__u64 hash = 0;
 	bool first;
 	int err;
@@ -173,23 +218,65 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 				   &plan);
 	if (err)
 		goto out;
-	err = sg_enforce_compile(cfg, &c);
+	cache = req->cache;
+	live = cache && req->mode != SG_APPLY_FULL && cache_live(st, cache);
+	/* Ids stable against the last compile, so the two differ only
+	 * where the configs do. */
+	t0 = now_s();
+	err = sg_enforce_compile_prev(
+		cfg, cache && cache->valid ? &cache->c : NULL, &c);
 	if (err)
 		goto out;
-	err = sg_state_commit(st, &(struct sg_commit){
-					  .c = &c,
-					  .slots = &plan.sp,
-					  .text = req->text,
-					  .len = req->len,
-				  });
+	res->compile_s = now_s() - t0;
+	t0 = now_s();
+	cm = (struct sg_commit){
+		.c = &c,
+		.slots = &plan.sp,
+		.text = req->text,
+		.len = req->len,
+		.opts = req->opts,
+		.image = cache ? &img : NULL,
+		.stats = &stats,
+	};
+	err = -EAGAIN;
+	if (live) {
+		/* In place only when the difference is smaller than half of
+		 * what a new generation writes (SG_APPLY_INCREMENTAL: any). */
+		size_t max_ops =
+			req->mode == SG_APPLY_INCREMENTAL
+				? (size_t)-1
+				: (c.nclasses_entries + c.nrules_entries) / 2 +
+					  64;
+
+		err = sg_state_commit_incremental(st, &cm, &cache->img, max_ops,
+						  &img, &stats);
+	}
+	/* Whatever happens next, the cache describes the live generation
+	 * again only once a commit completes. */
+	if (cache)
+		cache->valid = false;
+	if (err == -EAGAIN)
+		err = sg_state_commit(st, &cm);
 	if (err)
 		goto out;
+	if (cache) {
+		sg_apply_cache_free(cache);
+		cache->c = c;
+		cache->img = img;
+		memset(&c, 0, sizeof(c));
+		memset(&img, 0, sizeof(img));
+		cache->valid = !sg_commit_record(st, &cache->rec);
+	}
+	res->commit_s = now_s() - t0;
+	res->incremental = stats.incremental;
+	res->entries_written = stats.written;
+	res->entries_deleted = stats.deleted;
 
 	/* The expiry timer lives in the pinned maps: once per state. An
 	 * attached program also arms it with its first packet. */
 	if (first && sg_state_arm_timer(st, free_slot(&plan)))
 		sg_warnx("conntrack entries will expire once traffic arrives");
-	count(res, &c, &plan);
+	count(res, cache ? &cache->c : &c, &plan);
 	sg_active_gen(st, &res->gen);
 out:
 	sg_plan_free(&plan);

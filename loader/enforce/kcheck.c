@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -97,3 +98,92 @@ int sg_kcheck_run(struct sg_kcheck *k, const struct sg_ref_pkt *p,
 	return 0;
 }
 
+
+/* ------------------------------------------------------------ what-if */
+
+/* "<pin dir>-whatif-<pid>": next to the live state, on the same bpffs,
+ * never one a user named. */
+static int scratch_dir(const char *pin_dir, char *out, size_t len)
+{
+	char canon[256];
+	int err = sg_pin_dir_canonical(pin_dir, canon, sizeof(canon));
+
+	if (err)
+		return err;
+	if (snprintf(out, len, "%s-whatif-%d", canon, (int)getpid()) >=
+	    (int)len) {
+		sg_err("pin directory name too long: %s", canon);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int sg_kscratch_open(struct sg_kscratch *s, const char *pin_dir,
+		     const struct sg_config *cfg, const struct sg_compiled *c,
+		     const size_t *insts, const __s64 *ct_in_use, size_t n)
+{
+	struct sg_state st = {};
+	char dir[300];
+	int *slots = NULL, err;
+
+	memset(s, 0, sizeof(*s));
+	if (n > SG_KSCRATCH_MAX || c->ninsts != cfg->ninstances)
+		return -EINVAL;
+	err = scratch_dir(pin_dir, dir, sizeof(dir));
+	if (err)
+		return err;
+	/* A scratch of a killed run with this pid: not ours to reuse. */
+	if (sg_state_exists(dir)) {
+		err = sg_state_remove(dir);
+		if (err)
+			return err;
+	}
+	slots = calloc(cfg->ninstances ? cfg->ninstances : 1, sizeof(*slots));
+	if (!slots) {
+		sg_err("out of memory");
+		return -ENOMEM;
+	}
+	err = sg_state_open(&st, dir, -1, false);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		slots[i] = -1;
+		if (cfg->instances[i].remote)
+			continue;
+		slots[i] = sg_slot_get(&st, cfg->instances[i].id, true);
+		if (slots[i] < 0) {
+			err = slots[i];
+			goto out;
+		}
+	}
+	err = sg_state_apply(&st, c, slots, cfg->ninstances);
+	for (size_t i = 0; !err && i < n; i++) {
+		int slot = slots[insts[i]];
+
+		if (slot < 0) {
+			sg_err("internal: instance %s has no scratch slot",
+			       cfg->instances[insts[i]].id);
+			err = -EINVAL;
+			break;
+		}
+		err = sg_ct_count_write(&st, (__u32)slot, ct_in_use[i]);
+		if (!err)
+			err = sg_kcheck_open(&s->k[i], dir, (__u32)slot);
+		if (!err)
+			s->nk = i + 1;
+	}
+out:
+	/* The open programs hold the maps: the pins can go now. */
+	sg_state_close(&st);
+	if (sg_state_remove(dir) && !err)
+		err = -EIO;
+	free(slots);
+	return err;
+}
+
+void sg_kscratch_close(struct sg_kscratch *s)
+{
+	for (size_t i = 0; i < SG_KSCRATCH_MAX; i++)
+		sg_kcheck_close(&s->k[i]);
+	s->nk = 0;
+}

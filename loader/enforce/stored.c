@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "enforce/stored.h"
+#include "enforce/audit.h"
 #include "input/inputs.h"
 
 int sg_stored_config(struct sg_state *st, struct sg_config *cfg,
@@ -24,6 +25,9 @@ int sg_stored_config(struct sg_state *st, struct sg_config *cfg,
 	if (!diag)
 		sg_diag_init(&own);
 	err = sg_config_parse_blob(text, len, cfg, d);
+	/* `sgctl audit on|off` made on this config (enforce/audit.h). */
+	if (!err && !d->nerrors)
+		err = sg_audit_overrides_apply(st, cfg);
 	if (err || d->nerrors) {
 		if (!diag) {
 			sg_diag_print(&own, stderr);

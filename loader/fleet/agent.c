@@ -61,6 +61,8 @@ struct agent {
 	int64_t err_rev;
 	bool status_dirty;
 	size_t pending; /* local interfaces that do not exist yet */
+	/* the last apply, so the next writes only what changed */
+	struct sg_apply_cache apply_cache;
 	char *last_problem; /* the last etcd failure printed */
 };
 
@@ -643,13 +645,14 @@ static void print_applied(struct agent *a, int64_t rev, double ms,
 
 	if (a->o->json) {
 		json_t *o = json_pack(
-			"{s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:b}", "revision",
+			"{s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:b,s:b}", "revision",
 			(json_int_t)rev, "applied_at", a->applied_at,
 			"apply_ms", (double)(long long)(ms * 1000) / 1000,
 			"entries_written", (json_int_t)r->entries_written,
-			"entries_deleted", (json_int_t)0, "host", a->o->host,
-			"instances", (json_int_t)r->local, "unchanged",
-			r->unchanged);
+			"entries_deleted", (json_int_t)r->entries_deleted,
+			"host", a->o->host, "instances", (json_int_t)r->local,
+			"unchanged", r->unchanged, "incremental",
+			r->incremental);
 		char *s = o ? json_dumps(o, JSON_COMPACT |
 						    JSON_REAL_PRECISION(13))
 			    : NULL;
@@ -661,8 +664,10 @@ static void print_applied(struct agent *a, int64_t rev, double ms,
 	} else {
 		fprintf(out,
 			"revision %" PRId64 " applied in %.1f ms: %zu entries "
-			"written, 0 deleted, %zu local instance%s (host %s)\n",
-			rev, ms, r->entries_written, r->local,
+			"written, %zu deleted%s, %zu local instance%s (host "
+			"%s)\n",
+			rev, ms, r->entries_written, r->entries_deleted,
+			r->incremental ? " in place" : "", r->local,
 			r->local == 1 ? "" : "s", a->o->host);
 	}
 	fflush(out);
@@ -698,6 +703,7 @@ static int apply_rev(struct agent *a, int64_t rev)
 		req.text = text;
 		req.len = len;
 		req.host = a->o->host;
+		req.cache = &a->apply_cache;
 		err = sg_enforce_apply(&st, &cfg, &req, &res);
 		if (!err)
 			attach_local(a, &cfg, &st);
@@ -931,6 +937,7 @@ out:
 	if (a.etcd)
 		sg_etcd_close(a.etcd);
 	json_decref(a.cache);
+	sg_apply_cache_free(&a.apply_cache);
 	clear_error(&a);
 	free(a.prefix);
 	free(a.status_key);

@@ -62,6 +62,21 @@ int sg_etcd_txn(struct sg_etcd *e, const struct sg_etcd_cmp *cmp, size_t ncmp,
 		const struct sg_etcd_op *ops, size_t nops, bool *succeeded,
 		int64_t *revision, char **err);
 
+/*
+ * Makes the desired-state keys under prefix equal to want in one
+ * transaction: puts the keys that are new or changed, deletes the keys
+ * have holds and want does not (never PREFIX "status/..."), each guarded
+ * by the mod_revision in have (what the caller read, at have_revision).
+ * Nothing to change: writes nothing, *revision = have_revision.
+ * *succeeded false: someone wrote one of those keys since; the caller
+ * reads again and retries. *nput / *ndel (may be NULL): keys written.
+ */
+int sg_etcd_put_state(struct sg_etcd *e, const char *prefix,
+		      const struct sg_kvset *have, int64_t have_revision,
+		      const struct sg_kvset *want, bool *succeeded,
+		      int64_t *revision, size_t *nput, size_t *ndel,
+		      char **err);
+
 /* One change seen by a watch. */
 struct sg_etcd_event {
 	bool del;

@@ -25,6 +25,13 @@
 int sg_blob_store_gen(struct sg_state *st, __u32 gen, const char *text,
 		      size_t len, __u64 hash)
 {
+	return sg_blob_store_gen_over(st, gen, text, len, hash,
+				      SG_BLOB_MAX_CHUNKS);
+}
+
+int sg_blob_store_gen_over(struct sg_state *st, __u32 gen, const char *text,
+			   size_t len, __u64 hash, __u32 old_chunks)
+{
 	int fd = bpf_map__fd(st->skel->maps.sg_blob);
 	size_t nchunks = (len + CHUNK_DATA - 1) / CHUNK_DATA;
 	struct sg_blob_chunk *chunk;
@@ -52,7 +59,9 @@ int sg_blob_store_gen(struct sg_state *st, __u32 gen, const char *text,
 			break;
 	}
 	free(chunk);
-	for (__u32 i = (__u32)nchunks; !err && i < SG_BLOB_MAX_CHUNKS; i++) {
+	if (old_chunks > SG_BLOB_MAX_CHUNKS)
+		old_chunks = SG_BLOB_MAX_CHUNKS;
+	for (__u32 i = (__u32)nchunks; !err && i < old_chunks; i++) {
 		__u32 key = SG_BLOB_KEY(gen, i);
 		int e = bpf_map_delete_elem(fd, &key);
 

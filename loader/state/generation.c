@@ -71,37 +71,6 @@ int sg_active_gen(struct sg_state *st, __u32 *gen)
 
 /* ---------------------------------------------------------------- apply */
 
-/*
- * Generation gen's half of the exact maps' miss filter, rewritten whole
- * (bits of the generation two loads old must go). Not needed, and left as
- * it is, when no exact entry is written: no flag then sends a lookup to it.
- */
-static int write_bloom(int fd, __u32 gen, const struct sg_class_exact_key *ck,
-		       size_t nc, const struct sg_rule_exact_key *rk, size_t nr)
-{
-	__u64 *words;
-	__u32 *keys;
-	int err;
-
-	if (!nc && !nr)
-		return 0;
-	words = calloc(SG_BLOOM_WORDS, sizeof(*words));
-	keys = calloc(SG_BLOOM_WORDS, sizeof(*keys));
-	if (!words || !keys) {
-		free(words);
-		free(keys);
-		return -ENOMEM;
-	}
-	sg_exact_bloom_words(words, ck, nc, rk, nr);
-	for (__u32 i = 0; i < SG_BLOOM_WORDS; i++)
-		keys[i] = sg_bloom_word(gen, 0) + i;
-	err = sg_map_update_all(fd, keys, words, sizeof(*keys), sizeof(*words),
-				SG_BLOOM_WORDS);
-	free(words);
-	free(keys);
-	return err;
-}
-
 int sg_state_apply(struct sg_state *st, const struct sg_compiled *c,
 		   const int *slots, size_t nslots)
 {
@@ -117,7 +86,8 @@ int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 	int err = sg_active_gen(st, &gen);
 
 	if (!err)
-		err = sg_generation_write(st, c, slots, nslots, opts, gen ^ 1);
+		err = sg_generation_write(st, c, slots, nslots, opts, gen ^ 1,
+					  NULL, NULL);
 	if (!err)
 		err = sg_slot_sync(st, gen, gen ^ 1);
 	if (!err)
@@ -142,7 +112,8 @@ int sg_generation_flip(struct sg_state *st, __u32 ng)
 
 int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 			const int *slots, size_t nslots,
-			const struct sg_apply_opts *opts, __u32 ng)
+			const struct sg_apply_opts *opts, __u32 ng,
+			struct sg_image *img, struct sg_commit_stats *stats)
 {
 	struct sgctl_bpf *s = st->skel;
 	int class_fd = bpf_map__fd(s->maps.sg_class);
@@ -151,22 +122,16 @@ int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 	int inst_fd = bpf_map__fd(s->maps.sg_inst);
 	int xclass_fd = bpf_map__fd(s->maps.sg_class_exact);
 	int xrule_fd = bpf_map__fd(s->maps.sg_rule_exact);
-	struct sg_class_key *ckeys = NULL;
-	struct sg_class_val *cvals = NULL;
-	struct sg_rule_key *rkeys = NULL;
-	struct sg_rule_val *rvals = NULL;
-	struct sg_class_exact_key *xckeys = NULL;
-	struct sg_class_val *xcvals = NULL;
-	struct sg_rule_exact_key *xrkeys = NULL;
-	struct sg_rule_val *xrvals = NULL;
-	struct sg_exact_plan x = {};
+	struct sg_class_exact_key *xck = NULL;
+	struct sg_class_val *xcv = NULL;
+	struct sg_rule_exact_key *xrk = NULL;
+	struct sg_rule_val *xrv = NULL;
 	struct sg_exact_sizes sizes = {};
+	struct sg_image im = {};
 	size_t kept_class = 0, kept_rule = 0, kept_xclass = 0, kept_xrule = 0;
-	struct sg_ip_key *ipkeys = NULL;
-	__u8 *ipvals = NULL;
+	size_t kept_ip = 0, del[5] = {0};
 	__u32 *ikeys = NULL;
-	struct sg_inst *ivals = NULL;
-	size_t nips = 0, j = 0;
+	__u8 *ipvals = NULL;
 	int err;
 
 	if (nslots != c->ninsts) {
@@ -179,57 +144,37 @@ int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 	err = sg_map_purge_generation(class_fd, sizeof(struct sg_class_key),
 				      sizeof(struct sg_class_val),
 				      offsetof(struct sg_class_key, scope), ng,
-				      &kept_class);
+				      &kept_class, &del[0]);
 	if (!err)
 		err = sg_map_purge_generation(
 			rule_fd, sizeof(struct sg_rule_key),
 			sizeof(struct sg_rule_val),
-			offsetof(struct sg_rule_key, class_id), ng, &kept_rule);
+			offsetof(struct sg_rule_key, class_id), ng, &kept_rule,
+			&del[1]);
 	if (!err)
 		err = sg_map_purge_generation(
 			xclass_fd, sizeof(struct sg_class_exact_key),
 			sizeof(struct sg_class_val),
 			offsetof(struct sg_class_exact_key, scope), ng,
-			&kept_xclass);
+			&kept_xclass, &del[2]);
 	if (!err)
 		err = sg_map_purge_generation(
 			xrule_fd, sizeof(struct sg_rule_exact_key),
 			sizeof(struct sg_rule_val),
 			offsetof(struct sg_rule_exact_key, class_id), ng,
-			&kept_xrule);
+			&kept_xrule, &del[3]);
 	if (!err)
 		err = sg_map_purge_generation(
 			ip_fd, sizeof(struct sg_ip_key), sizeof(__u8),
-			offsetof(struct sg_ip_key, gen_slot), ng, NULL);
+			offsetof(struct sg_ip_key, gen_slot), ng, &kept_ip,
+			&del[4]);
 	if (err) {
 		sg_err("cannot clear stale policy generation %u: %s", ng,
 		       sg_bpf_strerror(err));
 		return err;
 	}
 
-	/* 2. Instances of generation ng: every slot, absent ones zeroed. */
-	ikeys = calloc(SG_MAX_INSTANCES, sizeof(*ikeys));
-	ivals = calloc(SG_MAX_INSTANCES, sizeof(*ivals));
-	for (size_t i = 0; i < c->ninsts; i++)
-		nips += c->insts[i].nips;
-	if (nips > SG_IP_MAX_PER_GEN) {
-		/* the compiler refuses this already (compile.c) */
-		sg_err("more than %d instance addresses (limit: sg_ip holds two "
-		       "generations of %d)",
-		       SG_IP_MAX_PER_GEN, SG_IP_MAX_PER_GEN);
-		err = -E2BIG;
-		goto out;
-	}
-	ipkeys = calloc(nips ? nips : 1, sizeof(*ipkeys));
-	ipvals = calloc(nips ? nips : 1, sizeof(*ipvals));
-	ckeys = calloc(c->nclasses_entries ? c->nclasses_entries : 1,
-		       sizeof(*ckeys));
-	cvals = calloc(c->nclasses_entries ? c->nclasses_entries : 1,
-		       sizeof(*cvals));
-	rkeys = calloc(c->nrules_entries ? c->nrules_entries : 1,
-		       sizeof(*rkeys));
-	rvals = calloc(c->nrules_entries ? c->nrules_entries : 1,
-		       sizeof(*rvals));
+	/* 2. The image of generation ng, sized against what stays. */
 	sizes.class_trie = kept_class + c->nclasses_entries;
 	sizes.rule_trie = kept_rule + c->nrules_entries;
 	sizes.class_room =
@@ -237,119 +182,81 @@ int sg_generation_write(struct sg_state *st, const struct sg_compiled *c,
 	sizes.rule_room =
 		bpf_map__max_entries(s->maps.sg_rule_exact) - kept_xrule;
 	sizes.always = opts && opts->exact_always;
-	err = sg_exact_plan_make(c, &sizes, &x);
-	if (!err) {
-		xckeys = calloc(x.nclass_exact ? x.nclass_exact : 1,
-				sizeof(*xckeys));
-		xcvals = calloc(x.nclass_exact ? x.nclass_exact : 1,
-				sizeof(*xcvals));
-		xrkeys = calloc(x.nrule_exact ? x.nrule_exact : 1,
-				sizeof(*xrkeys));
-		xrvals = calloc(x.nrule_exact ? x.nrule_exact : 1,
-				sizeof(*xrvals));
-	}
-	if (err || !ikeys || !ivals || !ipkeys || !ipvals || !ckeys || !cvals ||
-	    !rkeys || !rvals || !xckeys || !xcvals || !xrkeys || !xrvals) {
+	err = sg_image_build(c, slots, nslots, &sizes, ng, true, &im);
+	if (err)
+		return err;
+	im.other_class = kept_class;
+	im.other_rule = kept_rule;
+	im.other_xclass = kept_xclass;
+	im.other_xrule = kept_xrule;
+	im.other_ip = kept_ip;
+	ikeys = calloc(SG_MAX_INSTANCES, sizeof(*ikeys));
+	ipvals = calloc(im.nip ? im.nip : 1, sizeof(*ipvals));
+	if (!ikeys || !ipvals || sg_image_exact(&im, &xck, &xcv, &xrk, &xrv)) {
 		err = -ENOMEM;
 		sg_err("out of memory");
 		goto out;
 	}
 	for (__u32 i = 0; i < SG_MAX_INSTANCES; i++)
 		ikeys[i] = ng * SG_MAX_INSTANCES + i;
-	for (size_t i = 0; i < c->ninsts; i++) {
-		const struct sg_inst_entry *e = &c->insts[i];
+	memset(ipvals, 1, im.nip);
 
-		/* No slot: a remote instance, not enforced here. */
-		if (slots[i] < 0 && !(e->inst.flags & SG_INST_PRESENT))
-			continue;
-		if (slots[i] < 0 || slots[i] >= SG_MAX_INSTANCES) {
-			sg_err("internal: slot %d out of range", slots[i]);
-			err = -ERANGE;
+	/* 3. Instances (every slot, absent ones zeroed), addresses, both
+	 * stages with their exact copies, the filter. Nothing reads
+	 * generation ng before the flip, so the order does not matter. */
+	err = sg_map_write(inst_fd, "sg_inst", ikeys, im.inst, sizeof(*ikeys),
+			   sizeof(*im.inst), SG_MAX_INSTANCES);
+	if (!err)
+		err = sg_map_write(ip_fd, "sg_ip", im.ip, ipvals,
+				   sizeof(*im.ip), sizeof(*ipvals), im.nip);
+	if (!err)
+		err = sg_map_write(class_fd, "sg_class", im.ck, im.cv,
+				   sizeof(*im.ck), sizeof(*im.cv), im.nc);
+	if (!err)
+		err = sg_map_write(xclass_fd, "sg_class_exact", xck, xcv,
+				   sizeof(*xck), sizeof(*xcv), im.nxc);
+	if (!err)
+		err = sg_map_write(rule_fd, "sg_rule", im.rk, im.rv,
+				   sizeof(*im.rk), sizeof(*im.rv), im.nr);
+	if (!err)
+		err = sg_map_write(xrule_fd, "sg_rule_exact", xrk, xrv,
+				   sizeof(*xrk), sizeof(*xrv), im.nxr);
+	if (!err && im.bloom) {
+		/* Rewritten whole: bits of the generation two loads old go. */
+		__u32 *bk = calloc(SG_BLOOM_WORDS, sizeof(*bk));
+
+		if (!bk) {
+			err = -ENOMEM;
 			goto out;
 		}
-		ivals[slots[i]] = e->inst;
-		ivals[slots[i]].flags |= SG_INST_PRESENT;
-		ivals[slots[i]].flags |=
-			sg_exact_inst_flags(&x, e->inst.policy);
-		for (size_t k = 0; k < e->nips; k++, j++) {
-			ipkeys[j] = e->ips[k];
-			ipkeys[j].gen_slot = SG_GEN_SLOT(ng, slots[i]);
-			ipvals[j] = 1;
-		}
+		for (__u32 i = 0; i < SG_BLOOM_WORDS; i++)
+			bk[i] = sg_bloom_word(ng, 0) + i;
+		err = sg_map_write(bpf_map__fd(s->maps.sg_exact_bloom),
+				   "sg_exact_bloom", bk, im.bloom, sizeof(*bk),
+				   sizeof(*im.bloom), SG_BLOOM_WORDS);
+		free(bk);
 	}
-	err = sg_map_write(inst_fd, "sg_inst", ikeys, ivals, sizeof(*ikeys),
-			   sizeof(*ivals), SG_MAX_INSTANCES);
-	if (err)
-		goto out;
-	err = sg_map_write(ip_fd, "sg_ip", ipkeys, ipvals, sizeof(*ipkeys),
-			   sizeof(*ipvals), nips);
-	if (err)
-		goto out;
+	if (!err && stats) {
+		size_t live = 0;
 
-	/*
-	 * 3. Stage 1 and stage 2 of generation ng, each full-length entry
-	 * also into its exact-match map. Nothing reads generation ng before
-	 * the flip, so the order of the writes does not matter.
-	 */
-	for (size_t i = 0, k = 0; i < c->nclasses_entries; i++) {
-		ckeys[i] = c->classes[i].key;
-		ckeys[i].scope |= SG_GEN_BIT(ng);
-		cvals[i] = c->classes[i].val;
-		cvals[i].flags = sg_exact_class_flags(&x, cvals[i].class_id);
-		cvals[i].class_id |= SG_GEN_BIT(ng);
-		if (!x.use_class || !sg_class_entry_exact(&ckeys[i]))
-			continue;
-		xckeys[k].scope = ckeys[i].scope;
-		memcpy(xckeys[k].addr, ckeys[i].addr, sizeof(xckeys[k].addr));
-		xcvals[k++] = cvals[i];
-	}
-	err = sg_map_write(class_fd, "sg_class", ckeys, cvals, sizeof(*ckeys),
-			   sizeof(*cvals), c->nclasses_entries);
-	if (err)
-		goto out;
-	err = sg_map_write(xclass_fd, "sg_class_exact", xckeys, xcvals,
-			   sizeof(*xckeys), sizeof(*xcvals), x.nclass_exact);
-	if (err)
-		goto out;
-	for (size_t i = 0, k = 0; i < c->nrules_entries; i++) {
-		rkeys[i] = c->rules[i].key;
-		rkeys[i].class_id |= SG_GEN_BIT(ng);
-		rvals[i] = c->rules[i].val;
-		if (!x.use_rule || !sg_rule_entry_exact(&rkeys[i]))
-			continue;
-		xrkeys[k].class_id = rkeys[i].class_id;
-		xrkeys[k].proto = rkeys[i].proto;
-		xrkeys[k].port = rkeys[i].port;
-		xrvals[k++] = rvals[i];
-	}
-	err = sg_map_write(rule_fd, "sg_rule", rkeys, rvals, sizeof(*rkeys),
-			   sizeof(*rvals), c->nrules_entries);
-	if (err)
-		goto out;
-	err = sg_map_write(xrule_fd, "sg_rule_exact", xrkeys, xrvals,
-			   sizeof(*xrkeys), sizeof(*xrvals), x.nrule_exact);
-	if (err)
-		goto out;
-	err = write_bloom(bpf_map__fd(s->maps.sg_exact_bloom), ng, xckeys,
-			  x.nclass_exact, xrkeys, x.nrule_exact);
-	if (err) {
-		sg_err("cannot write sg_exact_bloom: %s", sg_bpf_strerror(err));
-		goto out;
+		for (__u32 i = 0; i < SG_MAX_INSTANCES; i++)
+			live += !!(im.inst[i].flags & SG_INST_PRESENT);
+		stats->incremental = false;
+		stats->written =
+			live + im.nip + im.nc + im.nxc + im.nr + im.nxr;
+		stats->deleted = del[0] + del[1] + del[2] + del[3] + del[4];
 	}
 out:
 	free(ikeys);
-	free(ivals);
-	free(ipkeys);
 	free(ipvals);
-	free(ckeys);
-	free(cvals);
-	free(rkeys);
-	free(rvals);
-	free(xckeys);
-	free(xcvals);
-	free(xrkeys);
-	free(xrvals);
-	sg_exact_plan_free(&x);
+	free(xck);
+	free(xcv);
+	free(xrk);
+	free(xrv);
+	if (!err && img)
+		*img = im;
+	else
+		sg_image_free(&im);
 	return err;
 }
 

@@ -214,7 +214,7 @@ int sg_map_write(int fd, const char *name, const void *keys, const void *vals,
  */
 static int delete_matching(int fd, size_t ksz, size_t vsz, size_t off,
 			   bool (*match)(__u32 w, const void *arg),
-			   const void *arg, size_t *kept)
+			   const void *arg, size_t *kept, size_t *deleted)
 {
 	void *keys, *vals;
 	size_t n, m = 0;
@@ -236,6 +236,8 @@ static int delete_matching(int fd, size_t ksz, size_t vsz, size_t off,
 	}
 	if (kept)
 		*kept = n - m;
+	if (deleted)
+		*deleted = m;
 	err = sg_map_delete_keys(fd, keys, ksz, m);
 	free(keys);
 	free(vals);
@@ -248,10 +250,10 @@ static bool of_generation(__u32 w, const void *arg)
 }
 
 int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
-			    __u32 gen, size_t *kept)
+			    __u32 gen, size_t *kept, size_t *deleted)
 {
 	return delete_matching(fd, ksz, vsz, gen_off, of_generation, &gen,
-			       kept);
+			       kept, deleted);
 }
 
 /* ------------------------------------------------------------ by slot */
@@ -281,7 +283,8 @@ int sg_map_delete_by_slot(int fd, size_t ksz, size_t vsz, size_t slot_off,
 {
 	struct slot_set set = {slots, nslots};
 
-	return delete_matching(fd, ksz, vsz, slot_off, in_slot_set, &set, NULL);
+	return delete_matching(fd, ksz, vsz, slot_off, in_slot_set, &set, NULL,
+			       NULL);
 }
 
 /* ---------------------------------------------------------- attachments */

@@ -16,6 +16,7 @@
 #include "util/diag.h"
 #include "state/internal.h"
 #include "state/state.h"
+#include "state/rulehits.h"
 
 int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 {
@@ -58,6 +59,10 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 		       sg_bpf_strerror(err));
 		return err;
 	}
+	/* Rule counters too: they belong to the instance, not the slot. */
+	err = sg_rule_hits_forget_slots(st, slots, n);
+	if (err)
+		return err;
 	zeros = calloc((size_t)ncpu * SG_NDIR * SG_NCOUNTERS, vsz);
 	if (!zeros)
 		return -ENOMEM;
@@ -78,8 +83,23 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 					SG_NDIR * SG_NCOUNTERS);
 	}
 	free(zeros);
-	if (err)
+	if (err) {
 		sg_err("cannot reset counters: %s", sg_bpf_strerror(err));
+		return err;
+	}
+	/* Skipped-reject counts (SKIPDATA) start clean with the counters. */
+	zeros = calloc((size_t)ncpu, sizeof(struct sg_reject_budget));
+	if (!zeros)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++)
+		if (slots[i] < SG_MAX_INSTANCES &&
+		    bpf_map_update_elem(bpf_map__fd(s->maps.sg_reject_budget),
+					&slots[i], zeros, BPF_ANY))
+			err = -errno;
+	free(zeros);
+	if (err)
+		sg_err("cannot reset flow-log budgets: %s",
+		       sg_bpf_strerror(err));
 	return err;
 }
 
@@ -161,9 +181,13 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	for (size_t i = 0; i < n; i++) {
 		if (nslots && !sg_in_slots(keys[i].slot, slots, nslots))
 			continue;
+		vals[m] = vals[i];
 		keys[m++] = keys[i];
 	}
 	err = sg_map_delete_keys(fd, keys, ksz, m);
+	/* Flushed flows still count for their rules, as if collected. */
+	if (!err)
+		sg_rule_hits_add_flows(st, keys, vals, m);
 	free(keys);
 	free(vals);
 	keys = NULL;

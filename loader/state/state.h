@@ -26,6 +26,7 @@
 #include "compile/compile.h"
 
 struct sgctl_bpf; /* the skeleton, build/sgctl.skel.h */
+struct run;	  /* state/image.c */
 
 struct sg_state {
 	char pin_dir[256];	/* canonical (sg_pin_dir_canonical) */
@@ -208,9 +209,77 @@ struct sg_commit {
 	const char *text; /* config to store; NULL: the live one again */
 	size_t len;
 	const struct sg_apply_opts *opts; /* NULL: defaults */
+	struct sg_image *image;		  /* set: the image written, kept */
+	struct sg_commit_stats *stats;	  /* set: what was written */
 };
 
 int sg_state_commit(struct sg_state *st, const struct sg_commit *cm);
+
+/*
+ * What one generation's policy maps hold, in memory (state/image.c):
+ * instance settings, addresses, both LPM stages in the order compiled
+ * (generation bit and exact flags set), which stages have exact copies,
+ * the filter words. A commit can hand back the image it wrote so the
+ * next one diffs against it (sg_state_commit_incremental).
+ */
+struct sg_image {
+	__u32 gen;
+	struct sg_class_key *ck; /* stage 1 */
+	struct sg_class_val *cv;
+	size_t nc;
+	struct sg_rule_key *rk; /* stage 2 */
+	struct sg_rule_val *rv;
+	size_t nr;
+	bool use_class, use_rule; /* the exact copies (compile/exact.h) */
+	size_t nxc, nxr;	  /* how many entries they hold */
+	struct sg_inst *inst;	  /* [SG_MAX_INSTANCES] */
+	struct sg_ip_key *ip;
+	size_t nip;
+	__u64 *bloom; /* [SG_BLOOM_WORDS] as in the map; NULL: unknown */
+	/* Entries of the other generation (left by the load before):
+	 * the exact plan counts them and the maps must hold both. */
+	size_t other_class, other_rule, other_xclass, other_xrule, other_ip;
+	struct run *runs; /* stage 2 by class id, once a delta needed it */
+	size_t nruns;
+};
+
+void sg_image_free(struct sg_image *im);
+/* True when im is of the live generation and the live instance settings
+ * read back as im has them (a guard against another writer). */
+bool sg_image_is_live(struct sg_state *st, const struct sg_image *im);
+/* sg_meta[SG_META_COMMIT]: the last complete load (hash 0: none). */
+int sg_commit_record(struct sg_state *st, struct sg_meta *m);
+
+/* What a commit wrote: policy-map entries (both stages, their exact
+ * copies, addresses, instance settings) written and deleted. */
+struct sg_commit_stats {
+	bool incremental;
+	size_t written, deleted;
+};
+
+/*
+ * A change written into the live generation in place, when old is the
+ * image of the live generation (the caller knows it is: its own last
+ * commit, and the commit record unchanged since). Order (docs/design.md,
+ * "Incremental apply"):
+ *   1. the last load's config hash cleared (sg_meta[SG_META_COMMIT]);
+ *   2. the plan's slots written as the live half of sg_slots, what the
+ *      datapath kept for fresh slots forgotten;
+ *   3. adds and changes, pointed-at entries first (state/image.c);
+ *   4. deletes, pointing entries first;
+ *   5. what the datapath kept for released slots forgotten;
+ *   6. the config text stored as the live generation's, then its record;
+ *   7. sg_meta[SG_META_COMMIT] = that record: done; ids without a slot
+ *      dropped from sg_slots.
+ * Returns -EAGAIN, having written nothing, when the change is not one to
+ * write in place (more than max_ops stage entries, the exact fronts
+ * switched on or off, the maps too full for old and new side by side):
+ * the caller commits a new generation instead. *next: the image now live.
+ */
+int sg_state_commit_incremental(struct sg_state *st, const struct sg_commit *cm,
+				struct sg_image *old, size_t max_ops,
+				struct sg_image *next,
+				struct sg_commit_stats *stats);
 
 /*
  * "unchanged (already loaded)": true only when the last load completed

@@ -18,5 +18,11 @@
 #define SG_E_PLNOTFOUND "InvalidPrefixListID.NotFound"
 #define SG_E_RULELIMIT	"RulesPerSecurityGroupLimitExceeded"
 #define SG_E_SGLIMIT	"SecurityGroupsPerInterfaceLimitExceeded"
+/* The edits (desired/edit.h). */
+#define SG_E_RULENOTFOUND "InvalidPermission.NotFound"
+#define SG_E_DEPENDENCY	"DependencyViolation"
+#define SG_E_CANNOTDELETE "CannotDelete"
+#define SG_E_INSTNOTFOUND "InvalidInstanceID.NotFound"
+#define SG_E_INSTDUP	"InvalidInstanceID.Duplicate"
 
 #endif /* SG_CODES_H */

@@ -85,6 +85,8 @@ live_run() {
 	local recv=$1 mix=$2 src=$3 extra=()
 	case $mix in
 	established) extra=(--sport 40000 --dport 5000) ;;
+	# SRC is a prefix; the port a rule allows there, nothing listens
+	syn-flood) extra=(--sport 40000 --dport "${LIVE_SYN_PORT:-1024}") ;;
 	*) extra=(--sport 40000 --dport 9) ;;
 	esac
 	local pin=()

@@ -14,7 +14,11 @@
 # 4. pktgen   whether scripts/pktgen.sh can run here
 #
 # Environment: BENCH_RUNS (live runs per point, 3), LIVE_SECONDS (per run,
-# 2), BENCH_OUT (docs/benchmarks.md), BENCH_QUICK=1 (fewer points).
+# 2), BENCH_OUT (docs/benchmarks.md), BENCH_QUICK=1 (fewer points),
+# BENCH_PARTS (which of "micro live control pktgen" to run, all by default;
+# the page then shows only those: point BENCH_OUT elsewhere).
+# BENCH_LIVE_RULES (the live rule counts, "1 100 1000"), BENCH_NFT=0 (no
+# nftables peer).
 # Needs root. Namespaces, links and pins are removed on any exit.
 set -u
 
@@ -79,9 +83,13 @@ rec machine "uname=\"$(uname -srm)\"" \
 	"commit=\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"" \
 	"load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 
+PARTS=" ${BENCH_PARTS:-micro live control pktgen} "
+part() { [[ $PARTS == *" $1 "* ]]; }
+
 # ---- 1. micro ---------------------------------------------------------
-MICRO_ARGS=()
-[ "${BENCH_QUICK:-0}" = 1 ] && MICRO_ARGS=(--rules 1,1000 --members 0,100000 --runs 3)
+part micro && {
+MICRO_ARGS=(--reference)
+[ "${BENCH_QUICK:-0}" = 1 ] && MICRO_ARGS+=(--rules 1,1000 --members 0,100000 --runs 3)
 log "micro: sgctl bench micro ${MICRO_ARGS[*]} -j"
 if "$SGCTL" -j bench micro "${MICRO_ARGS[@]}" >"$TMP/micro.json"; then
 	rec micro "cmd=\"sgctl bench micro ${MICRO_ARGS[*]} -j\"" \
@@ -89,6 +97,7 @@ if "$SGCTL" -j bench micro "${MICRO_ARGS[@]}" >"$TMP/micro.json"; then
 else
 	log "micro FAILED"
 fi
+}
 
 # ---- 2. live frames: sgctl, nftables, no filter -----------------------
 live_point() { # SYSTEM RULES MIX SRC RECEIVER
@@ -104,21 +113,27 @@ live_point() { # SYSTEM RULES MIX SRC RECEIVER
 	done
 }
 
-if live_up; then
+part live && if live_up; then
 	NFT_SRC=export
-	if ! "$SGCTL" export nft --help >/dev/null 2>&1; then
+	[ "${BENCH_NFT:-1}" = 0 ] && NFT_SRC=none
+	if [ $NFT_SRC = export ] && ! "$SGCTL" export nft --help >/dev/null 2>&1; then
 		NFT_SRC=none
 		log "sgctl export nft missing: no nftables peer"
 	fi
-	for R in 1 100 1000; do
+	for R in ${BENCH_LIVE_RULES:-1 100 1000}; do
 		Y=$TMP/live-$R.yaml
 		"$SGCTL" bench gen micro --rules "$R" >"$Y"
-		TGT=$(head -1 "$Y" | cut -d' ' -f3)
+		# "# bench-target: SRC PORT PLEN": the target rule
+		read -r _ _ TGT TPORT TPLEN <<<"$(head -1 "$Y")"
+		[ -n "${TPLEN:-}" ] || TPLEN=32
 		log "live: $R rules (sgctl)"
 		if live_sgctl_on "$Y"; then
 			live_point sgctl "$R" drop "$TGT" sgctl
 			live_point sgctl "$R" established "$LIVE_PEER_IP" sgctl
 			live_point sgctl "$R" many-sources 198.18.0.0 sgctl
+			# SYNs from the target rule's prefix to its port: allowed,
+			# nothing listens; the table fills, half-open gives way.
+			LIVE_SYN_PORT=$TPORT live_point sgctl "$R" syn-flood "$TGT/$TPLEN" sgctl
 			live_sgctl_off
 		else
 			log "sgctl load/attach FAILED at $R rules"
@@ -140,7 +155,11 @@ if live_up; then
 	live_point none 0 drop "$LIVE_OTHER_IP" pass
 	live_point none 0 established "$LIVE_PEER_IP" pass
 	live_point none 0 many-sources 198.18.0.0 pass
+	LIVE_SYN_PORT=1024 live_point none 0 syn-flood 198.18.0.0/16 pass
 	live_point xdp-drop 0 drop "$LIVE_OTHER_IP" drop
+	# The ceiling of each flood mix: the generator's own work differs.
+	live_point xdp-drop 0 many-sources 198.18.0.0 drop
+	LIVE_SYN_PORT=1024 live_point xdp-drop 0 syn-flood 198.18.0.0/16 drop
 	live_down
 else
 	log "live lab setup FAILED"
@@ -201,6 +220,7 @@ cp_shape() { # GROUPS RULES INSTANCES GROUPS-PER-INSTANCE [LOCAL]
 	return 0
 }
 
+if part control; then
 log "control plane: 100 groups x 60 rules, 1000 instances x 3 groups"
 cp_shape 100 60 1000 3
 # 1000 groups: one group per instance (+ sg-hub for every 50th): with 3
@@ -217,10 +237,13 @@ if ! "$SGCTL" validate "$TMP/cp-wide.yaml" >/dev/null 2>"$TMP/wide.err"; then
 	rec cp_refused "groups=1000" "rules=60" "instances=4096" "per_instance=3" \
 		"error=$(head -3 "$TMP/wide.err" | "$LAB_PY" -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))')"
 fi
+fi
 
 # ---- 4. pktgen ----------------------------------------------------------
-PK=$(scripts/pktgen.sh --check 2>&1)
-rec pktgen "status=$("$LAB_PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PK")"
+if part pktgen; then
+	PK=$(scripts/pktgen.sh --check 2>&1)
+	rec pktgen "status=$("$LAB_PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PK")"
+fi
 
 # ---- report -------------------------------------------------------------
 rec total "seconds=$(($(date +%s) - START))"

@@ -1570,7 +1570,8 @@ Test(dp, reject_flow_log)
 	setup_std();
 	struct pkt_spec s = tcp_in(STRANGER4, 40000, 22, SYN);
 	struct sg_reject_key k = {
-		.slot = 0, .dir = IN, .family = 4, .proto = 6};
+		.slot = 0, .dir = IN, .family = 4, .proto = 6,
+		.reason = SG_CNT_DROP_NO_RULE};
 	struct sg_reject_val v;
 	int v6;
 

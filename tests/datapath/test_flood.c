@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Floods (issue 11), with BPF_PROG_TEST_RUN on the real sg_xdp / sg_tc:
+ *   - rejected-flow records are budgeted per CPU, instance and window;
+ *     beyond the budget rejects are only counted (stats exact) and summed
+ *     as skipped (what `sgctl flowlog` prints as SKIPDATA);
+ *   - every drop reason makes a record, the reason in its key;
+ *   - a full conntrack table gives the room of half-open TCP entries to
+ *     new flows, never that of a flow whose opener went on.
+ * The process is pinned to one CPU so that "per CPU" is one budget.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sgctl.h"
+#include "sgctl.skel.h"
+#include "pkt.h"
+
+#define ME4	"10.0.0.1"
+#define POLICY	7
+#define CLASS_P 1 /* inbound from 192.0.2.0/24: tcp 22 */
+#define SYN	0x02
+#define ACK	0x10
+#define RST	0x04
+
+static struct sgctl_bpf *skel;
+static int ncpus;
+
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+static struct sgctl_bpf *open_prog(__u32 rate)
+{
+	struct sgctl_bpf *s = sgctl_bpf__open();
+	struct bpf_map *m;
+
+	cr_assert_not_null(s);
+	bpf_object__for_each_map(m, s->obj) bpf_map__set_pin_path(m, NULL);
+	s->rodata->sg_slot = 0;
+	s->rodata->sg_reject_rate = rate;
+	cr_assert_eq(sgctl_bpf__load(s), 0);
+	return s;
+}
+
+static void teardown(void)
+{
+	sgctl_bpf__destroy(skel);
+	skel = NULL;
+}
+
+static void setup(__u32 rate, __u32 ct_max)
+{
+	struct sg_active a = {};
+	struct sg_inst in = {.flags = SG_INST_PRESENT,
+			     .policy = POLICY,
+			     .tcp_established = 432000,
+			     .udp_stream = 180,
+			     .udp = 30,
+			     .ct_max = ct_max};
+	struct sg_class_key ck = {.prefixlen = 32 + 24,
+				  .scope = SG_SCOPE(0, SG_DIR_IN, 0, POLICY),
+				  .addr = {192, 0, 2, 0}};
+	struct sg_class_val cv = {.class_id = CLASS_P, .prefixlen = 24};
+	struct sg_rule_key rk = {.prefixlen = SG_RULE_PLEN_PROTO + 16,
+				 .class_id = CLASS_P,
+				 .proto = 6,
+				 .port = htons(22)};
+	struct sg_rule_val rv = {.rule_ref = 1};
+	__u32 zero = 0;
+
+	ncpus = libbpf_num_possible_cpus();
+	pin_cpu();
+	skel = open_prog(rate);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_active),
+					 &zero, &a, 0),
+		     0);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_inst), &zero,
+					 &in, 0),
+		     0);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_class), &ck,
+					 &cv, 0),
+		     0);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_rule), &rk,
+					 &rv, 0),
+		     0);
+}
+
+static int run(struct bpf_program *prog, const struct pkt_spec *s, size_t cut)
+{
+	__u8 buf[PKT_MAX];
+	size_t len = pkt_build(s, buf);
+
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf,
+		    .data_size_in = (__u32)(cut ? cut : len), .repeat = 1);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(prog), &o), 0);
+	return o.retval;
+}
+
+static int in(const struct pkt_spec *s)
+{
+	return run(skel->progs.sg_xdp, s, 0) == XDP_PASS;
+}
+
+static int out(const struct pkt_spec *s)
+{
+	/* NIC mode: TC is outbound. */
+	return run(skel->progs.sg_tc, s, 0) == 0;
+}
+
+static struct pkt_spec tcp(const char *src, __u16 sport, __u16 dport,
+			   __u8 flags)
+{
+	struct pkt_spec s = {.src = src,
+			     .dst = ME4,
+			     .proto = 6,
+			     .sport = sport,
+			     .dport = dport,
+			     .tcp_flags = flags};
+	return s;
+}
+
+static struct pkt_spec tcp_back(const char *dst, __u16 sport, __u16 dport,
+				__u8 flags)
+{
+	struct pkt_spec s = tcp(ME4, sport, dport, flags);
+
+	s.dst = dst;
+	return s;
+}
+
+static __u64 counter(__u32 dir, __u32 c)
+{
+	struct sg_counter_val v[ncpus];
+	__u32 k = SG_STATS_INDEX(0, dir, c);
+	__u64 n = 0;
+
+	cr_assert_eq(
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_stats), &k, v),
+		0);
+	for (int i = 0; i < ncpus; i++)
+		n += v[i].packets;
+	return n;
+}
+
+/* Records of slot 0 by reason, and their packets. */
+static int records(int reason, __u64 *packets)
+{
+	int fd = bpf_map__fd(skel->maps.sg_reject), n = 0;
+	struct sg_reject_key k, next, *prev = NULL;
+	struct sg_reject_val v;
+
+	*packets = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.reason != reason || bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		n++;
+		*packets += v.packets;
+	}
+	return n;
+}
+
+/* Skipped rejects of slot 0, one direction, summed over the CPUs. */
+static __u64 skipped(__u32 dir, __u64 *bytes)
+{
+	struct sg_reject_budget b[ncpus];
+	__u32 zero = 0;
+	__u64 n = 0;
+
+	cr_assert_eq(
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_reject_budget),
+				    &zero, b),
+		0);
+	*bytes = 0;
+	for (int i = 0; i < ncpus; i++) {
+		n += b[i].skip[dir].packets;
+		*bytes += b[i].skip[dir].bytes;
+		if (b[i].skip[dir].packets)
+			cr_assert_leq(b[i].skip[dir].first_ns,
+				      b[i].skip[dir].last_ns);
+	}
+	return n;
+}
+
+/* The datapath's budget window: CLOCK_MONOTONIC_COARSE >> 30. */
+static __u64 window_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec) >>
+	       SG_REJECT_WINDOW_SHIFT;
+}
+
+TestSuite(flood, .fini = teardown);
+
+Test(flood, reject_budget_and_skipdata)
+{
+	const int rate = 4, n = 40;
+	__u64 pk, bytes, w0;
+	char src[32];
+	int tries = 0;
+
+	/* One window for the whole burst: start again if it crossed one. */
+	do {
+		teardown();
+		setup(rate, 1024);
+		w0 = window_now();
+		for (int i = 0; i < n; i++) {
+			struct pkt_spec s;
+
+			snprintf(src, sizeof(src), "198.51.100.%d", i + 1);
+			s = tcp(src, 40000, 22, SYN);
+			cr_assert_eq(in(&s), 0, "no class: dropped");
+		}
+	} while (window_now() != w0 && ++tries < 5);
+	cr_assert_lt(tries, 5);
+
+	/* Counters are exact, whatever the log kept. */
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), (__u64)n);
+	/* The budget's worth of records, one packet each... */
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), rate);
+	cr_assert_eq(pk, (__u64)rate);
+	/* ...and the rest counted as skipped, with their bytes. */
+	cr_assert_eq(skipped(SG_DIR_IN, &bytes), (__u64)(n - rate));
+	cr_assert_gt(bytes, 0);
+	cr_assert_eq(skipped(SG_DIR_OUT, &bytes), 0);
+
+	/* A known flow is no new record: once spent, it is skipped too. */
+	struct pkt_spec s = tcp("198.51.100.1", 40000, 22, SYN);
+	if (window_now() == w0) {
+		cr_assert_eq(in(&s), 0);
+		if (window_now() == w0) {
+			cr_assert_eq(skipped(SG_DIR_IN, &bytes),
+				     (__u64)(n - rate + 1));
+			cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), rate);
+			cr_assert_eq(pk, (__u64)rate);
+		}
+	}
+}
+
+Test(flood, budget_zero_keeps_no_record)
+{
+	__u64 pk, bytes;
+
+	setup(0, 1024);
+	struct pkt_spec s = tcp("198.51.100.9", 40000, 22, SYN);
+	cr_assert_eq(in(&s), 0);
+	cr_assert_eq(in(&s), 0);
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), 0);
+	cr_assert_eq(skipped(SG_DIR_IN, &bytes), 2);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 2);
+}
+
+Test(flood, every_drop_reason_is_logged)
+{
+	__u64 pk;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 1);
+	/* no rule: allowed class, port without a rule */
+	struct pkt_spec s = tcp("192.0.2.10", 40000, 23, SYN);
+	cr_assert_eq(in(&s), 0);
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), 1);
+	/* conntrack full: the one entry is a flow whose opener went on */
+	s = tcp("192.0.2.10", 40000, 22, SYN);
+	cr_assert_eq(in(&s), 1);
+	s.tcp_flags = ACK;
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.11", 40001, 22, SYN);
+	cr_assert_eq(in(&s), 0);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_CT_FULL), 1);
+	cr_assert_eq(records(SG_CNT_DROP_CT_FULL, &pk), 1);
+	cr_assert_eq(pk, 1);
+	/* malformed: the TCP header cut short */
+	s = tcp("192.0.2.12", 40002, 22, SYN);
+	cr_assert_eq(run(skel->progs.sg_xdp, &s, 14 + 20 + 8), XDP_DROP);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_MALFORMED), 1);
+	cr_assert_eq(records(SG_CNT_DROP_MALFORMED, &pk), 1);
+}
+
+static int ct_used(void)
+{
+	__u32 zero = 0;
+	__s64 v;
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_ct_count),
+					 &zero, &v),
+		     0);
+	return (int)v;
+}
+
+static bool ct_has(const char *raddr, __u16 rport, __u16 lport)
+{
+	struct sg_ct_key k = {.slot = 0, .proto = 6, .family = 4};
+	struct sg_ct_val v;
+
+	inet_pton(AF_INET, ME4, k.laddr);
+	inet_pton(AF_INET, raddr, k.raddr);
+	k.lport = htons(lport);
+	k.rport = htons(rport);
+	return !bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_ct), &k, &v);
+}
+
+Test(flood, full_table_gives_way_to_new_flows)
+{
+	const int cap = 8;
+	char src[32];
+
+	setup(SG_REJECT_BUDGET_DEFAULT, cap);
+	/* A real client: SYN, SYN-ACK, ACK. */
+	struct pkt_spec c = tcp("192.0.2.200", 50000, 22, SYN);
+	cr_assert_eq(in(&c), 1);
+	struct pkt_spec r = tcp_back("192.0.2.200", 22, 50000, SYN | ACK);
+	cr_assert_eq(out(&r), 1);
+	c.tcp_flags = ACK;
+	cr_assert_eq(in(&c), 1);
+
+	/* A SYN flood from 300 sources: the table stays full of half-open
+	 * entries, each new SYN taking the room of an older one. */
+	for (int i = 0; i < 300; i++) {
+		struct pkt_spec s;
+
+		snprintf(src, sizeof(src), "192.0.2.%d", i % 150 + 1);
+		s = tcp(src, (__u16)(1024 + i), 22, SYN);
+		cr_assert_eq(in(&s), 1, "SYN %d", i);
+		if (i % 2) { /* half of them answered: RST, no listener */
+			struct pkt_spec b =
+				tcp_back(src, 22, (__u16)(1024 + i), RST | ACK);
+			cr_assert_eq(out(&b), 1);
+		}
+	}
+	cr_assert_eq(ct_used(), cap);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_CT_FULL), 0);
+	/* The established flow was never taken and still passes. */
+	cr_assert(ct_has("192.0.2.200", 50000, 22));
+	cr_assert_eq(in(&c), 1);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_ACCEPT_ESTABLISHED), 2);
+
+	/* A new real client still gets in and stays once it goes on. */
+	struct pkt_spec d = tcp("192.0.2.201", 50001, 22, SYN);
+	cr_assert_eq(in(&d), 1);
+	d.tcp_flags = ACK;
+	cr_assert_eq(in(&d), 1);
+	for (int i = 0; i < 100; i++) {
+		struct pkt_spec s;
+
+		snprintf(src, sizeof(src), "192.0.2.%d", i + 1);
+		s = tcp(src, (__u16)(2000 + i), 22, SYN);
+		cr_assert_eq(in(&s), 1);
+	}
+	cr_assert(ct_has("192.0.2.200", 50000, 22));
+	cr_assert(ct_has("192.0.2.201", 50001, 22));
+	cr_assert_eq(ct_used(), cap);
+}
+
+Test(flood, full_of_established_flows_drops)
+{
+	const int cap = 4;
+	char src[32];
+
+	setup(SG_REJECT_BUDGET_DEFAULT, cap);
+	for (int i = 0; i < cap; i++) {
+		struct pkt_spec s;
+
+		snprintf(src, sizeof(src), "192.0.2.%d", i + 1);
+		s = tcp(src, 40000, 22, SYN);
+		cr_assert_eq(in(&s), 1);
+		s.tcp_flags = ACK;
+		cr_assert_eq(in(&s), 1);
+	}
+	for (int i = 0; i < 20; i++) {
+		struct pkt_spec s;
+
+		snprintf(src, sizeof(src), "192.0.2.%d", 100 + i);
+		s = tcp(src, 40000, 22, SYN);
+		cr_assert_eq(in(&s), 0);
+	}
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_CT_FULL), 20);
+	cr_assert_eq(ct_used(), cap);
+	for (int i = 0; i < cap; i++) {
+		snprintf(src, sizeof(src), "192.0.2.%d", i + 1);
+		cr_assert(ct_has(src, 40000, 22));
+	}
+}
+
+/* sgctl check's dry run answers as the live program would, writing nothing. */
+static int dry_counter(const struct pkt_spec *s)
+{
+	struct sgctl_bpf *d = sgctl_bpf__open();
+	struct bpf_map *m, *o;
+	__u8 buf[PKT_MAX];
+	int c;
+
+	cr_assert_not_null(d);
+	bpf_object__for_each_map(m, d->obj)
+	{
+		bpf_map__set_pin_path(m, NULL);
+		o = bpf_object__find_map_by_name(skel->obj, bpf_map__name(m));
+		if (o && !bpf_map__is_internal(m))
+			bpf_map__reuse_fd(m, bpf_map__fd(o));
+	}
+	d->rodata->sg_dry_run = 1;
+	cr_assert_eq(sgctl_bpf__load(d), 0);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf,
+		    .data_size_in = (__u32)pkt_build(s, buf), .repeat = 1);
+	cr_assert_eq(
+		bpf_prog_test_run_opts(bpf_program__fd(d->progs.sg_xdp), &opts),
+		0);
+	cr_assert_eq(d->bss->sg_dry_result.done, 1);
+	c = (int)d->bss->sg_dry_result.counter;
+	sgctl_bpf__destroy(d);
+	return c;
+}
+
+Test(flood, dry_run_answers_like_early_drop)
+{
+	const int cap = 2;
+	struct pkt_spec s;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, cap);
+	s = tcp("192.0.2.1", 40000, 22, SYN);
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.2", 40000, 22, SYN);
+	cr_assert_eq(in(&s), 1);
+	/* Full of half-open entries: a new flow would get in... */
+	s = tcp("192.0.2.3", 40000, 22, SYN);
+	cr_assert_eq(dry_counter(&s), SG_CNT_ACCEPT_NEW);
+	/* ...and the dry run took no room. */
+	cr_assert_eq(ct_used(), cap);
+	cr_assert(ct_has("192.0.2.1", 40000, 22));
+	cr_assert(ct_has("192.0.2.2", 40000, 22));
+	/* Once both openers went on, the table is really full. */
+	s = tcp("192.0.2.1", 40000, 22, ACK);
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.2", 40000, 22, ACK);
+	cr_assert_eq(in(&s), 1);
+	s = tcp("192.0.2.3", 40000, 22, SYN);
+	cr_assert_eq(dry_counter(&s), SG_CNT_DROP_CT_FULL);
+	cr_assert_eq(in(&s), 0);
+}
