@@ -19,9 +19,6 @@
 FLEET_VPC=vpc-lab
 FLEET_PFX=/sgctl/v1/$FLEET_VPC/
 FLEET_URL=
-FLEET_ETCD_PID=
-FLEET_ETCD_DIR=
-FLEET_ETCD_ARGS=()
 FLEET_ETCDCTL=()
 FLEET_TLS_DIR=
 declare -gA FLEET_AGENT_PID=()
@@ -37,102 +34,41 @@ fleet_require() {
 	done
 }
 
-# A free loopback port from 23000-29999, from our pid, probed.
-_fleet_port() {
-	local p=$((23000 + ($$ * 7 + ${1:-0} * 13) % 7000)) i
-	for i in $(seq 50); do
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return
-		fi
-		p=$((23000 + (p - 23000 + 17) % 7000))
-	done
-	echo "$p"
-}
+# The etcd itself is tests/ns/lib_etcd.sh's (its trap is ours: fleet_init;
+# our tests run under set -u).
+ETCD_EXTRA_ARGS=${ETCD_EXTRA_ARGS:-}
+# shellcheck source=tests/ns/lib_etcd.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_etcd.sh"
 
-# fleet_certs DIR: a CA, a server certificate for 127.0.0.1, a client
-# certificate, and a client certificate from another CA (not trusted).
-fleet_certs() {
-	local d=$1
-	mkdir -p "$d"
-	(
-		cd "$d" || exit 1
-		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sgctl-test-ca \
-			-keyout ca.key -out ca.crt
-		openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-			-keyout server.key -out server.csr
-		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
-		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-			-days 2 -extfile server.ext -out server.crt
-		openssl req -newkey rsa:2048 -nodes -subj /CN=sgctl-agent \
-			-keyout client.key -out client.csr
-		printf 'extendedKeyUsage=clientAuth\n' >client.ext
-		openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-			-days 2 -extfile client.ext -out client.crt
-		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rogue-ca \
-			-keyout rogue-ca.key -out rogue-ca.crt
-		openssl req -newkey rsa:2048 -nodes -subj /CN=rogue \
-			-keyout rogue.key -out rogue.csr
-		openssl x509 -req -in rogue.csr -CA rogue-ca.crt -CAkey rogue-ca.key \
-			-CAcreateserial -days 2 -extfile client.ext -out rogue.crt
-	) >/dev/null 2>&1
-}
-
-_fleet_etcd_launch() {
-	etcd "${FLEET_ETCD_ARGS[@]}" >>"$LAB_TMP/etcd.log" 2>&1 &
-	FLEET_ETCD_PID=$!
-	local i
-	for i in $(seq 100); do
-		if "${FLEET_ETCDCTL[@]}" endpoint health >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "lab: etcd did not start; its log:" >&2
-	tail -n 20 "$LAB_TMP/etcd.log" >&2
-	return 1
-}
-
-# fleet_etcd_start [tls]
+# fleet_etcd_start [tls]: with tls, FLEET_TLS_DIR holds ca.crt,
+# client.crt/.key (trusted), rogue.crt/.key (from another CA), rogue-ca.crt.
 fleet_etcd_start() {
-	local cport pport scheme=http
-	cport=$(_fleet_port 1)
-	pport=$(_fleet_port 2)
-	[ "$pport" = "$cport" ] && pport=$((cport + 1))
-	FLEET_ETCD_DIR="$LAB_TMP/etcd-data"
-	FLEET_ETCD_ARGS=(--name sgtest --data-dir "$FLEET_ETCD_DIR"
-		--listen-peer-urls "http://127.0.0.1:$pport"
-		--initial-advertise-peer-urls "http://127.0.0.1:$pport"
-		--initial-cluster "sgtest=http://127.0.0.1:$pport"
-		--logger zap --log-level error)
-	FLEET_ETCDCTL=(env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s)
+	local c
 	if [ "${1:-}" = tls ]; then
-		scheme=https
+		ETCD_NO_TRAP=1 etcd_start --tls || return 1
 		FLEET_TLS_DIR="$LAB_TMP/tls"
-		fleet_certs "$FLEET_TLS_DIR"
-		FLEET_ETCD_ARGS+=(--cert-file "$FLEET_TLS_DIR/server.crt"
-			--key-file "$FLEET_TLS_DIR/server.key"
-			--client-cert-auth --trusted-ca-file "$FLEET_TLS_DIR/ca.crt")
-		FLEET_ETCDCTL+=(--cacert "$FLEET_TLS_DIR/ca.crt"
-			--cert "$FLEET_TLS_DIR/client.crt" --key "$FLEET_TLS_DIR/client.key")
+		c=$ETCD_DIR/certs
+		mkdir -p "$FLEET_TLS_DIR"
+		ln -sf "$c/ca.pem" "$FLEET_TLS_DIR/ca.crt"
+		ln -sf "$c/client.pem" "$FLEET_TLS_DIR/client.crt"
+		ln -sf "$c/client-key.pem" "$FLEET_TLS_DIR/client.key"
+		ln -sf "$c/rogue.pem" "$FLEET_TLS_DIR/rogue.crt"
+		ln -sf "$c/rogue-key.pem" "$FLEET_TLS_DIR/rogue.key"
+		ln -sf "$c/rogue-ca.pem" "$FLEET_TLS_DIR/rogue-ca.crt"
+	else
+		ETCD_NO_TRAP=1 etcd_start || return 1
 	fi
-	FLEET_URL="$scheme://127.0.0.1:$cport"
-	FLEET_ETCD_ARGS+=(--listen-client-urls "$FLEET_URL" --advertise-client-urls "$FLEET_URL")
-	FLEET_ETCDCTL+=(--endpoints "$FLEET_URL")
-	_fleet_etcd_launch
+	FLEET_URL=$ETCD_URL
+	FLEET_ETCDCTL=(etcd_ctl)
 }
 
 fleet_etcd_stop() {
-	if [ -n "$FLEET_ETCD_PID" ]; then
-		kill "$FLEET_ETCD_PID" 2>/dev/null
-		wait "$FLEET_ETCD_PID" 2>/dev/null
-		FLEET_ETCD_PID=
-	fi
+	etcd_stop
 }
 
 # The same data dir and ports again.
 fleet_etcd_resume() {
-	_fleet_etcd_launch
+	_etcd_launch
 }
 
 _fleet_rev() {
@@ -233,7 +169,7 @@ fleet_cleanup() {
 			rm -rf "$pin" 2>/dev/null
 		fi
 	done
-	fleet_etcd_stop
+	etcd_cleanup
 }
 
 # Chains fleet_cleanup before lab_down in the EXIT trap.
