@@ -188,7 +188,8 @@ static size_t parse_instance_groups(struct ctx *c, struct sg_instance *in,
 void cfg_instance(struct ctx *c, struct kv *e)
 {
 	struct sg_config *cfg = c->cfg;
-	yaml_node_t *ipsn = NULL, *groupsn = NULL, *netnsn = NULL, *siden = NULL;
+	yaml_node_t *ipsn = NULL, *groupsn = NULL, *netnsn = NULL,
+		    *siden = NULL;
 	struct sg_instance *in;
 	struct kv *kv = NULL;
 	size_t i, nkv, cap = 0;
@@ -231,9 +232,9 @@ void cfg_instance(struct ctx *c, struct kv *e)
 				s = cfg_str(c, kv[i].v, "host", 0);
 				if (s && !valid_host(s))
 					ERR(c, kv[i].v, SG_E_PARAM,
-					    "host '%s' is not a valid host name "
-					    "(1-%d letters, digits, '-', '_' or "
-					    "'.')",
+					    "host '%s' is not a valid host "
+					    "name (1-%d letters, digits, "
+					    "'-', '_' or '.')",
 					    s, SG_HOST_MAX);
 				else if (s)
 					in->host = cfg_strdup(c, s);

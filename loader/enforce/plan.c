@@ -121,8 +121,8 @@ int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 	return 0;
 }
 
-int sg_plan_fleet(struct sg_state *st, struct sg_config *cfg,
-		  const char *host, struct sg_plan *plan)
+int sg_plan_fleet(struct sg_state *st, struct sg_config *cfg, const char *host,
+		  struct sg_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	return plan_allocate(st, cfg, NULL, host, plan);

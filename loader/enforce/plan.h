@@ -54,8 +54,8 @@ int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
  * instances whose `host` is host, whatever slots were held before; every
  * other instance is remote (it only lends its addresses).
  */
-int sg_plan_fleet(struct sg_state *st, struct sg_config *cfg,
-		  const char *host, struct sg_plan *plan);
+int sg_plan_fleet(struct sg_state *st, struct sg_config *cfg, const char *host,
+		  struct sg_plan *plan);
 void sg_plan_free(struct sg_plan *plan);
 
 /* Whether host (an instance's `host` key) names this machine

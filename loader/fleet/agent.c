@@ -22,11 +22,11 @@
 #include "state/state.h"
 #include "util/diag.h"
 
-#define BACKOFF_MIN_MS	 100
-#define BACKOFF_MAX_MS	 5000
-#define RETRY_ATTACH_S	 2 /* a missing interface is looked for again */
-#define LOCK_TIMEOUT_MS	 10000
-#define REVISION_MARK	 "# sgctl agent: etcd revision "
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+#define RETRY_ATTACH_S	2 /* a missing interface is looked for again */
+#define LOCK_TIMEOUT_MS 10000
+#define REVISION_MARK	"# sgctl agent: etcd revision "
 
 static volatile sig_atomic_t g_term;
 /* The watch looks at it twice a second: set by a stop or the retry
@@ -51,8 +51,8 @@ struct agent {
 	size_t prefix_len;
 	char *status_key;
 	struct sg_etcd *etcd;
-	json_t *cache; /* desired key -> its value (string), as last seen */
-	int64_t seen;  /* the revision the cache is at */
+	json_t *cache;	 /* desired key -> its value (string), as last seen */
+	int64_t seen;	 /* the revision the cache is at */
 	int64_t applied; /* the revision of the state enforced here */
 	double applied_at;
 	bool ever_applied;
@@ -150,9 +150,8 @@ static int publish_status(struct agent *a)
 				a->err_msg, "revision", (json_int_t)a->err_rev);
 	st = json_pack("{s:s,s:I,s:f,s:o,s:I,s:s}", "host", a->o->host,
 		       "revision", (json_int_t)a->applied, "applied_at",
-		       a->applied_at, "error", err, "pid",
-		       (json_int_t)getpid(), "version",
-		       a->o->version ? a->o->version : "");
+		       a->applied_at, "error", err, "pid", (json_int_t)getpid(),
+		       "version", a->o->version ? a->o->version : "");
 	text = st ? json_dumps(st, JSON_COMPACT | JSON_REAL_PRECISION(13))
 		  : NULL;
 	json_decref(st);
@@ -253,8 +252,7 @@ static const char **sorted_keys(json_t *obj, size_t *n)
 	*n = 0;
 	if (!k)
 		return NULL;
-	json_object_foreach(obj, key, v)
-		k[(*n)++] = key;
+	json_object_foreach(obj, key, v) k[(*n)++] = key;
 	qsort(k, *n, sizeof(*k), key_cmp);
 	return k;
 }
@@ -283,8 +281,8 @@ static char *agent_text(struct agent *a, json_t *doc, int64_t rev,
 		json_t *v = json_object_get(doc, top[i]);
 		const char *dir = map_key_dir(top[i]);
 		json_t *name = json_string(top[i]);
-		char *ks = name ? json_dumps(name, JSON_ENCODE_ANY | flags)
-				: NULL;
+		char *ks =
+			name ? json_dumps(name, JSON_ENCODE_ANY | flags) : NULL;
 		char *vs;
 
 		json_decref(name);
@@ -406,8 +404,8 @@ static int cache_kvset(struct agent *a, struct sg_kvset *s)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *v = json_string_value(
-			json_object_get(a->cache, keys[i]));
+		const char *v =
+			json_string_value(json_object_get(a->cache, keys[i]));
 
 		s->v[i].key = strdup(keys[i]);
 		s->v[i].value = strdup(v ? v : "");
@@ -653,8 +651,8 @@ static void print_applied(struct agent *a, int64_t rev, double ms,
 			"host", a->o->host, "instances", (json_int_t)r->local,
 			"unchanged", r->unchanged, "incremental",
 			r->incremental);
-		char *s = o ? json_dumps(o, JSON_COMPACT |
-						    JSON_REAL_PRECISION(13))
+		char *s = o ? json_dumps(o,
+					 JSON_COMPACT | JSON_REAL_PRECISION(13))
 			    : NULL;
 
 		if (s)
@@ -713,8 +711,9 @@ static int apply_rev(struct agent *a, int64_t rev)
 	if (err) {
 		char msg[160];
 
-		snprintf(msg, sizeof(msg), "cannot apply revision %" PRId64
-			 ": %s", rev, strerror(-err));
+		snprintf(msg, sizeof(msg),
+			 "cannot apply revision %" PRId64 ": %s", rev,
+			 strerror(-err));
 		sg_err("agent: %s", msg);
 		set_error(a, rev, NULL, msg);
 		publish_status(a);
@@ -768,8 +767,8 @@ static void cache_put(struct agent *a, const char *key, const char *value,
 	json_object_set_new(a->cache, key, json_stringn(value, len));
 }
 
-static int on_events(const struct sg_etcd_event *ev, size_t n,
-		     int64_t revision, void *arg)
+static int on_events(const struct sg_etcd_event *ev, size_t n, int64_t revision,
+		     void *arg)
 {
 	struct agent *a = arg;
 	bool changed = false;
@@ -904,8 +903,8 @@ int sg_agent_run(const struct sg_agent_opts *o)
 		started = now_mono_ms();
 		free(why);
 		why = NULL;
-		err = sg_etcd_watch(a.etcd, a.prefix, a.seen + 1, on_events,
-				    &a, &g_watch_stop, &compact, &why);
+		err = sg_etcd_watch(a.etcd, a.prefix, a.seen + 1, on_events, &a,
+				    &g_watch_stop, &compact, &why);
 		alarm(0);
 		if (g_term)
 			break;
@@ -983,7 +982,8 @@ int sg_agent_status_parse(const char *value, size_t len,
 	e = json_object_get(o, "error");
 	if (json_is_object(e)) {
 		const char *k = json_string_value(json_object_get(e, "key"));
-		const char *m = json_string_value(json_object_get(e, "message"));
+		const char *m =
+			json_string_value(json_object_get(e, "message"));
 
 		s->error_key = k ? strdup(k) : NULL;
 		s->error = strdup(m ? m : "error");

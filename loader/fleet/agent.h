@@ -56,10 +56,10 @@ int64_t sg_agent_stored_revision(const char *text, size_t len);
 /* The status an agent publishes, read back (sgctl status). */
 struct sg_agent_status {
 	char *host;
-	int64_t revision; /* applied; 0 before the first apply */
+	int64_t revision;  /* applied; 0 before the first apply */
 	double applied_at; /* Unix seconds; 0 when never */
-	char *error_key;  /* NULL when no error (or no key known) */
-	char *error;	  /* NULL when the last revision applied */
+	char *error_key;   /* NULL when no error (or no key known) */
+	char *error;	   /* NULL when the last revision applied */
 	long pid;
 	char *version;
 	int64_t mod_revision; /* of the status key */

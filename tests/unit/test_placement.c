@@ -103,8 +103,9 @@ Test(placement, json_form)
  * nothing. */
 Test(placement, host_without_interface)
 {
-	cr_assert_eq(parse("instances:\n  i-a: { ips: [10.1.1.1], host: h1 }\n"),
-		     0, "%s", out);
+	cr_assert_eq(
+		parse("instances:\n  i-a: { ips: [10.1.1.1], host: h1 }\n"), 0,
+		"%s", out);
 	cr_assert_str_eq(inst("i-a")->host, "h1");
 }
 
@@ -133,9 +134,10 @@ Test(placement, needs_interface)
 	expect_error("instances:\n  i-a: { ips: [10.1.1.1], netns: ns1 }\n",
 		     "t.yaml:2:34: MissingParameter: instance i-a: netns needs "
 		     "interface");
-	expect_error("instances:\n  i-a: { ips: [10.1.1.1], host_side: true }\n",
-		     "t.yaml:2:38: MissingParameter: instance i-a: host_side "
-		     "needs interface");
+	expect_error(
+		"instances:\n  i-a: { ips: [10.1.1.1], host_side: true }\n",
+		"t.yaml:2:38: MissingParameter: instance i-a: host_side "
+		"needs interface");
 	/* false says nothing that needs one */
 	cr_assert_eq(parse("instances:\n  i-a: { ips: [10.1.1.1], host_side: "
 			   "false }\n"),
@@ -145,20 +147,22 @@ Test(placement, needs_interface)
 /* eth0 on two hosts, or in two namespaces, is two interfaces. */
 Test(placement, interface_unique_per_place)
 {
-	cr_assert_eq(parse("instances:\n"
-			   "  i-a: { ips: [10.1.1.1], host: h1, interface: eth0 }\n"
-			   "  i-b: { ips: [10.1.1.2], host: h2, interface: eth0 }\n"
-			   "  i-c: { ips: [10.1.1.3], host: h2, interface: eth0, "
-			   "netns: n1 }\n"),
-		     0, "%s", out);
+	cr_assert_eq(
+		parse("instances:\n"
+		      "  i-a: { ips: [10.1.1.1], host: h1, interface: eth0 }\n"
+		      "  i-b: { ips: [10.1.1.2], host: h2, interface: eth0 }\n"
+		      "  i-c: { ips: [10.1.1.3], host: h2, interface: eth0, "
+		      "netns: n1 }\n"),
+		0, "%s", out);
 	expect_error("instances:\n"
 		     "  i-a: { ips: [10.1.1.1], host: h1, interface: eth0 }\n"
 		     "  i-b: { ips: [10.1.1.2], host: h1, interface: eth0 }\n",
 		     "t.yaml:3:3: InvalidParameterValue: interface eth0 is "
 		     "already used by i-a (line 2)");
-	expect_error("instances:\n"
-		     "  i-a: { ips: [10.1.1.1], interface: e0, netns: n }\n"
-		     "  i-b: { ips: [10.1.1.2], interface: e0, netns: n }\n",
-		     "t.yaml:3:3: InvalidParameterValue: interface e0 in netns n "
-		     "is already used by i-a (line 2)");
+	expect_error(
+		"instances:\n"
+		"  i-a: { ips: [10.1.1.1], interface: e0, netns: n }\n"
+		"  i-b: { ips: [10.1.1.2], interface: e0, netns: n }\n",
+		"t.yaml:3:3: InvalidParameterValue: interface e0 in netns n "
+		"is already used by i-a (line 2)");
 }
