@@ -5,6 +5,7 @@
 #   make            build build/sgctl
 #   make test       install missing packages, build, run every test (root)
 #   make demo       install missing packages, build, run the lab demo (root)
+#   make demo-fleet the same, three hosts with an agent each and etcd (root)
 #   make install    sgctl, sgctl(8), bash completion, sgctl.service
 #                   (PREFIX=/usr/local, DESTDIR for staging)
 #   make V=1        show full commands
@@ -65,7 +66,7 @@ DP_BINS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(DP_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check-layers test test-unit test-datapath test-ns demo bench clean format man install \
+.PHONY: all deps check-layers test test-unit test-datapath test-ns demo demo-fleet bench clean format man install \
 	uninstall fuzz fuzz-bins test-fuzz test-asan test-valgrind
 
 all: $(SGCTL) $(UNIT_BINS) $(DP_BINS)
@@ -163,6 +164,12 @@ test-ns: all
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(SGCTL)
 	$(Q)tests/lab/demo.sh $(SGCTL)
+
+# Three hosts (namespaces), an sgctl agent each, a private etcd: a
+# membership change on one host enforced on another (docs/fleet.md).
+demo-fleet: deps
+	$(Q)$(MAKE) --no-print-directory $(SGCTL)
+	$(Q)tests/lab/demo-fleet.sh $(SGCTL)
 
 # Benchmarks (not part of test): micro, live frames on veth, nftables as
 # the peer, control plane; writes docs/benchmarks.md and docs/bench-*.png.

@@ -119,7 +119,7 @@ _sgctl() {
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload push check diff stats conntrack flowlog rules audit export bench"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload push check diff stats conntrack flowlog rules audit export bench agent status"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -201,6 +201,8 @@ _sgctl() {
 			_sgctl_files
 		fi
 		;;
+	agent) _sgctl_reply --etcd --host --vpc --cacert --cert --key "$global" ;;
+	status) _sgctl_reply --etcd --vpc --cacert --cert --key "$global" ;;
 	rule | group | instance)
 		# The subcommand comes first; then an id and the options.
 		local edit="--etcd --cacert --cert --key --vpc" sub=${COMP_WORDS[cmdi + 1]:-}

@@ -80,6 +80,10 @@ struct sg_etcd_opts;
 int sg_cmd_etcd_open(const char *cmd, struct sg_etcd_opts *o,
 		     struct sg_etcd **e);
 
+/* The fleet (cmd_agent.c, cmd_status.c). */
+int cmd_agent(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
 /* ---- The edit commands (cmd_rule.c, cmd_group.c, cmd_instance.c) ---- */
 int cmd_rule(int argc, char **argv);
 int cmd_group(int argc, char **argv);

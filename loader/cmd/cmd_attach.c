@@ -13,6 +13,7 @@
 
 #include "enforce/apply.h"
 #include "enforce/attach.h"
+#include "enforce/plan.h"
 #include "enforce/stored.h"
 #include "cmd/cmd.h"
 #include "util/diag.h"
@@ -73,10 +74,11 @@ enum { OPT_HOST_SIDE = 0x100, OPT_XDP_MODE, OPT_ALL };
 
 /*
  * attach --all: every instance of the loaded config that names its
- * interface, in the current network namespace (or --netns), with the same
- * mode for all. What sgctl.service runs at boot.
+ * interface and whose `host` (when it has one) is this machine, in its
+ * `netns` (else the current namespace or --netns), host-side when it says
+ * `host_side` or --host-side is given. What sgctl.service runs at boot.
  */
-static int attach_all(const char *netns, bool host_side, bool generic)
+static int attach_all(const char *netns_opt, bool side_opt, bool generic)
 {
 	struct sg_config cfg = {};
 	struct sg_state st = {};
@@ -100,11 +102,14 @@ static int attach_all(const char *netns, bool host_side, bool generic)
 	}
 	for (size_t i = 0; i < cfg.ninstances; i++) {
 		const struct sg_instance *in = &cfg.instances[i];
+		const char *netns = in->netns ? in->netns : netns_opt;
+		bool host_side = in->host_side || side_opt;
 		struct sg_attach_req req = {};
 		int err;
 
 		/* filtered: false: AWS enforces nothing there either. */
-		if (!in->interface || in->unfiltered)
+		if (!in->interface || in->unfiltered ||
+		    !sg_plan_host_is_here(in->host))
 			continue;
 		n++;
 		if (sg_state_open(&st, sg_opts.pin_dir, -1, false)) {
@@ -165,7 +170,7 @@ static int attach_all(const char *netns, bool host_side, bool generic)
 	}
 	if (!n)
 		sg_warnx("no instance of the loaded config names an "
-			 "interface: nothing to attach");
+			 "interface on this host: nothing to attach");
 	rc = failed ? SG_EXIT_ERR : SG_EXIT_OK;
 out:
 	sg_state_close(&st);

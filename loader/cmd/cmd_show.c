@@ -14,6 +14,7 @@
 #include "cmd/cmd.h"
 #include "enforce/attach.h"
 #include "enforce/stored.h"
+#include "fleet/agent.h"
 #include "util/diag.h"
 #include "input/inputs.h"
 #include "out/json.h"
@@ -23,6 +24,7 @@
 struct show_ctx {
 	struct sg_config cfg;
 	struct sg_meta meta;
+	int64_t revision; /* the etcd revision an agent applied, or -1 */
 	char *slot_ids; /* SG_ID_LEN each */
 	__u32 *slots;
 	size_t nslots;
@@ -155,6 +157,11 @@ static void print_json(const struct show_ctx *x)
 		 (unsigned long long)x->meta.config_hash);
 	sg_json_kv_string(j, "config_hash", buf);
 	sg_json_kv_uint(j, "loaded_at", x->meta.loaded_at);
+	sg_json_key(j, "revision");
+	if (x->revision >= 0)
+		sg_json_int(j, x->revision);
+	else
+		sg_json_null(j);
 
 	sg_json_key(j, "prefix_lists");
 	sg_json_begin_array(j);
@@ -227,6 +234,9 @@ static void print_json(const struct show_ctx *x)
 		else
 			sg_json_null(j);
 		sg_json_kv_string(j, "interface", in->interface);
+		sg_json_kv_string(j, "host", in->host);
+		sg_json_kv_string(j, "netns", in->netns);
+		sg_json_kv_bool(j, "host_side", in->host_side);
 		sg_json_kv_bool(j, "source_dest_check", in->source_dest_check);
 		sg_json_kv_bool(j, "filtered", !in->unfiltered);
 		sg_json_kv_string(j, "name_tag", name_tag(in->tags, in->ntags));
@@ -287,6 +297,9 @@ static void print_plain(const struct show_ctx *x)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	printf("%s in %s (account %s), generation %u, loaded %s\n", cfg->vpc,
 	       cfg->region, cfg->account, x->meta.gen, when);
+	if (x->revision >= 0)
+		printf("applied by sgctl agent: etcd revision %lld\n",
+		       (long long)x->revision);
 
 	if (cfg->nprefix_lists) {
 		printf("\nprefix lists:\n");
@@ -461,6 +474,15 @@ int cmd_show(int argc, char **argv)
 	}
 	if (err)
 		goto out;
+	x.revision = -1;
+	{
+		char *text = NULL;
+		size_t len = 0;
+
+		if (!sg_blob_load(&st, &text, &len))
+			x.revision = sg_agent_stored_revision(text, len);
+		free(text);
+	}
 	if (sg_slot_list(&st, &x.slot_ids, &x.slots, &x.nslots))
 		goto out;
 	if (sg_attach_list(&st, &x.akeys, &x.avals, &x.natt))

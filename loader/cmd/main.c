@@ -110,6 +110,12 @@ static const struct cmd cmds[] = {
 	 "[--netns NS] [--host-side]] | set-groups ID G... | remove ID"
 	 "\tadd an instance, change its groups, remove it (--etcd URL or "
 	 "the loaded config)"},
+	{"agent", cmd_agent,
+	 "--etcd URL --host NAME [--vpc ID] [--cacert F --cert F --key F]"
+	 "\tkeep this host's state equal to the desired state in etcd"},
+	{"status", cmd_status,
+	 "--etcd URL [--vpc ID] [--cacert F --cert F --key F]"
+	 "\tevery agent: applied revision, lag, errors"},
 	{NULL, NULL, NULL},
 };
 

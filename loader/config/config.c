@@ -740,6 +740,8 @@ void sg_config_free(struct sg_config *cfg)
 
 		free(in->id);
 		free(in->interface);
+		free(in->host);
+		free(in->netns);
 		free(in->ips);
 		free(in->groups);
 		cfg_tags_free(in->tags, in->ntags);

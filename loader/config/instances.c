@@ -91,6 +91,34 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
+/* A host name as agents are named (--host): it ends an etcd key. */
+static bool valid_host(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > SG_HOST_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		      *s == '.'))
+			return false;
+	return true;
+}
+
+/* A name `ip netns` accepts (/run/netns/NAME). */
+static bool valid_netns(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= SG_NETNS_LEN || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || (unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 /* Returns how many groups the list names (valid or not). */
 static size_t parse_instance_groups(struct ctx *c, struct sg_instance *in,
 				    yaml_node_t *n)
@@ -166,7 +194,8 @@ static size_t parse_instance_groups(struct ctx *c, struct sg_instance *in,
 void cfg_instance(struct ctx *c, struct kv *e)
 {
 	struct sg_config *cfg = c->cfg;
-	yaml_node_t *ipsn = NULL, *groupsn = NULL;
+	yaml_node_t *ipsn = NULL, *groupsn = NULL, *netnsn = NULL,
+		    *siden = NULL;
 	struct sg_instance *in;
 	struct kv *kv = NULL;
 	size_t i, nkv, cap = 0;
@@ -205,6 +234,33 @@ void cfg_instance(struct ctx *c, struct kv *e)
 					    s, SG_IFNAME_LEN - 1);
 				else if (s)
 					in->interface = cfg_strdup(c, s);
+			} else if (!strcmp(k, "host")) {
+				s = cfg_str(c, kv[i].v, "host", 0);
+				if (s && !valid_host(s))
+					ERR(c, kv[i].v, SG_E_PARAM,
+					    "host '%s' is not a valid host "
+					    "name (1-%d letters, digits, "
+					    "'-', '_' or '.')",
+					    s, SG_HOST_MAX);
+				else if (s)
+					in->host = cfg_strdup(c, s);
+			} else if (!strcmp(k, "netns")) {
+				netnsn = kv[i].v;
+				s = cfg_str(c, kv[i].v, "netns", 0);
+				if (s && !valid_netns(s))
+					ERR(c, kv[i].v, SG_E_PARAM,
+					    "netns '%s' is not a valid network "
+					    "namespace name (1-%d characters, "
+					    "no '/' or spaces)",
+					    s, SG_NETNS_LEN - 1);
+				else if (s)
+					in->netns = cfg_strdup(c, s);
+			} else if (!strcmp(k, "host_side")) {
+				siden = kv[i].v;
+				s = sg_yaml_scalar(kv[i].v);
+				if (!parse_bool(s, &in->host_side))
+					ERR(c, kv[i].v, SG_E_PARAM,
+					    "host_side must be true or false");
 			} else if (!strcmp(k, "ips")) {
 				ipsn = kv[i].v;
 			} else if (!strcmp(k, "security_groups")) {
@@ -240,12 +296,21 @@ void cfg_instance(struct ctx *c, struct kv *e)
 				    "unknown key '%s' in instance %s (expected "
 				    "interface, ips, security_groups, "
 				    "source_dest_check, conntrack, tags, "
-				    "filtered, enforcement)",
+				    "filtered, enforcement, host, netns, "
+				    "host_side)",
 				    k, e->key);
 			}
 		}
 		free(kv);
 	}
+	/* Both say how to attach to the interface: without one they mean
+	 * nothing. */
+	if (netnsn && !in->interface)
+		ERR(c, netnsn, SG_E_MISSING,
+		    "instance %s: netns needs interface", e->key);
+	if (siden && in->host_side && !in->interface)
+		ERR(c, siden, SG_E_MISSING,
+		    "instance %s: host_side needs interface", e->key);
 
 	if (!ipsn) {
 		ERR(c, e->k, SG_E_MISSING, "instance %s needs ips", e->key);
@@ -356,36 +421,58 @@ void cfg_check_addresses(struct ctx *c)
 	}
 }
 
-/* attach finds an instance by its interface: it must be unambiguous. */
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+/* Where an interface is: (host, netns, name). */
+static int place_cmp(const void *x, const void *y)
+{
+	const struct sg_instance *a = *(const struct sg_instance *const *)x;
+	const struct sg_instance *b = *(const struct sg_instance *const *)y;
+	int r = strcmp(or_empty(a->host), or_empty(b->host));
+
+	if (!r)
+		r = strcmp(or_empty(a->netns), or_empty(b->netns));
+	if (!r)
+		r = strcmp(a->interface, b->interface);
+	/* stable: the first in the file is reported as the owner */
+	return r ? r : (a < b ? -1 : a > b);
+}
+
+/*
+ * attach finds an instance by its interface: it must be unambiguous on
+ * its host and in its namespace (eth0 on two hosts is two interfaces).
+ */
 void cfg_check_interfaces(struct ctx *c)
 {
 	struct sg_config *cfg = c->cfg;
 	size_t i, n = 0, first;
 	char wb[WHERE_LEN];
-	struct ix *s = calloc(cfg->ninstances + 1, sizeof(*s));
+	const struct sg_instance **s = calloc(cfg->ninstances + 1, sizeof(*s));
 
 	if (!s) {
 		c->oom = true;
 		return;
 	}
 	for (i = 0; i < cfg->ninstances; i++)
-		if (cfg->instances[i].interface) {
-			s[n].s = cfg->instances[i].interface;
-			s[n++].i = i;
-		}
-	qsort(s, n, sizeof(*s), cfg_ix_cmp);
+		if (cfg->instances[i].interface)
+			s[n++] = &cfg->instances[i];
+	qsort(s, n, sizeof(*s), place_cmp);
 	for (first = 0, i = 1; i < n; i++) {
-		const struct sg_instance *a, *b;
+		const struct sg_instance *a = s[first], *b = s[i];
 
-		if (strcmp(s[i].s, s[first].s)) {
+		if (strcmp(or_empty(a->host), or_empty(b->host)) ||
+		    strcmp(or_empty(a->netns), or_empty(b->netns)) ||
+		    strcmp(a->interface, b->interface)) {
 			first = i;
 			continue;
 		}
-		a = &cfg->instances[s[first].i];
-		b = &cfg->instances[s[i].i];
 		sg_error(c->diag, b->pos, SG_E_PARAM,
-			 "interface %s is already used by %s (%s)",
-			 b->interface, a->id,
+			 "interface %s%s%s is already used by %s (%s)",
+			 b->interface, b->netns ? " in netns " : "",
+			 or_empty(b->netns), a->id,
 			 sg_pos_where(b->pos, a->pos, wb, sizeof(wb)));
 	}
 	free(s);

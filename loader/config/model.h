@@ -22,6 +22,9 @@
 /* Instances in one config (a VPC); only those enforced on this host take
  * one of the SG_MAX_INSTANCES slots. */
 #define SG_MAX_CONFIG_INSTANCES 1000000
+/* An instance's host (the --host of its agent): at most this many
+ * characters of letters, digits, '-', '_', '.'. */
+#define SG_HOST_MAX 253
 
 /* A CIDR. IPv4 uses addr[0..3]; host bits are always zero. */
 struct sg_prefix {
@@ -110,6 +113,12 @@ struct sg_ct_limits {
 struct sg_instance {
 	char *id; /* "i-web1" */
 	char *interface; /* may be NULL */
+	/* Where it is enforced (all optional): the host whose agent
+	 * attaches it, the network namespace of its interface (as `ip netns`
+	 * names it; needs interface) and host-side mode (needs interface). */
+	char *host;
+	char *netns;
+	bool host_side;
 	struct sg_prefix *ips; /* /32 or /128 each */
 	size_t nips;
 	int *groups; /* group indices, in file order, no duplicates */

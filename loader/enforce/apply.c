@@ -211,7 +211,11 @@ int sg_enforce_apply(struct sg_state *st, struct sg_config *cfg,
 
 	/* Slots: stable across loads; new instances get the lowest free,
 	 * planned in memory and written by the commit with its flip. */
-	err = sg_plan_host(st, cfg, SG_PLAN_ALLOCATE, req->extra, &plan);
+	if (req->host)
+		err = sg_plan_fleet(st, cfg, req->host, &plan);
+	else
+		err = sg_plan_host(st, cfg, SG_PLAN_ALLOCATE, req->extra,
+				   &plan);
 	if (err)
 		goto out;
 	cache = req->cache;

@@ -56,6 +56,9 @@ struct sg_apply_req {
 	const char *text;
 	size_t len;
 	const char *extra; /* an instance to enforce in addition, or NULL */
+	/* An agent's host name: local exactly the instances whose `host`
+	 * it is (sg_plan_fleet); NULL: the plan of load and attach. */
+	const char *host;
 	struct sg_apply_cache *cache; /* NULL: every apply writes a whole
 				       * new generation */
 	enum sg_apply_mode mode;

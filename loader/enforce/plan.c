@@ -3,15 +3,29 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "enforce/plan.h"
 #include "util/diag.h"
+
+bool sg_plan_host_is_here(const char *host)
+{
+	char name[256];
+
+	if (!host)
+		return true;
+	if (gethostname(name, sizeof(name)))
+		return false;
+	name[sizeof(name) - 1] = '\0';
+	return !strcmp(name, host);
+}
 
 /* The rule of plan.h, for an instance that holds no slot yet. */
 static bool wanted(const struct sg_config *cfg, const struct sg_instance *in,
 		   const char *extra)
 {
-	return cfg->ninstances <= SG_MAX_INSTANCES || in->interface ||
+	return cfg->ninstances <= SG_MAX_INSTANCES ||
+	       (in->interface && sg_plan_host_is_here(in->host)) ||
 	       (extra && !strcmp(extra, in->id));
 }
 
@@ -19,7 +33,8 @@ static bool wanted(const struct sg_config *cfg, const struct sg_instance *in,
  * wanted ones without get the lowest free (slots of instances gone from
  * cfg included), in memory until the commit. */
 static int plan_allocate(struct sg_state *st, struct sg_config *cfg,
-			 const char *extra, struct sg_plan *plan)
+			 const char *extra, const char *host,
+			 struct sg_plan *plan)
 {
 	size_t n = cfg->ninstances;
 	const char **ids = calloc(n ? n : 1, sizeof(*ids));
@@ -42,6 +57,13 @@ static int plan_allocate(struct sg_state *st, struct sg_config *cfg,
 	for (size_t i = 0; i < n; i++) {
 		struct sg_instance *in = &cfg->instances[i];
 
+		if (host) {
+			/* an agent: exactly the instances of its host */
+			in->remote = !in->host || strcmp(in->host, host);
+			if (!in->remote)
+				sg_slot_plan_keep(&plan->sp, i);
+			continue;
+		}
 		in->remote = sg_slot_plan_keep(&plan->sp, i) < 0 &&
 			     !wanted(cfg, in, extra);
 	}
@@ -65,7 +87,7 @@ int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 
 	memset(plan, 0, sizeof(*plan));
 	if (mode == SG_PLAN_ALLOCATE)
-		return plan_allocate(st, cfg, extra, plan);
+		return plan_allocate(st, cfg, extra, NULL, plan);
 	plan->slots = calloc(n ? n : 1, sizeof(*plan->slots));
 	plan->fresh = calloc(n ? n : 1, sizeof(*plan->fresh));
 	if (!plan->slots || !plan->fresh) {
@@ -97,6 +119,13 @@ int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 		}
 	}
 	return 0;
+}
+
+int sg_plan_fleet(struct sg_state *st, struct sg_config *cfg, const char *host,
+		  struct sg_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	return plan_allocate(st, cfg, NULL, host, plan);
 }
 
 void sg_plan_free(struct sg_plan *plan)

@@ -10,7 +10,9 @@
  * whole VPC) gets slots only for the instances that hold one already
  * (attached now or before), that name their `interface`, or the one an
  * attach asks for; so a VPC of any size costs a host only its own
- * instances' policies.
+ * instances' policies. An instance whose `host` names another machine
+ * is not wanted there. An agent (sg_plan_fleet) enforces exactly the
+ * instances whose `host` is its own.
  */
 #ifndef SG_PLAN_H
 #define SG_PLAN_H
@@ -47,6 +49,17 @@ struct sg_plan {
 int sg_plan_host(struct sg_state *st, struct sg_config *cfg,
 		 enum sg_plan_mode mode, const char *extra,
 		 struct sg_plan *plan);
+/*
+ * An agent's plan (ALLOCATE, for sg_state_commit): local exactly the
+ * instances whose `host` is host, whatever slots were held before; every
+ * other instance is remote (it only lends its addresses).
+ */
+int sg_plan_fleet(struct sg_state *st, struct sg_config *cfg, const char *host,
+		  struct sg_plan *plan);
 void sg_plan_free(struct sg_plan *plan);
+
+/* Whether host (an instance's `host` key) names this machine
+ * (gethostname); NULL (no host given) is everywhere. */
+bool sg_plan_host_is_here(const char *host);
 
 #endif /* SG_PLAN_H */
