@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +64,12 @@ struct agent {
 	size_t pending; /* local interfaces that do not exist yet */
 	/* the last apply, so the next writes only what changed */
 	struct sg_apply_cache apply_cache;
+	/*
+	 * The state, opened once: opening it parses the BPF object (~100 ms),
+	 * which would otherwise be most of a small change's apply time.
+	 */
+	struct sg_state st;
+	bool st_open;
 	char *last_problem; /* the last etcd failure printed */
 };
 
@@ -634,6 +641,38 @@ static void attach_local(struct agent *a, const struct sg_config *cfg,
 	free(vals);
 }
 
+/*
+ * The agent's state handle, under the lock. Reopened when its pins are
+ * gone (someone ran unload) so writes never go to maps nobody reads; the
+ * slot cache is dropped since other commands may have changed the slots.
+ */
+static struct sg_state *agent_state(struct agent *a, int *err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/sg_active", a->st.pin_dir);
+	if (a->st_open && access(path, F_OK)) {
+		sg_state_close(&a->st);
+		a->st_open = false;
+	}
+	if (!a->st_open) {
+		*err = sg_state_open(&a->st, a->o->pin_dir, -1, false);
+		if (*err)
+			return NULL;
+		a->st_open = true;
+	}
+	a->st.slots_cached = false;
+	*err = 0;
+	return &a->st;
+}
+
+static void agent_state_drop(struct agent *a)
+{
+	if (a->st_open)
+		sg_state_close(&a->st);
+	a->st_open = false;
+}
+
 /* --------------------------------------------------------------- apply */
 
 static void print_applied(struct agent *a, int64_t rev, double ms,
@@ -677,7 +716,7 @@ static int apply_rev(struct agent *a, int64_t rev)
 	struct sg_apply_result res;
 	struct sg_apply_req req = {};
 	struct sg_config cfg;
-	struct sg_state st = {};
+	struct sg_state *st;
 	double t0 = now_mono_ms(), ms;
 	char *text = NULL, label[64];
 	size_t len = 0;
@@ -693,19 +732,20 @@ static int apply_rev(struct agent *a, int64_t rev)
 		err = lock;
 		goto out;
 	}
-	err = sg_state_open(&st, a->o->pin_dir, -1, false);
-	if (!err) {
-		detach_moved(a, &st, &cfg);
+	st = agent_state(a, &err);
+	if (st) {
+		detach_moved(a, st, &cfg);
 		snprintf(label, sizeof(label), "revision %" PRId64, rev);
 		req.label = label;
 		req.text = text;
 		req.len = len;
 		req.host = a->o->host;
 		req.cache = &a->apply_cache;
-		err = sg_enforce_apply(&st, &cfg, &req, &res);
+		err = sg_enforce_apply(st, &cfg, &req, &res);
 		if (!err)
-			attach_local(a, &cfg, &st);
-		sg_state_close(&st);
+			attach_local(a, &cfg, st);
+		else
+			agent_state_drop(a); /* reopen for the next */
 	}
 	close(lock);
 	if (err) {
@@ -736,22 +776,22 @@ out:
 static void retry_attach(struct agent *a)
 {
 	struct sg_config cfg = {};
-	struct sg_state st = {};
-	int lock;
+	struct sg_state *st;
+	int lock, err;
 
 	lock = sg_state_lock(a->o->pin_dir, LOCK_TIMEOUT_MS);
 	if (lock < 0)
 		return;
-	if (!sg_state_open(&st, a->o->pin_dir, -1, false)) {
+	st = agent_state(a, &err);
+	if (st) {
 		char *text = NULL;
 		size_t len = 0;
 		struct sg_diag diag;
 
 		sg_diag_init(&diag);
-		if (!sg_blob_load(&st, &text, &len) &&
+		if (!sg_blob_load(st, &text, &len) &&
 		    !sg_config_parse_string("stored", text, len, &cfg, &diag))
-			attach_local(a, &cfg, &st);
-		sg_state_close(&st);
+			attach_local(a, &cfg, st);
 		sg_diag_free(&diag);
 		free(text);
 	}
@@ -936,6 +976,7 @@ out:
 	if (a.etcd)
 		sg_etcd_close(a.etcd);
 	json_decref(a.cache);
+	agent_state_drop(&a);
 	sg_apply_cache_free(&a.apply_cache);
 	clear_error(&a);
 	free(a.prefix);
