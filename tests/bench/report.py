@@ -398,6 +398,51 @@ if pk:
       "that have the module (bounded: at most 100M frames, 60 s).")
     w("")
 
+fc, fi = kind("fleet_change"), kind("fleet_idle")
+if fc:
+    w("## 5. Fleet: edit to enforcement on every agent")
+    w("")
+    w("`tests/bench/fleet.py build/sgctl %d` (part `fleet`): a private etcd, "
+      "%d agents on this machine (own pin dirs and `--host`, instances "
+      "spread over the hosts, no interfaces), the desired state pushed "
+      "once. A change is timed from the edit command's start to the last "
+      "agent's `applied_at` (wall clock, same machine). The agents share "
+      "its 2 cores, so a change is applied %d times on the same CPUs." %
+      (fc[0]["agents"], fc[0]["agents"], fc[0]["agents"]))
+    w("")
+    w("| config | change | edit to all agents | to the first | apply "
+      "(median agent) | entries written / deleted (max) | in place |")
+    w("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in fc:
+        w("| %s (%d instances) | %s | %.0f ms | %.0f ms | %.1f ms | %d / %d "
+          "| %d of %d |" % (r["shape"], r["instances"], r["change"],
+                            r["edit_to_all_ms"], r["edit_to_first_ms"],
+                            r["apply_ms_median"], r["entries_written_max"],
+                            r["entries_deleted_max"], r["incremental"],
+                            r["agents"]))
+    w("")
+    if fi:
+        w("| agents at idle | instances | CPU over %d s (all agents) | "
+          "largest RSS |" % fi[0]["idle_s"])
+        w("| --- | ---: | ---: | ---: |")
+        for r in fi:
+            w("| %s | %d | %d ticks | %.1f MiB |" % (
+                r["shape"], r["instances"], r["cpu_ticks"],
+                r["rss_kib_max"] / 1024))
+        w("")
+    for r in fc:
+        if r["changes"] == 1:
+            lim = 100 if r["instances"] < 1000 else 250
+            targets.append(("membership change on all %d agents, %s config, "
+                            "< %d ms" % (r["agents"], r["shape"], lim),
+                            "%.0f ms" % r["edit_to_all_ms"],
+                            r["edit_to_all_ms"] < lim))
+    for r in fi:
+        if r["instances"] >= 1000:
+            targets.append(("agent RSS at idle, 1000-instance config, "
+                            "< 50 MiB", "%.1f MiB" % (r["rss_kib_max"] / 1024),
+                            r["rss_kib_max"] < 50 * 1024))
+
 if targets:
     w("## Targets")
     w("")

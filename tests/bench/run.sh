@@ -12,10 +12,12 @@
 # 3. control  sgctl load time and peak memory, a membership change, map
 #             memory (sgctl bench control + /usr/bin/time)
 # 4. pktgen   whether scripts/pktgen.sh can run here
+# 5. fleet    edit to enforcement on BENCH_AGENTS (10) agents and one etcd,
+#             agent memory and CPU at idle (tests/bench/fleet.py)
 #
 # Environment: BENCH_RUNS (live runs per point, 3), LIVE_SECONDS (per run,
 # 2), BENCH_OUT (docs/benchmarks.md), BENCH_QUICK=1 (fewer points),
-# BENCH_PARTS (which of "micro live control pktgen" to run, all by default;
+# BENCH_PARTS (which of "micro live control pktgen fleet" to run, all by default;
 # the page then shows only those: point BENCH_OUT elsewhere).
 # BENCH_LIVE_RULES (the live rule counts, "1 100 1000"), BENCH_NFT=0 (no
 # nftables peer).
@@ -83,7 +85,7 @@ rec machine "uname=\"$(uname -srm)\"" \
 	"commit=\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"" \
 	"load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 
-PARTS=" ${BENCH_PARTS:-micro live control pktgen} "
+PARTS=" ${BENCH_PARTS:-micro live control pktgen fleet} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 
 # ---- 1. micro ---------------------------------------------------------
@@ -243,6 +245,17 @@ fi
 if part pktgen; then
 	PK=$(scripts/pktgen.sh --check 2>&1)
 	rec pktgen "status=$("$LAB_PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PK")"
+fi
+
+# ---- 5. fleet -----------------------------------------------------------
+if part fleet; then
+	log "fleet: ${BENCH_AGENTS:-10} agents, one etcd"
+	if command -v etcd >/dev/null; then
+		"$LAB_PY" tests/bench/fleet.py "$SGCTL" "${BENCH_AGENTS:-10}" >>"$RES" ||
+			log "fleet: failed"
+	else
+		log "fleet: etcd not installed (make deps)"
+	fi
 fi
 
 # ---- report -------------------------------------------------------------
