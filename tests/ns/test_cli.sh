@@ -143,9 +143,14 @@ for c in $cmds; do
 	sg "$c" --help
 	[ "$rc" -eq 0 ] && head -n 1 "$tmp/out" | grep -q "^usage: sgctl $c" ||
 		bad_help="$bad_help $c"
-	sg -h "${c:0:4}"
+	# The shortest prefix of 4 or more letters that names only c.
+	k=4 p=${c:0:4}
+	while [ "$p" != "$c" ] && [ "$(printf '%s\n' $cmds | grep -c "^$p")" -gt 1 ]; do
+		k=$((k + 1)) p=${c:0:k}
+	done
+	sg -h "$p"
 	[ "$rc" -eq 0 ] && head -n 1 "$tmp/out" | grep -q "^usage: sgctl $c" ||
-		bad_help="$bad_help -h:${c:0:4}"
+		bad_help="$bad_help -h:$p"
 done
 expect "CMD --help and -h CMD-prefix: usage, exit 0, for every command" "" "${bad_help# }"
 
