@@ -475,7 +475,7 @@ static int format_parse(const char *text, struct fl_format *f, char *err,
 
 	f->n = 0;
 	while (*p) {
-		const char *open = strstr(p, "${"), *close;
+		const char *open = strstr(p, "${"), *close = NULL;
 		size_t litlen = open ? (size_t)(open - p) : strlen(p);
 		int field = -1;
 
