@@ -235,7 +235,8 @@ static void normalise(struct items *s)
 {
 	size_t w = 0;
 
-	qsort(s->v, s->n, sizeof(*s->v), cmp_item);
+	if (s->n > 1) /* qsort's array may not be NULL, even empty */
+		qsort(s->v, s->n, sizeof(*s->v), cmp_item);
 	for (size_t i = 0; i < s->n; i++) {
 		if (w && s->v[w - 1].proto == s->v[i].proto &&
 		    s->v[i].lo <= s->v[w - 1].hi + 1) {
@@ -441,9 +442,11 @@ static bool same_where(const struct sg_diff_change *a,
 {
 	return a->accept == b->accept && a->nprefixes == b->nprefixes &&
 	       a->nrules == b->nrules &&
-	       !memcmp(a->prefixes, b->prefixes,
-		       a->nprefixes * sizeof(*a->prefixes)) &&
-	       !memcmp(a->rules, b->rules, a->nrules * sizeof(*a->rules));
+	       (!a->nprefixes ||
+		!memcmp(a->prefixes, b->prefixes,
+			a->nprefixes * sizeof(*a->prefixes))) &&
+	       (!a->nrules ||
+		!memcmp(a->rules, b->rules, a->nrules * sizeof(*a->rules)));
 }
 
 /* "protocols 2-5" rather than four changes (an all-traffic rule narrowed
@@ -484,7 +487,8 @@ static int emit(struct ctx *x, size_t inst, int dir, int family,
 	struct sg_diff *d = x->out;
 	size_t first_change = d->nchanges;
 
-	qsort(x->raw, x->nraw, sizeof(*x->raw), cmp_raw);
+	if (x->nraw > 1)
+		qsort(x->raw, x->nraw, sizeof(*x->raw), cmp_raw);
 	for (size_t i = 0; i < x->nraw;) {
 		const struct raw *r = &x->raw[i];
 		struct sg_diff_change *c;
@@ -533,7 +537,8 @@ static int emit(struct ctx *x, size_t inst, int dir, int family,
 				return -ENOMEM;
 		}
 		/* Each rule once, in config order. */
-		qsort(c->rules, c->nrules, sizeof(*c->rules), cmp_rule);
+		if (c->nrules > 1)
+			qsort(c->rules, c->nrules, sizeof(*c->rules), cmp_rule);
 		size_t w = 0;
 
 		for (size_t k = 0; k < c->nrules; k++)
@@ -573,7 +578,8 @@ static int diff_one(struct ctx *x, size_t inst, int dir, int family)
 		if (x->bx.v[i].ahi < amax(family))
 			starts[nstarts++] = x->bx.v[i].ahi + 1;
 	}
-	qsort(starts, nstarts, sizeof(*starts), cmp_u128);
+	if (nstarts > 1)
+		qsort(starts, nstarts, sizeof(*starts), cmp_u128);
 	size_t w = 0;
 
 	for (size_t i = 0; i < nstarts; i++)
