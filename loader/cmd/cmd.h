@@ -55,6 +55,8 @@ int sg_getopt_err(char **argv, int opt);
 /* For a command that takes no options and no arguments: SG_EXIT_OK, or
  * the usage error (SG_EXIT_USAGE) for what it was given. */
 int sg_args_none(int argc, char **argv);
+/* "a.yaml" or "a.yaml + sgs.json + ..." for messages; malloc'ed. */
+char *sg_files_label(const char **files, size_t n);
 /* Prints "usage: sgctl CMD ARGS" for a command of the table to out. */
 void sg_cmd_usage(const char *cmd, FILE *out);
 

@@ -723,25 +723,6 @@ static int load_stored(struct sg_state *st, struct check_ctx *x)
 	return err;
 }
 
-/* "a.yaml" or "a.yaml + b.json" */
-static char *files_label(const char **files, size_t n)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(files[i]) + 3;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(s, " + ");
-		strcat(s, files[i]);
-	}
-	return s;
-}
-
 /* The candidate: parsed and validated as load would; compiled later,
  * once the ends are known. */
 static int load_candidate(struct check_ctx *x)
@@ -750,7 +731,7 @@ static int load_candidate(struct check_ctx *x)
 	size_t diag_errors;
 	int err;
 
-	x->label = files_label(x->a.files, x->a.nfiles);
+	x->label = sg_files_label(x->a.files, x->a.nfiles);
 	if (!x->label) {
 		sg_err("out of memory");
 		return -ENOMEM;

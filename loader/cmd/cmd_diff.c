@@ -33,24 +33,6 @@ struct diff_side {
 	struct sg_config cfg;
 };
 
-static char *files_label(const char **files, size_t n)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(files[i]) + 3;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(s, " + ");
-		strcat(s, files[i]);
-	}
-	return s;
-}
-
 static int parse_args(int argc, char **argv, struct diff_side *old,
 		      struct diff_side *new)
 {
@@ -104,7 +86,7 @@ static int read_files(struct diff_side *s)
 	size_t diag_errors;
 	int err;
 
-	s->label = files_label(s->files, s->n);
+	s->label = sg_files_label(s->files, s->n);
 	if (!s->label) {
 		sg_err("out of memory");
 		return -ENOMEM;

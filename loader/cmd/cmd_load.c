@@ -75,25 +75,6 @@ static int files_arg(int argc, char **argv, const char ***files, size_t *n,
 	return SG_EXIT_OK;
 }
 
-/* "a.yaml" or "a.yaml + sgs.json + ..." for messages. */
-static char *files_label(const char **files, size_t n)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(files[i]) + 3;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(s, " + ");
-		strcat(s, files[i]);
-	}
-	return s;
-}
-
 static void json_files(struct sg_json *j, const char *label, const char **files,
 		       size_t n)
 {
@@ -225,7 +206,7 @@ int cmd_validate(int argc, char **argv)
 	rc = files_arg(argc, argv, &files, &nfiles, &io);
 	if (rc)
 		return rc;
-	file = files_label(files, nfiles);
+	file = sg_files_label(files, nfiles);
 	if (!file) {
 		sg_err("out of memory");
 		return SG_EXIT_ERR;
@@ -321,7 +302,7 @@ int cmd_load(int argc, char **argv)
 		return rc;
 	if (sg_need_root("load"))
 		return SG_EXIT_ERR;
-	file = files_label(files, nfiles);
+	file = sg_files_label(files, nfiles);
 	if (!file) {
 		sg_err("out of memory");
 		return SG_EXIT_ERR;

@@ -249,6 +249,24 @@ int sg_getopt_err(char **argv, int opt)
 	return sg_usage_err(argv[0], "unknown option '%s'", argv[optind - 1]);
 }
 
+char *sg_files_label(const char **files, size_t n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(files[i]) + 3;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " + ");
+		strcat(s, files[i]);
+	}
+	return s;
+}
+
 int sg_args_none(int argc, char **argv)
 {
 	static const struct option opts[] = {
