@@ -44,8 +44,8 @@ VMLINUX_H := $(BUILD)/vmlinux.h
 # The loader, one folder per stage; a stage includes only the ones before
 # it (docs/design.md):
 #   util, out -> input -> config -> desired, compile -> state -> enforce
-#   -> fleet -> bench, console -> cmd
-STAGES := util out input config desired compile state enforce fleet bench \
+#   -> fleet, view -> bench, console -> cmd
+STAGES := util out input config desired compile state enforce fleet view bench \
 	console cmd
 LOADER_SRCS := $(sort $(foreach d,$(STAGES),$(wildcard loader/$(d)/*.c)))
 LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))

@@ -3,13 +3,13 @@
 # The loader's folders are pipeline stages; a file may include only its own
 # stage and the stages before it (docs/design.md):
 #   util, out -> input -> config -> desired, compile -> state -> enforce
-#   -> fleet -> bench, console -> cmd
+#   -> fleet, view -> bench, console -> cmd
 # The pure core (util out input config compile) never includes libbpf or
 # the skeleton. Prints each violation and exits 1 if there is any.
 set -u
 cd "$(dirname "$0")/../loader" || exit 2
 declare -A rank=([util]=0 [out]=0 [input]=1 [config]=2 [desired]=3 [compile]=3
-	[state]=4 [enforce]=5 [fleet]=6 [bench]=7 [console]=7 [cmd]=8)
+	[state]=4 [enforce]=5 [fleet]=6 [view]=6 [bench]=7 [console]=7 [cmd]=8)
 bad=0
 for f in */*.[ch]; do
 	stage=${f%%/*}
