@@ -35,6 +35,47 @@ sg_ct_key_of(struct sg_ct_key *k, const struct sg_pkt *p, __u32 slot, __u32 dir)
 	}
 }
 
+/*
+ * Where the bit of a TCP/UDP local port lives in struct sg_ct_lports; NULL
+ * for another protocol or when the map has no entry (then nothing may be
+ * concluded).
+ */
+static __always_inline __u64 *sg_ct_lport_word(__u32 slot, __u8 proto,
+					       __be16 lport, __u64 *mask)
+{
+	struct sg_ct_lports *l;
+	__u32 b = (__u32)bpf_ntohs(lport) >> SG_CT_LPORT_SHIFT;
+
+	if (proto != SG_PROTO_TCP && proto != SG_PROTO_UDP)
+		return NULL;
+	l = bpf_map_lookup_elem(&sg_ct_lports, &slot);
+	if (!l)
+		return NULL;
+	*mask = 1ULL << (b & 63);
+	return &l->bits[proto == SG_PROTO_UDP][(b >> 6) & (SG_CT_LPORT_WORDS - 1)];
+}
+
+/* Whether a tracked flow of slot may own the packet: 0 proves none does. */
+static __always_inline int sg_ct_lport_maybe(__u32 slot, const struct sg_pkt *p,
+					     __u32 dir)
+{
+	__u64 mask = 0, *w;
+
+	w = sg_ct_lport_word(slot, p->proto,
+			     dir == SG_DIR_IN ? p->dport : p->sport, &mask);
+	return !w || (*w & mask);
+}
+
+/* Marks k's local port before its flow is tracked (no atomic once set). */
+static __always_inline void sg_ct_lport_mark(const struct sg_ct_key *k)
+{
+	__u64 mask = 0, *w;
+
+	w = sg_ct_lport_word(k->slot, k->proto, k->lport, &mask);
+	if (w && !(*w & mask))
+		__sync_fetch_and_or(w, mask);
+}
+
 static __always_inline void sg_ct_set(struct sg_ct_val *v, __u8 state,
 				      __u32 timeout_s)
 {
@@ -249,6 +290,7 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 			return SG_CNT_ACCEPT_NEW;
 		return SG_CNT_DROP_CT_FULL;
 	}
+	sg_ct_lport_mark(k);
 	/* The GC may have just taken the stale entry: then insert anew. */
 	if (stale && !bpf_map_update_elem(&sg_ct, k, &v, BPF_EXIST))
 		return SG_CNT_ACCEPT_NEW;

@@ -113,6 +113,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ct_count SEC(".maps");
 
+/* Local ports of each slot's tracked flows (struct sg_ct_lports). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_MAX_INSTANCES);
+	__type(key, __u32);
+	__type(value, struct sg_ct_lports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ct_lports SEC(".maps");
+
 /* Recent half-open TCP entries per slot: the early-drop candidates. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -21,6 +21,23 @@ static __always_inline int sg_bloom_maybe(__u32 gen, __u64 h)
 }
 
 /*
+ * Whether a rule of the instance may allow the packet's TCP/UDP destination
+ * port in dir, from the port summary (sg_inst.ports); 1 when the summary
+ * cannot say (not written, or another protocol).
+ */
+static __always_inline int sg_port_maybe(const struct sg_inst *inst, __u32 dir,
+					 const struct sg_pkt *p)
+{
+	__u32 b;
+
+	if (!(inst->flags & SG_INST_PORTS) ||
+	    (p->proto != SG_PROTO_TCP && p->proto != SG_PROTO_UDP))
+		return 1;
+	b = SG_PORT_BIT(p->proto == SG_PROTO_UDP, bpf_ntohs(p->dport));
+	return !!(inst->ports[dir & 1][(b >> 6) & 3] & (1ULL << (b & 63)));
+}
+
+/*
  * Each stage tries its exact-match hash first where the loader says it
  * holds entries (a member /32 or a single port is one hash lookup, whatever
  * the trie's size), and the LPM trie on a miss unless the hash holds all
@@ -39,14 +56,8 @@ sg_policy_lookup(__u32 gen, __u32 dir, const struct sg_inst *inst,
 	__u32 iflags = inst->flags;
 
 	/* No entry of any class allows this port: no rule, no lookup. */
-	if ((iflags & SG_INST_PORTS) &&
-	    (p->proto == SG_PROTO_TCP || p->proto == SG_PROTO_UDP)) {
-		__u32 b = SG_PORT_BIT(p->proto == SG_PROTO_UDP,
-				      bpf_ntohs(p->dport));
-
-		if (!(inst->ports[dir & 1][(b >> 6) & 3] & (1ULL << (b & 63))))
-			return NULL;
-	}
+	if (!sg_port_maybe(inst, dir, p))
+		return NULL;
 
 	ck.prefixlen = 32 + (v6 ? 128 : 32);
 	ck.scope = SG_SCOPE(gen, dir, v6, inst->policy);

@@ -123,6 +123,19 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 	if (p->frag == SG_FRAG_LATER)
 		return sg_frag_follow(p, slot, dir, *now);
 
+	/*
+	 * No rule allows the port and no tracked flow can own the packet (no
+	 * flow has its local port; or a bare SYN, which replies never are):
+	 * dropped before the conntrack lookup, so a flood from spoofed
+	 * sources cannot make each frame pay a miss in a big table.
+	 */
+	if (!sg_port_maybe(inst, dir, p) &&
+	    ((p->proto == SG_PROTO_TCP &&
+	      (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN) ||
+	     !sg_ct_lport_maybe(slot, p, dir)))
+		return (inst->flags & SG_INST_AUDIT) ? SG_CNT_AUDIT_WOULD_DROP
+						     : SG_CNT_DROP_NO_RULE;
+
 	if (sg_ct_trackable(p)) {
 		sg_ct_key_of(&k, p, slot, dir);
 		v = bpf_map_lookup_elem(&sg_ct, &k);

@@ -371,6 +371,23 @@ struct sg_ct_val {
 #define SG_CT_EARLY_PROBES SG_CT_OPENING_WAYS
 #define SG_CT_OPENING_ENTRIES (SG_MAX_INSTANCES * SG_CT_OPENING_WAYS)
 
+/*
+ * The local ports of an instance's tracked flows, in buckets of
+ * SG_CT_LPORT_SHIFT bits, one bitmap for TCP and one for UDP, per slot
+ * (array sg_ct_lports). The datapath sets a bucket's bit before it tracks
+ * a flow with that local port and never clears it; the loader clears a
+ * slot's bitmaps when it releases the slot (its entries go with it). A
+ * clear bit proves that no tracked flow owns a packet, so a packet no rule
+ * allows either is dropped before the conntrack lookup: a flood from
+ * spoofed sources costs no miss in a big table.
+ */
+#define SG_CT_LPORT_SHIFT 5 /* 32 ports a bit */
+#define SG_CT_LPORT_WORDS ((65536 >> SG_CT_LPORT_SHIFT) / 64)
+
+struct sg_ct_lports {
+	__u64 bits[2][SG_CT_LPORT_WORDS]; /* [0] TCP, [1] UDP */
+};
+
 /* Fragments: later fragments follow the first fragment's verdict. LRU hash. */
 #define SG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
 

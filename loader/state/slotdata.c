@@ -59,6 +59,19 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 		       sg_bpf_strerror(err));
 		return err;
 	}
+	/* Its entries are gone: no local port of the slot is tracked. */
+	for (size_t i = 0; i < n; i++) {
+		static const struct sg_ct_lports none;
+
+		if (slots[i] < SG_MAX_INSTANCES &&
+		    bpf_map_update_elem(bpf_map__fd(s->maps.sg_ct_lports),
+					&slots[i], &none, BPF_ANY)) {
+			err = -errno;
+			sg_err("cannot clear conntrack ports: %s",
+			       sg_bpf_strerror(err));
+			return err;
+		}
+	}
 	/* Rule counters too: they belong to the instance, not the slot. */
 	err = sg_rule_hits_forget_slots(st, slots, n);
 	if (err)

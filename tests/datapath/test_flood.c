@@ -454,3 +454,127 @@ Test(flood, dry_run_answers_like_early_drop)
 	cr_assert_eq(dry_counter(&s), SG_CNT_DROP_CT_FULL);
 	cr_assert_eq(in(&s), 0);
 }
+
+/* Sets the port summary: inbound tcp/22, outbound tcp/443 and udp/53
+ * (class CLASS_P + 1 for 192.0.2.0/24) are the only open ports. */
+static void open_ports_only(void)
+{
+	__u32 zero = 0;
+	struct sg_inst in;
+	struct sg_class_key ck = {.prefixlen = 32 + 24,
+				  .scope = SG_SCOPE(0, SG_DIR_OUT, 0, POLICY),
+				  .addr = {192, 0, 2, 0}};
+	struct sg_class_val cv = {.class_id = CLASS_P + 1, .prefixlen = 24};
+	struct sg_rule_key rk = {.prefixlen = SG_RULE_PLEN_PROTO + 16,
+				 .class_id = CLASS_P + 1,
+				 .proto = 6,
+				 .port = htons(443)};
+	struct sg_rule_val rv = {.rule_ref = 2};
+	struct sg_rule_key uk = rk;
+	__u32 b;
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_inst),
+					 &zero, &in),
+		     0);
+	in.flags |= SG_INST_PORTS;
+	b = SG_PORT_BIT(0, 22);
+	in.ports[SG_DIR_IN][b >> 6] |= 1ULL << (b & 63);
+	b = SG_PORT_BIT(0, 443);
+	in.ports[SG_DIR_OUT][b >> 6] |= 1ULL << (b & 63);
+	b = SG_PORT_BIT(1, 53);
+	in.ports[SG_DIR_OUT][b >> 6] |= 1ULL << (b & 63);
+	uk.proto = 17;
+	uk.port = htons(53);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_rule), &uk,
+					 &rv, 0),
+		     0);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_inst), &zero,
+					 &in, 0),
+		     0);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_class), &ck,
+					 &cv, 0),
+		     0);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_rule), &rk,
+					 &rv, 0),
+		     0);
+}
+
+/*
+ * A bare SYN to a port no rule opens is dropped before the conntrack
+ * lookup (a spoofed SYN flood to closed ports costs no table miss), while
+ * the replies of a flow this instance opened, which carry ACK, still pass
+ * on its conntrack entry whatever their port. The one thing given up: a
+ * simultaneous open (a bare SYN from the peer of an outbound connect) to
+ * a port no inbound rule allows.
+ */
+Test(flood, bare_syn_to_closed_port_skips_conntrack)
+{
+	setup(SG_REJECT_BUDGET_DEFAULT, 64);
+	open_ports_only();
+
+	struct pkt_spec s = tcp("192.0.2.10", 40000, 8080, SYN);
+	cr_assert_eq(in(&s), 0);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 1);
+	cr_assert_eq(ct_used(), 0);
+
+	/* An outbound connection to 192.0.2.50:443 from port 41000. */
+	struct pkt_spec o = tcp_back("192.0.2.50", 41000, 443, SYN);
+	cr_assert_eq(out(&o), 1);
+	struct pkt_spec r = tcp("192.0.2.50", 443, 41000, SYN | ACK);
+	cr_assert_eq(in(&r), 1);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_ACCEPT_ESTABLISHED), 1);
+	/* The peer's own bare SYN on that flow: no inbound rule, dropped. */
+	r.tcp_flags = SYN;
+	cr_assert_eq(in(&r), 0);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 2);
+
+	/* The open port still opens flows. */
+	s = tcp("192.0.2.10", 40001, 22, SYN);
+	cr_assert_eq(in(&s), 1);
+	cr_assert(ct_has("192.0.2.10", 40001, 22));
+}
+
+static struct pkt_spec udp(const char *src, __u16 sport, __u16 dport)
+{
+	struct pkt_spec s = {.src = src,
+			     .dst = ME4,
+			     .proto = 17,
+			     .sport = sport,
+			     .dport = dport};
+	return s;
+}
+
+/*
+ * UDP to a port no rule opens: dropped before the conntrack lookup when no
+ * tracked flow has that local port, and the replies of a flow the instance
+ * opened still pass (its local port was marked before it was tracked).
+ */
+Test(flood, udp_to_closed_port_skips_conntrack)
+{
+	struct sg_ct_lports l;
+	__u32 zero = 0, b = 41000 >> SG_CT_LPORT_SHIFT;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 64);
+	open_ports_only();
+
+	struct pkt_spec s = udp("192.0.2.10", 40000, 9);
+	cr_assert_eq(in(&s), 0);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 1);
+
+	/* A query from local port 41000 to 192.0.2.53:53, and its answer. */
+	struct pkt_spec q = udp(ME4, 41000, 53);
+	q.dst = "192.0.2.53";
+	cr_assert_eq(out(&q), 1);
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_ct_lports),
+					 &zero, &l),
+		     0);
+	cr_assert(l.bits[1][b >> 6] & (1ULL << (b & 63)));
+	cr_assert_eq(l.bits[0][b >> 6], 0);
+	struct pkt_spec a = udp("192.0.2.53", 53, 41000);
+	cr_assert_eq(in(&a), 1);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_ACCEPT_ESTABLISHED), 1);
+	/* The same port from another peer: no flow, no rule. */
+	a.src = "192.0.2.54";
+	cr_assert_eq(in(&a), 0);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 2);
+}
