@@ -34,7 +34,8 @@ struct sg_console_source {
 	struct sg_config *cfg;
 	struct sg_config **stale;
 	size_t nstale;
-	uint64_t cfg_hash; /* local: sg_meta config_hash */
+	uint64_t cfg_hash; /* local: sg_meta config_hash; etcd: the number
+			    * of desired (not status) keys */
 	int64_t cfg_rev;   /* local: generation; etcd: revision */
 };
 

@@ -663,16 +663,15 @@ static int session(struct server *s, const struct sg_req *r,
 	const char *vpc = NULL;
 	struct sg_json *j;
 
-	if (sg_console_is_etcd(c)) {
-		vpc = c->src.vpc;
-	} else {
+	/* The VPC shown: the config's (cached, cheap), else what was asked
+	 * for; the session answers even when nothing is loaded. */
+	{
 		struct sg_resp ignore = {0};
 		int64_t rev;
 		const struct sg_config *cfg = sg_console_config(c, &rev,
 								&ignore);
 
-		if (cfg)
-			vpc = cfg->vpc;
+		vpc = cfg ? cfg->vpc : c->src.vpc ? c->src.vpc : c->o.vpc;
 		resp_reset(&ignore);
 	}
 	j = sg_resp_json(w);

@@ -286,7 +286,7 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 	struct sg_diag diag;
 	char *err = NULL, *key = NULL, *text = NULL, label[64];
 	int64_t store_rev = 0, newest = 0;
-	size_t len = 0;
+	size_t len = 0, ndesired = 0;
 	bool found;
 	int rc;
 
@@ -319,14 +319,17 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 		free(err);
 		return NULL;
 	}
-	for (size_t i = 0; i < kv.n; i++)
-		if (!is_status_key(src, kv.v[i].key) &&
-		    kv.v[i].mod_revision > newest)
+	for (size_t i = 0; i < kv.n; i++) {
+		if (is_status_key(src, kv.v[i].key))
+			continue;
+		ndesired++;
+		if (kv.v[i].mod_revision > newest)
 			newest = kv.v[i].mod_revision;
-	/* Only agents' status moved (or keys deleted: the newest is then
-	 * the same only if nothing desired went, so count them too). */
+	}
+	/* Only agents' status moved: the same newest mod_revision and the
+	 * same number of keys (a deleted key leaves the newest alone). */
 	if (src->cfg && newest == src->state_rev &&
-	    kv.n == (size_t)src->cfg_hash) {
+	    ndesired == src->cfg_hash) {
 		src->seen_rev = store_rev;
 		sg_kvset_free(&kv);
 		*rev = src->cfg_rev;
@@ -339,7 +342,7 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 		sg_resp_error(w, 500, "InternalError", "out of memory");
 		return NULL;
 	}
-	if (!kv.n) {
+	if (!ndesired) {
 		sg_kvset_free(&kv);
 		free(cfg);
 		sg_resp_error(w, 503, "ServiceUnavailable",
@@ -369,7 +372,7 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 	sg_diag_free(&diag);
 	src->cfg = cfg;
 	src->cfg_rev = store_rev;
-	src->cfg_hash = kv.n; /* the key count, for the check above */
+	src->cfg_hash = ndesired; /* for the check above */
 	src->seen_rev = store_rev;
 	src->state_rev = newest;
 	sg_kvset_free(&kv);
