@@ -49,7 +49,7 @@
 #define CONN_LIMIT 256
 #define CONN_PER_IP 32
 #define CONN_TIMEOUT_S 15 /* an idle or stalled connection is dropped */
-#define THREADS 2
+#define THREADS 4 /* a handler waiting on etcd holds one */
 #define AUTH_CACHE 16
 
 #define CSP                                                                   \
@@ -508,7 +508,7 @@ static enum MHD_Result check_auth(struct server *s,
 		unsigned char dig[32];
 		bool have_dig = false;
 		char *user, *pass = NULL;
-		bool ok = false;
+		bool ok = false, sent;
 
 		authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						    "Authorization");
@@ -520,24 +520,43 @@ static enum MHD_Result check_auth(struct server *s,
 				return MHD_YES;
 			}
 		}
-		user = MHD_basic_auth_get_username_password(conn, &pass);
+#if MHD_VERSION >= 0x00097701
+		/* the interface of newer libmicrohttpd (the old one is
+		 * deprecated there) */
+		struct MHD_BasicAuthInfo *bi =
+			MHD_basic_auth_get_username_password3(conn);
+
+		user = bi ? bi->username : NULL;
+		pass = bi ? bi->password : NULL;
 		if (user && pass)
 			ok = password_ok(s, user, pass);
-		if (ok && have_dig)
-			auth_cached(s, dig, true);
+		if (pass)
+			explicit_bzero(pass, bi->password_len);
+		pass = NULL;
+		sent = bi != NULL;
+		if (bi)
+			MHD_free(bi);
+#else
+		user = MHD_basic_auth_get_username_password(conn, &pass);
+		sent = user != NULL;
+		if (user && pass)
+			ok = password_ok(s, user, pass);
 		if (pass) {
 			explicit_bzero(pass, strlen(pass));
 			MHD_free(pass);
 		}
 		if (user)
 			MHD_free(user);
+#endif
+		if (ok && have_dig)
+			auth_cached(s, dig, true);
 		if (!ok)
 			return queue_error(conn, api, "WWW-Authenticate",
 					   "Basic realm=\"sgctl console\", "
 					   "charset=\"UTF-8\"",
 					   401,
 					   "UnauthorizedOperation", "%s",
-					   user ? "wrong user name or password"
+					   sent ? "wrong user name or password"
 						: "a user name and password "
 						  "are required");
 	}
