@@ -51,8 +51,8 @@ struct sg_etcd *sg_console_etcd(struct sg_console *c)
 static void cfg_drop(struct sg_console_source *src)
 {
 	if (src->cfg) {
-		struct sg_config **s = realloc(src->stale, (src->nstale + 1) *
-								   sizeof(*s));
+		struct sg_config **s =
+			realloc(src->stale, (src->nstale + 1) * sizeof(*s));
 
 		if (s) {
 			src->stale = s;
@@ -136,8 +136,8 @@ struct sg_state *sg_console_state(struct sg_console *c)
 	return &src->st;
 }
 
-static const struct sg_config *local_config(struct sg_console *c,
-					    int64_t *rev, struct sg_resp *w)
+static const struct sg_config *local_config(struct sg_console *c, int64_t *rev,
+					    struct sg_resp *w)
 {
 	struct sg_console_source *src = &c->src;
 	struct sg_state *st = sg_console_state(c);
@@ -249,8 +249,7 @@ static int etcd_pick_vpc(struct sg_console *c, struct sg_resp *w)
 	return 0;
 }
 
-static bool is_status_key(const struct sg_console_source *src,
-			  const char *key)
+static bool is_status_key(const struct sg_console_source *src, const char *key)
 {
 	size_t n = strlen(src->prefix);
 
@@ -275,8 +274,8 @@ static void diag_503(struct sg_resp *w, const struct sg_diag *d,
 	sg_resp_error(w, 503, "ServiceUnavailable", "%s", what);
 }
 
-static const struct sg_config *etcd_config(struct sg_console *c,
-					   int64_t *rev, struct sg_resp *w)
+static const struct sg_config *etcd_config(struct sg_console *c, int64_t *rev,
+					   struct sg_resp *w)
 {
 	struct sg_console_source *src = &c->src;
 	struct sg_config *cfg;
@@ -328,8 +327,7 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 	}
 	/* Only agents' status moved: the same newest mod_revision and the
 	 * same number of keys (a deleted key leaves the newest alone). */
-	if (src->cfg && newest == src->state_rev &&
-	    ndesired == src->cfg_hash) {
+	if (src->cfg && newest == src->state_rev && ndesired == src->cfg_hash) {
 		src->seen_rev = store_rev;
 		sg_kvset_free(&kv);
 		*rev = src->cfg_rev;
@@ -402,8 +400,9 @@ int sg_console_edit(struct sg_console *c, sg_edit_fn fn, void *arg,
 	if (sg_console_is_etcd(c)) {
 		struct sg_edit_etcd_result res;
 
-		rc = sg_edit_etcd(&c->o.etcd, c->src.vpc ? c->src.vpc : c->o.vpc,
-				  fn, arg, diag, &res);
+		rc = sg_edit_etcd(&c->o.etcd,
+				  c->src.vpc ? c->src.vpc : c->o.vpc, fn, arg,
+				  diag, &res);
 		if (!rc)
 			*rev = res.revision;
 	} else {
