@@ -22,6 +22,7 @@ struct sg_ruletype {
 	int port_hi;	   /* -1 for protocols without ports */
 	bool fixed;	   /* protocol and ports are the type's */
 	bool icmp_all;	   /* ICMP types: every ICMP type and code */
+	const char *preset; /* the config's preset type ("http"), or NULL */
 };
 
 /* The Type menu, in the console's order. */

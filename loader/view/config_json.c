@@ -288,6 +288,130 @@ void sg_view_slots_free(struct sg_view_slots *s)
 	s->inst = NULL;
 }
 
+/* ------------------------------------------ attachments and conntrack */
+
+struct att_sort {
+	const struct sg_attach_val *v;
+	const int *inst;
+};
+
+static int att_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct att_sort *x = arg;
+	size_t i = *(const size_t *)pa, k = *(const size_t *)pb;
+	int r;
+
+	if (x->inst[i] != x->inst[k])
+		return x->inst[i] < x->inst[k] ? -1 : 1;
+	r = strcmp(x->v[i].netns, x->v[k].netns);
+	return r ? r : strcmp(x->v[i].ifname, x->v[k].ifname);
+}
+
+int sg_view_attach_read(struct sg_view_attach *a, struct sg_state *st,
+			const struct sg_view_index *x)
+{
+	struct att_sort srt;
+	int *inst = NULL, err;
+	size_t ninst = x->cfg->ninstances, m = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->st = st;
+	a->start = calloc(ninst + 1, sizeof(*a->start));
+	if (!a->start)
+		goto oom;
+	if (!st)
+		return 0;
+	err = sg_attach_list(st, &a->keys, &a->vals, &a->n);
+	if (err) {
+		sg_view_attach_free(a);
+		return err;
+	}
+	a->have_owner = !sg_owner_of_state(&a->owner, st);
+	a->order = calloc(a->n ? a->n : 1, sizeof(*a->order));
+	inst = calloc(a->n ? a->n : 1, sizeof(*inst));
+	if (!a->order || !inst)
+		goto oom;
+	for (size_t k = 0; k < a->n; k++) {
+		a->vals[k].instance[sizeof(a->vals[k].instance) - 1] = '\0';
+		inst[k] = sg_view_index_find(x, a->vals[k].instance);
+		if (inst[k] >= 0)
+			a->order[m++] = k;
+	}
+	srt.v = a->vals;
+	srt.inst = inst;
+	qsort_r(a->order, m, sizeof(*a->order), att_cmp, &srt);
+	/* start[i]: the first record of instance i (records of instances
+	 * not in the config are left out). */
+	for (size_t n = 0, i = 0; i <= ninst; i++) {
+		while (n < m && (size_t)inst[a->order[n]] < i)
+			n++;
+		a->start[i] = n;
+	}
+	free(inst);
+	return 0;
+oom:
+	free(inst);
+	sg_view_attach_free(a);
+	sg_err("out of memory");
+	return -ENOMEM;
+}
+
+void sg_view_attach_free(struct sg_view_attach *a)
+{
+	free(a->keys);
+	free(a->vals);
+	free(a->order);
+	free(a->start);
+	memset(a, 0, sizeof(*a));
+}
+
+void sg_view_instance_console_fields(struct sg_json *j,
+				     const struct sg_view_attach *a,
+				     const struct sg_view_slots *s, size_t i)
+{
+	__u32 slot = i < s->ninst ? s->of[i] : SG_SLOT_NONE;
+	bool attached = false, have_ct = false;
+	struct sg_inst inst;
+	__s64 used = 0;
+
+	sg_json_key(j, "attachments");
+	sg_json_begin_array(j);
+	for (size_t n = a->start ? a->start[i] : 0;
+	     a->start && n < a->start[i + 1]; n++) {
+		size_t k = a->order[n];
+		struct sg_att_truth t = {.status = SG_ATT_STALE};
+
+		if (a->have_owner)
+			sg_attach_verify(&a->owner, &a->keys[k], &a->vals[k],
+					 &t);
+		attached |= t.status == SG_ATT_OK;
+		sg_json_begin_object(j);
+		sg_view_attachment_fields(j, &a->keys[k], &a->vals[k],
+					  t.status);
+		sg_json_end_object(j);
+	}
+	sg_json_end_array(j);
+	sg_json_kv_bool(j, "attached", attached);
+	if (a->st && slot != SG_SLOT_NONE &&
+	    !sg_ct_count_read(a->st, slot, &used) &&
+	    !sg_inst_read(a->st, slot, &inst))
+		have_ct = true;
+	if (used < 0)
+		used = 0; /* a transient of concurrent updates */
+	sg_json_key(j, "conntrack_used");
+	if (have_ct)
+		sg_json_uint(j, (__u64)used);
+	else
+		sg_json_null(j);
+	sg_json_key(j, "conntrack_room");
+	if (have_ct)
+		sg_json_uint(j, (__s64)inst.ct_max > used
+					? (__u64)((__s64)inst.ct_max - used)
+					: 0);
+	else
+		sg_json_null(j);
+}
+
 /* ---------------------------------------------------------- rule usage */
 
 static __u64 clock_ns(clockid_t c)

@@ -85,6 +85,35 @@ int sg_view_index_build(struct sg_view_index *x, const struct sg_config *cfg);
 int sg_view_index_find(const struct sg_view_index *x, const char *id);
 void sg_view_index_free(struct sg_view_index *x);
 
+/* ---- an instance's attachments and conntrack (the console) ---- */
+
+struct sg_view_attach {
+	struct sg_state *st;
+	struct sg_attach_key *keys;
+	struct sg_attach_val *vals;
+	size_t n;
+	size_t *order; /* records by (config instance, netns, interface) */
+	size_t *start; /* per config instance i: order[start[i]..start[i+1]) */
+	struct sg_owner owner;
+	bool have_owner;
+};
+
+/* The attachment records, read once (st NULL: none) and grouped by
+ * instance (ids looked up in x). */
+int sg_view_attach_read(struct sg_view_attach *a, struct sg_state *st,
+			const struct sg_view_index *x);
+void sg_view_attach_free(struct sg_view_attach *a);
+
+/*
+ * What the console adds to instance i: attached (one of its records is
+ * live in the kernel), attachments (show -j's objects, each checked
+ * against the kernel), conntrack_used and conntrack_room (null without a
+ * slot here).
+ */
+void sg_view_instance_console_fields(struct sg_json *j,
+				     const struct sg_view_attach *a,
+				     const struct sg_view_slots *s, size_t i);
+
 /* ---- rule usage (sgctl rules -j) ---- */
 
 struct sg_use {

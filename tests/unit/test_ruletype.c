@@ -4,6 +4,7 @@
  * names, the Type a rule shows as, and its Port range.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <linux/types.h>
@@ -126,4 +127,37 @@ Test(ruletype, protocol_names)
 		"icmpv6");
 	cr_expect_null(
 		sg_ruletype_protocol(sg_ruletype_find("Custom protocol")));
+}
+
+/* Each type's preset is the config's, with the same protocol and ports. */
+Test(ruletype, presets_agree_with_the_parser)
+{
+	for (size_t i = 0; i < sg_nruletypes; i++) {
+		const struct sg_ruletype *t = &sg_ruletypes[i];
+		struct sg_config cfg = {0};
+		struct sg_diag diag;
+		const struct sg_rule *r;
+		char text[256];
+
+		cr_expect_eq(!!t->preset, t->fixed, "%s", t->name);
+		if (!t->preset)
+			continue;
+		snprintf(text, sizeof(text),
+			 "security_groups:\n  sg-a:\n    inbound:\n"
+			 "      - { type: %s, source: 0.0.0.0/0 }\n",
+			 t->preset);
+		sg_diag_init(&diag);
+		cr_assert_eq(sg_config_parse_string("t.yaml", text,
+						    strlen(text), &cfg, &diag),
+			     0, "%s", t->preset);
+		r = &cfg.groups[sg_config_find_group(&cfg, "sg-a")].rules[0];
+		cr_expect_eq(r->proto, t->proto, "%s", t->name);
+		cr_expect_eq(r->port_lo, t->port_lo, "%s", t->name);
+		cr_expect_eq(r->port_hi, t->port_hi, "%s", t->name);
+		cr_expect_str_eq(sg_ruletype_of(r->proto, r->port_lo,
+						r->port_hi, r->icmp_type),
+				 t->name);
+		sg_config_free(&cfg);
+		sg_diag_free(&diag);
+	}
 }
