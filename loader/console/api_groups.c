@@ -3,7 +3,9 @@
  * The console's security groups (docs/console.md): the Type menu, the
  * group list and one group with its rules and their use, creating and
  * deleting a group, and the rule editor's save (deletes, then adds, in
- * one edit judged as a whole: all or nothing).
+ * one edit judged as a whole: all or nothing). A failed save names the
+ * add row at fault ("row": its index in add, as docs/console.md says);
+ * a failed delete has no row, its message names the rule.
  *
  * Every object is view/'s (the CLI's -j objects); what a request needs
  * from the datapath (slots, hit counters) is read once per request, and
@@ -458,7 +460,8 @@ struct rules_args {
 	char (*deleted)[SG_RULE_ID_SIZE];
 	struct row *add;
 	size_t nadd;
-	int fail_row; /* the row at fault (delete or add), -1 */
+	int fail_row; /* the add row at fault, -1 (a delete: its message
+		       * names the rule) */
 };
 
 /* Deletes first, then adds: a row changed in the editor is a delete of
@@ -473,10 +476,8 @@ static int rules_fn(struct sg_desired *d, void *arg, struct sg_diag *diag)
 	for (size_t i = 0; i < a->ndel; i++) {
 		rc = sg_edit_rule_delete(d, a->group, a->del[i], NULL,
 					 a->deleted[i], diag);
-		if (rc) {
-			a->fail_row = (int)i;
+		if (rc)
 			return rc;
-		}
 	}
 	for (size_t i = 0; i < a->nadd; i++) {
 		rc = sg_edit_rule_add(d, a->group, &a->add[i].spec,
@@ -683,7 +684,7 @@ static int save_rules(struct sg_console *c, const struct sg_req *r,
 		if (!a.del[i]) {
 			sg_error(&diag, nowhere, SG_E_MALFORMED,
 				 "delete: rule ids are strings (sgr-...)");
-			sg_resp_diag(w, &diag, (int)i);
+			sg_resp_diag(w, &diag, -1);
 			goto out;
 		}
 	}

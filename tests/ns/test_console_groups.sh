@@ -131,8 +131,9 @@ expect "bad port after a delete: 400 InvalidPermission.Malformed, row 0" "400 In
 check_tcp "bad port after a delete: the deleted rule still lets other in" connected other "$web" 80
 api POST /api/groups/sg-web/rules \
 	'{"direction": "inbound", "delete": ["sgr-00000000000000000"]}'
-expect "delete of an unknown rule: 400 InvalidPermission.NotFound, row 0" "400 InvalidPermission.NotFound 0" \
-	"$API_STATUS $(body 'j["code"]') $(body 'j["row"]')"
+expect "delete of an unknown rule: 400 InvalidPermission.NotFound, no add row" \
+	"400 InvalidPermission.NotFound null" \
+	"$API_STATUS $(body 'j["code"]') $(body 'j.get("row")')"
 api POST /api/groups/sg-web/rules \
 	'{"direction": "inbound", "add": [{"type": "SSH", "peer": "sg-nope"}]}'
 expect "a peer group that does not exist: InvalidGroup.NotFound, row 0" "400 InvalidGroup.NotFound 0" \
