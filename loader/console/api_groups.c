@@ -570,14 +570,26 @@ static int row_spec(json_t *o, int dir, struct row *row, struct sg_diag *diag)
 		s->description = NULL;
 	if (s->protocol && !*s->protocol)
 		s->protocol = NULL;
-	/* The console's words for "no ports": the protocol has none. */
-	if (ports && (!*ports || !strcasecmp(ports, "N/A") ||
-		      (!strcasecmp(ports, "all") && s->protocol &&
-		       proto_number(s->protocol) != SG_PROTO_TCP &&
-		       proto_number(s->protocol) != SG_PROTO_UDP)))
-		ports = NULL;
+	if (s->protocol && !strcmp(s->protocol, "-1"))
+		s->protocol = "all"; /* AWS's IpProtocol -1 */
 	if (ports && !strcasecmp(ports, "all"))
 		ports = "all";
+	if (ports && (!*ports || !strcasecmp(ports, "N/A")))
+		ports = NULL;
+	if (s->protocol) {
+		int p = proto_number(s->protocol);
+
+		/* What the editor shows beside a protocol that has no ports
+		 * ("All") or no ICMP type is not part of the rule. */
+		if (p != SG_PROTO_TCP && p != SG_PROTO_UDP)
+			ports = NULL;
+		if (p != SG_PROTO_ICMP && p != SG_PROTO_ICMPV6)
+			s->icmp_type = s->icmp_code = NULL;
+	}
+	if (s->icmp_type && !strcmp(s->icmp_type, "-1"))
+		s->icmp_type = "all";
+	if (s->icmp_code && !strcmp(s->icmp_code, "-1"))
+		s->icmp_code = "all";
 	if (type && *type) {
 		t = sg_ruletype_find(type);
 		if (!t && !s->protocol) {
