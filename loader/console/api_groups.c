@@ -112,10 +112,8 @@ static int edit_failed(struct sg_resp *w, int rc, const struct sg_diag *d,
 		}
 	if (rc == -EINVAL && d->nerrors)
 		return sg_resp_diag(w, d, row);
-	if (rc == -EAGAIN)
-		return sg_resp_error(w, 409, "ServiceUnavailable",
-				     "%s", msg ? msg : "other writers came "
-						       "first; try again");
+	if (rc == -EAGAIN && !msg)
+		msg = "other writers came first; try again";
 	return sg_resp_error(w, 503, "ServiceUnavailable", "%s",
 			     msg ? msg : strerror(-rc));
 }
