@@ -241,8 +241,10 @@ static int list_groups(struct sg_console *c, const struct sg_req *r,
 
 		if (g->undefined)
 			continue;
+		/* The page shows the Name tag when a group has no name. */
 		if (q && !has_text(g->id, q) && !has_text(g->name, q) &&
-		    !has_text(g->description, q))
+		    !has_text(g->description, q) &&
+		    !has_text(sg_view_name_tag(g->tags, g->ntags), q))
 			continue;
 		match[total++] = i;
 	}
