@@ -47,7 +47,7 @@ if [ -d "$dir" ]; then
 fi
 i=0
 for f in $files; do
-	echo "static const unsigned char asset_$i[] = {"
+	echo "static const unsigned char asset_${i}[] = {"
 	# od: one line of 16 bytes each, as decimal; empty files give nothing.
 	od -An -v -tu1 "$dir/$f" | sed -e 's/^ *//' -e 's/  */,/g' -e '/^$/d' -e 's/$/,/'
 	echo "0};"
