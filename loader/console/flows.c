@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,6 +439,7 @@ int sg_flowbuf_start(struct sg_flowbuf **out, const char *pin_dir)
 {
 	struct sg_flowbuf *fb = calloc(1, sizeof(*fb));
 	pthread_condattr_t ca;
+	sigset_t all, was;
 	int err;
 
 	*out = NULL;
@@ -456,7 +458,11 @@ int sg_flowbuf_start(struct sg_flowbuf **out, const char *pin_dir)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&fb->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	/* The poller takes no signal: SIGINT and SIGTERM are the server's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &was);
 	err = pthread_create(&fb->thread, NULL, poller, fb);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	if (err) {
 		pthread_cond_destroy(&fb->wake);
 		pthread_mutex_destroy(&fb->lock);
