@@ -504,8 +504,8 @@ struct inst_memo {
 
 struct replay {
 	const struct sg_config *cur, *next;
-	int gcur, gnext; /* the edited group in each */
-	int dir;	 /* the edited direction */
+	int gcur, gnext;   /* the edited group in each */
+	unsigned int dirs; /* the directions edited: 1 << enum sg_dir */
 	struct inst_memo *memo;
 	size_t nmemo, cap;
 	struct sg_json *j;
@@ -609,7 +609,7 @@ static void replay_one(struct sg_flowbuf *fb, const struct sg_flowbuf_rec *r,
 	    f->id.reason != SG_CNT_DROP_NO_RULE &&
 	    f->id.reason != SG_CNT_AUDIT_WOULD_DROP)
 		return;
-	if (f->origin != x->dir)
+	if (!(x->dirs & (1u << f->origin)))
 		return;
 	m = memo_of(x, r->instance);
 	if (!m) {
@@ -732,7 +732,12 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 	x.next = &next;
 	x.gcur = gc;
 	x.gnext = gn;
-	x.dir = e.dir;
+	/* The editor's direction, and a deleted rule's own. */
+	x.dirs = 1u << e.dir;
+	for (size_t i = 0; i < cur.groups[gc].nrules; i++)
+		for (size_t k = 0; k < e.ndel; k++)
+			if (!strcmp(cur.groups[gc].rules[i].id, e.del[k]))
+				x.dirs |= 1u << cur.groups[gc].rules[i].dir;
 	x.j = j;
 	sg_flowbuf_each(sg_console_flows(c), SG_CONSOLE_FLOW_WINDOW_S,
 			replay_one, &x);
