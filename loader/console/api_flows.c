@@ -502,10 +502,24 @@ struct inst_memo {
 	bool affected; /* carries the edited group in either */
 };
 
+/* A verdict pair already computed: a flow's records (one per poll that
+ * saw packets) share their first packet. Direct-mapped. */
+#define VERDICT_SLOTS 4096
+
+struct verdict {
+	bool valid;
+	int inst; /* in cur */
+	struct sg_ref_pkt p;
+	bool before, after;
+	const char *rule; /* after's rule id, "-" */
+};
+
 struct replay {
 	const struct sg_config *cur, *next;
-	int gcur, gnext;   /* the edited group in each */
-	unsigned int dirs; /* the directions edited: 1 << enum sg_dir */
+	struct verdict *cache; /* VERDICT_SLOTS, or NULL */
+	struct verdict one;    /* without a cache */
+	int gcur, gnext;       /* the edited group in each */
+	unsigned int dirs;     /* the directions edited: 1 << enum sg_dir */
 	struct inst_memo *memo;
 	size_t nmemo, cap;
 	struct sg_json *j;
@@ -591,15 +605,52 @@ static void first_packet(const struct sg_flow *f, struct sg_ref_pkt *p)
 	}
 }
 
+/* The packet's verdict under both configs (cached); NULL on error. */
+static const struct verdict *judge(struct replay *x, const struct inst_memo *m,
+				   const struct sg_ref_pkt *p)
+{
+	struct sg_ref_result a = {0}, b = {0};
+	struct verdict *v = &x->one;
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *k = (const unsigned char *)p;
+
+	for (size_t i = 0; i < sizeof(*p); i++)
+		h = (h ^ k[i]) * 1099511628211ULL;
+	h = (h ^ (uint64_t)m->cur) * 1099511628211ULL;
+	if (x->cache) {
+		v = &x->cache[h % VERDICT_SLOTS];
+		if (v->valid && v->inst == m->cur &&
+		    !memcmp(&v->p, p, sizeof(*p)))
+			return v;
+	}
+	x->err = sg_ref_decide(x->cur, (size_t)m->cur, p, false, &a);
+	if (!x->err)
+		x->err = sg_ref_decide(x->next, (size_t)m->next, p, false, &b);
+	if (!x->err) {
+		v->valid = true;
+		v->inst = m->cur;
+		v->p = *p;
+		v->before = a.accept;
+		v->after = b.accept;
+		v->rule = "-";
+		if (b.accept && b.nmatches)
+			v->rule = x->next->groups[b.matches[0].group]
+					  .rules[b.matches[0].rule]
+					  .id;
+	}
+	sg_ref_result_free(&a);
+	sg_ref_result_free(&b);
+	return x->err ? NULL : v;
+}
+
 static void replay_one(struct sg_flowbuf *fb, const struct sg_flowbuf_rec *r,
 		       void *arg)
 {
 	struct replay *x = arg;
 	const struct sg_flow *f = &r->f;
-	struct sg_ref_result a = {0}, b = {0};
 	const struct inst_memo *m;
+	const struct verdict *v;
 	struct sg_ref_pkt p;
-	const char *rule = "-";
 
 	if (x->err || !r->instance || f->id.action == SG_FL_SKIPDATA)
 		return;
@@ -619,27 +670,19 @@ static void replay_one(struct sg_flowbuf *fb, const struct sg_flowbuf_rec *r,
 	if (!m->affected)
 		return;
 	first_packet(f, &p);
-	x->err = sg_ref_decide(x->cur, (size_t)m->cur, &p, false, &a);
-	if (!x->err)
-		x->err = sg_ref_decide(x->next, (size_t)m->next, &p, false, &b);
-	if (!x->err && a.accept != b.accept) {
-		x->total++;
-		if (b.accept && b.nmatches)
-			rule = x->next->groups[b.matches[0].group]
-				       .rules[b.matches[0].rule]
-				       .id;
-		if (x->listed < PREVIEW_FLOWS_MAX) {
-			x->listed++;
-			sg_json_begin_object(x->j);
-			sg_flowbuf_rec_members(fb, r, x->j);
-			sg_json_kv_string(x->j, "new_action",
-					  b.accept ? "ACCEPT" : "REJECT");
-			sg_json_kv_string(x->j, "new_rule_id", rule);
-			sg_json_end_object(x->j);
-		}
+	v = judge(x, m, &p);
+	if (!v || v->before == v->after)
+		return;
+	x->total++;
+	if (x->listed < PREVIEW_FLOWS_MAX) {
+		x->listed++;
+		sg_json_begin_object(x->j);
+		sg_flowbuf_rec_members(fb, r, x->j);
+		sg_json_kv_string(x->j, "new_action",
+				  v->after ? "ACCEPT" : "REJECT");
+		sg_json_kv_string(x->j, "new_rule_id", v->rule);
+		sg_json_end_object(x->j);
 	}
-	sg_ref_result_free(&a);
-	sg_ref_result_free(&b);
 }
 
 /* --------------------------------- POST /api/groups/{}/rules/preview */
@@ -739,6 +782,7 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 			if (!strcmp(cur.groups[gc].rules[i].id, e.del[k]))
 				x.dirs |= 1u << cur.groups[gc].rules[i].dir;
 	x.j = j;
+	x.cache = calloc(VERDICT_SLOTS, sizeof(*x.cache));
 	sg_flowbuf_each(sg_console_flows(c), SG_CONSOLE_FLOW_WINDOW_S,
 			replay_one, &x);
 	sg_json_end_array(j);
@@ -749,6 +793,7 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 	sg_json_end_object(j);
 out:
 	free(x.memo);
+	free(x.cache);
 	sg_diff_free(&diff);
 	sg_config_free(&cur);
 	sg_config_free(&next);
