@@ -391,6 +391,8 @@ static int follow(struct sg_fl_src *x, struct sink *s, struct sg_flows *prev,
 		} else if (what == SG_FL_REBUILT) {
 			flush_window(x, s, &acc);
 			err = sg_fl_reopen(x);
+			if (err == -ENOENT) /* unloaded again since */
+				sg_err("state removed; exiting");
 			if (err)
 				break;
 			prev->n = 0; /* new maps: their flows count whole */

@@ -484,10 +484,8 @@ int sg_fl_reopen(struct sg_fl_src *x)
 	int err;
 
 	err = sg_state_open_ro(&st, x->st.pin_dir);
-	if (err == -ENOENT) /* unloaded again since the last poll */
-		sg_err("state removed; exiting");
 	if (err)
-		return err;
+		return err; /* -ENOENT: unloaded again since the last poll */
 	sg_state_close(&x->st);
 	x->st = st;
 	err = sg_fl_seen_now(x, &w);

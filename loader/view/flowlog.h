@@ -163,7 +163,8 @@ int sg_fl_seen_now(struct sg_fl_src *x, struct sg_fl_seen *w);
 /* Swaps in names n (taking them over) and the state seen w. */
 void sg_fl_take_names(struct sg_fl_src *x, struct sg_fl_names *n,
 		      const struct sg_fl_seen *w);
-/* Opens the rebuilt state's maps in place of the old ones. */
+/* Opens the rebuilt state's maps in place of the old ones; -ENOENT
+ * (silently) when the state is gone again. */
 int sg_fl_reopen(struct sg_fl_src *x);
 
 /* ---- one record ---- */
