@@ -5,7 +5,8 @@
  *
  *   sgctl console [--listen ADDR:PORT] [--read-only]
  *                 [--etcd URL [--cacert F --cert F --key F] [--vpc ID]]
- *                 [--tls-cert F --tls-key F [--client-ca F | --password-file F]]
+ *                 [--tls-cert F --tls-key F [--client-ca F | --password-file
+ * F]]
  *
  * The option checks that are plain usage live here (exit 2); the one
  * that is a security refusal (a non-loopback address without TLS and

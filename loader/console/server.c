@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
@@ -45,21 +46,27 @@
 #endif
 
 #define CONN_MEMORY_LIMIT (64 * 1024) /* headers and MHD's buffers */
-#define CONN_LIMIT 256
-#define CONN_PER_IP 32
-#define CONN_TIMEOUT_S 15 /* an idle or stalled connection is dropped */
-#define THREADS 2
+#define CONN_LIMIT	  256
+#define CONN_PER_IP	  32
+#define CONN_TIMEOUT_S	  15 /* an idle or stalled connection is dropped */
+#define THREADS		  4  /* a handler waiting on etcd holds one */
+#define AUTH_CACHE	  16
 
-#define CSP                                                                   \
-	"default-src 'self'; img-src 'self' data:; object-src 'none'; "       \
+#define CSP                                                                    \
+	"default-src 'self'; img-src 'self' data:; object-src 'none'; "        \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct server {
 	struct sg_console c;
 	bool tls, loopback;
-	char *users;		/* the password file, NUL-separated lines */
+	char *users; /* the password file, NUL-separated lines */
 	size_t users_len;
-	char origin_scheme[8];	/* "http" or "https" */
+	char origin_scheme[8]; /* "http" or "https" */
+	/* Authorization headers that passed, as SHA-256: crypt(3) is slow
+	 * on purpose, and a page makes many requests. */
+	pthread_mutex_t auth_lock;
+	unsigned char auth_ok[AUTH_CACHE][32];
+	unsigned auth_n, auth_next;
 };
 
 /* What one request carries between MHD's calls. */
@@ -165,8 +172,9 @@ int sg_resp_diag(struct sg_resp *w, const struct sg_diag *d, int row)
 	sg_json_begin_object(j);
 	sg_json_kv_string(j, "error",
 			  first ? first->message : "the request is not valid");
-	sg_json_kv_string(j, "code", first && first->code ? first->code
-							  : "InvalidRequest");
+	sg_json_kv_string(j, "code",
+			  first && first->code ? first->code
+					       : "InvalidRequest");
 	sg_json_key(j, "errors");
 	sg_json_begin_array(j);
 	for (size_t i = 0; d && i < d->nentries; i++) {
@@ -193,8 +201,7 @@ static void add_security_headers(struct MHD_Response *r, bool api)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Cross-Origin-Opener-Policy",
-				"same-origin");
+	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
 	MHD_add_response_header(r, "Cache-Control",
 				api ? "no-store" : "no-cache");
 }
@@ -211,12 +218,12 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn,
 	resp_finish(w);
 	if (!w->body) {
 		static const char oom[] =
-			"{\"error\":\"out of memory\",\"code\":\"InternalError\"}";
+			"{\"error\":\"out of "
+			"memory\",\"code\":\"InternalError\"}";
 
 		status = 500;
-		r = MHD_create_response_from_buffer(sizeof(oom) - 1,
-						    (void *)oom,
-						    MHD_RESPMEM_PERSISTENT);
+		r = MHD_create_response_from_buffer(
+			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 	} else {
 		r = MHD_create_response_from_buffer(w->len, w->body,
 						    MHD_RESPMEM_MUST_FREE);
@@ -238,8 +245,8 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn,
 
 __attribute__((format(printf, 7, 8))) static enum MHD_Result
 queue_error(struct MHD_Connection *conn, bool api, const char *hdr,
-	    const char *val, unsigned status, const char *code,
-	    const char *fmt, ...)
+	    const char *val, unsigned status, const char *code, const char *fmt,
+	    ...)
 {
 	struct sg_resp w = {0};
 	va_list ap;
@@ -250,7 +257,7 @@ queue_error(struct MHD_Connection *conn, bool api, const char *hdr,
 	return queue_json(conn, &w, api, hdr, val);
 }
 
-#define ERR(conn, api, status, code, ...)                                     \
+#define ERR(conn, api, status, code, ...)                                      \
 	queue_error(conn, api, NULL, NULL, status, code, __VA_ARGS__)
 
 /* ---- requests ---- */
@@ -274,9 +281,8 @@ static void client_ip(struct MHD_Connection *conn, char *buf, size_t len)
 		return;
 	sa = ci->client_addr;
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET,
-			  &((const struct sockaddr_in *)sa)->sin_addr, buf,
-			  len);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  buf, len);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a =
 			&((const struct sockaddr_in6 *)sa)->sin6_addr;
@@ -446,10 +452,33 @@ static bool password_ok(struct server *s, const char *user, const char *pass)
 	return ok;
 }
 
-/* NULL when the client may go on, else the reason it may not. */
-static enum MHD_Result check_auth(struct server *s,
-				  struct MHD_Connection *conn, bool api,
-				  bool *refused)
+/* The Authorization header's digest is one that passed before. */
+static bool auth_cached(struct server *s, const unsigned char *dig, bool add)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&s->auth_lock);
+	if (add) {
+		memcpy(s->auth_ok[s->auth_next], dig, 32);
+		s->auth_next = (s->auth_next + 1) % AUTH_CACHE;
+		if (s->auth_n < AUTH_CACHE)
+			s->auth_n++;
+	} else {
+		for (unsigned i = 0; i < s->auth_n; i++) {
+			unsigned char d = 0;
+
+			for (int k = 0; k < 32; k++)
+				d |= s->auth_ok[i][k] ^ dig[k];
+			hit |= !d;
+		}
+	}
+	pthread_mutex_unlock(&s->auth_lock);
+	return hit;
+}
+
+/* *refused false: the client may go on; else the answer is queued. */
+static enum MHD_Result check_auth(struct server *s, struct MHD_Connection *conn,
+				  bool api, bool *refused)
 {
 	*refused = true;
 	if (s->c.o.client_ca) {
@@ -457,8 +486,8 @@ static enum MHD_Result check_auth(struct server *s,
 		unsigned status = 0;
 		int rc;
 
-		ci = MHD_get_connection_info(conn,
-					     MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		ci = MHD_get_connection_info(
+			conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (!ci || !ci->tls_session)
 			return ERR(conn, api, 403, "UnauthorizedOperation",
 				   "a client certificate is required");
@@ -473,10 +502,41 @@ static enum MHD_Result check_auth(struct server *s,
 				   "the console's client CA");
 	}
 	if (s->users) {
+		const char *authz;
+		unsigned char dig[32];
+		bool have_dig = false;
 		char *user, *pass = NULL;
-		bool ok = false;
+		bool ok = false, sent;
 
+		authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    "Authorization");
+		if (authz && !gnutls_hash_fast(GNUTLS_DIG_SHA256, authz,
+					       strlen(authz), dig)) {
+			have_dig = true;
+			if (auth_cached(s, dig, false)) {
+				*refused = false;
+				return MHD_YES;
+			}
+		}
+#if MHD_VERSION >= 0x00097701
+		/* the interface of newer libmicrohttpd (the old one is
+		 * deprecated there) */
+		struct MHD_BasicAuthInfo *bi =
+			MHD_basic_auth_get_username_password3(conn);
+
+		user = bi ? bi->username : NULL;
+		pass = bi ? bi->password : NULL;
+		if (user && pass)
+			ok = password_ok(s, user, pass);
+		if (pass)
+			explicit_bzero(pass, bi->password_len);
+		pass = NULL;
+		sent = bi != NULL;
+		if (bi)
+			MHD_free(bi);
+#else
 		user = MHD_basic_auth_get_username_password(conn, &pass);
+		sent = user != NULL;
 		if (user && pass)
 			ok = password_ok(s, user, pass);
 		if (pass) {
@@ -485,13 +545,15 @@ static enum MHD_Result check_auth(struct server *s,
 		}
 		if (user)
 			MHD_free(user);
+#endif
+		if (ok && have_dig)
+			auth_cached(s, dig, true);
 		if (!ok)
 			return queue_error(conn, api, "WWW-Authenticate",
 					   "Basic realm=\"sgctl console\", "
 					   "charset=\"UTF-8\"",
-					   401,
-					   "UnauthorizedOperation", "%s",
-					   user ? "wrong user name or password"
+					   401, "UnauthorizedOperation", "%s",
+					   sent ? "wrong user name or password"
 						: "a user name and password "
 						  "are required");
 	}
@@ -539,15 +601,15 @@ static const char *csrf_refusal(struct server *s, struct MHD_Connection *conn)
 static const struct sg_route *const *route_tables(void)
 {
 	static const struct sg_route *const t[] = {
-		sg_api_group_routes, sg_api_instance_routes,
-		sg_api_flow_routes, sg_api_check_routes, NULL};
+		sg_api_group_routes, sg_api_instance_routes, sg_api_flow_routes,
+		sg_api_check_routes, NULL};
 
 	return t;
 }
 
 /* pattern against path, "{}" taking one non-empty segment into arg[]. */
-static bool route_match(const char *pattern, const char *path,
-			char seg[4][256], int *nseg)
+static bool route_match(const char *pattern, const char *path, char seg[4][256],
+			int *nseg)
 {
 	const char *p = pattern, *u = path;
 
@@ -610,23 +672,21 @@ static void route_find(const char *method, const char *path,
 }
 
 /* GET /api/session: what the pages need before anything else. */
-static int session(struct server *s, const struct sg_req *r,
-		   struct sg_resp *w)
+static int session(struct server *s, const struct sg_req *r, struct sg_resp *w)
 {
 	struct sg_console *c = &s->c;
 	const char *vpc = NULL;
 	struct sg_json *j;
 
-	if (sg_console_is_etcd(c)) {
-		vpc = c->src.vpc;
-	} else {
+	/* The VPC shown: the config's (cached, cheap), else what was asked
+	 * for; the session answers even when nothing is loaded. */
+	{
 		struct sg_resp ignore = {0};
 		int64_t rev;
-		const struct sg_config *cfg = sg_console_config(c, &rev,
-								&ignore);
+		const struct sg_config *cfg =
+			sg_console_config(c, &rev, &ignore);
 
-		if (cfg)
-			vpc = cfg->vpc;
+		vpc = cfg ? cfg->vpc : c->src.vpc ? c->src.vpc : c->o.vpc;
 		resp_reset(&ignore);
 	}
 	j = sg_resp_json(w);
@@ -644,8 +704,7 @@ static int session(struct server *s, const struct sg_req *r,
 	return 0;
 }
 
-static enum MHD_Result serve_api(struct server *s,
-				 struct MHD_Connection *conn,
+static enum MHD_Result serve_api(struct server *s, struct MHD_Connection *conn,
 				 const char *method, const char *path,
 				 struct req_ctx *ctx)
 {
@@ -667,10 +726,11 @@ static enum MHD_Result serve_api(struct server *s,
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 			return queue_error(conn, true, "Allow", "GET", 405,
 					   "InvalidRequest",
-					   "%s %s is not allowed",
-					   method, path);
+					   "%s %s is not allowed", method,
+					   path);
 		pthread_mutex_lock(&s->c.lock);
 		rc = session(s, &req, &w);
+		sg_console_source_release(&s->c);
 		pthread_mutex_unlock(&s->c.lock);
 		if (rc)
 			sg_resp_error(&w, 500, "InternalError", "%s",
@@ -697,6 +757,7 @@ static enum MHD_Result serve_api(struct server *s,
 
 	pthread_mutex_lock(&s->c.lock);
 	rc = h.route->fn(&s->c, &req, &w);
+	sg_console_source_release(&s->c);
 	pthread_mutex_unlock(&s->c.lock);
 	if (rc < 0 && !w.status)
 		sg_resp_error(&w, 500, "InternalError", "%s", strerror(-rc));
@@ -825,8 +886,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return serve_asset(conn, method, url);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct req_ctx *ctx = *con_cls;
 
@@ -947,8 +1008,9 @@ static void listen_url(struct server *s, const struct sockaddr_storage *ss,
 	char a[INET6_ADDRSTRLEN];
 
 	if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-			  a, sizeof(a));
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)ss)->sin6_addr, a,
+			  sizeof(a));
 		snprintf(buf, len, "%s://[%s]:%u/", s->origin_scheme, a, port);
 	} else {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
@@ -983,6 +1045,7 @@ int sg_console_run(const struct sg_console_opts *o)
 	s->c.o = *o;
 	s->c.o.listen = listen;
 	pthread_mutex_init(&s->c.lock, NULL);
+	pthread_mutex_init(&s->auth_lock, NULL);
 	if (sg_console_listen_parse(listen, &ss, &sslen, &s->loopback)) {
 		sg_err("console: --listen %s: not ADDR:PORT or [ADDR6]:PORT",
 		       listen);
@@ -1065,16 +1128,15 @@ int sg_console_run(const struct sg_console_opts *o)
 			{MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
 			 NULL},
 			{MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, NULL},
-			{MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP,
-			 NULL},
+			{MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP, NULL},
 			{MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, NULL},
 			{MHD_OPTION_THREAD_POOL_SIZE, THREADS, NULL},
 			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
 			 NULL},
 			{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log,
 			 NULL},
-			{s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-			 0, cert},
+			{s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+			 cert},
 			{MHD_OPTION_HTTPS_MEM_KEY, 0, key},
 			{ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
 			 ca},
@@ -1091,7 +1153,8 @@ int sg_console_run(const struct sg_console_opts *o)
 		goto stop;
 	}
 	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	port = di && di->port ? di->port : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	port = di && di->port ? di->port
+			      : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	listen_url(s, &ss, port, url, sizeof(url));
 	if (sg_diag_json()) {
 		printf("{\"listen\": ");
@@ -1123,6 +1186,8 @@ out:
 		free(s->users);
 	}
 	pthread_mutex_destroy(&s->c.lock);
+	pthread_mutex_destroy(&s->auth_lock);
+	explicit_bzero(s->auth_ok, sizeof(s->auth_ok));
 	explicit_bzero(s->c.csrf, sizeof(s->c.csrf));
 	free(s);
 	return status;
