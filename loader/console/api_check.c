@@ -105,6 +105,7 @@ static int check_get(struct sg_console *c, const struct sg_req *r,
 	src.st = sg_console_state(c);
 	src.cfg = cfg;
 	src.cfg_label = sg_console_is_etcd(c) ? "desired" : "loaded";
+	src.cfg_loaded = !sg_console_is_etcd(c);
 	err = sg_check_run(&a, &src, &x);
 	msg = sg_check_error(x, 0);
 	if (!err) {

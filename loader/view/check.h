@@ -62,6 +62,7 @@ struct sg_check_src {
 	 */
 	const struct sg_config *cfg;
 	const char *cfg_label; /* "config" of the model-only answer */
+	bool cfg_loaded; /* cfg is the config loaded in st (not etcd's) */
 };
 
 struct sg_check;
