@@ -79,7 +79,7 @@ api_check "allowed flow (src/dst)" \
 	"src=203.0.113.10&dst=198.18.1.10&protocol=tcp&port=22" \
 	--instance i-web1 --inbound --protocol tcp --remote 203.0.113.10 --port 22
 expect "allowed flow: ACCEPT" ACCEPT "$(jq_py 'j["verdict"]' <<<"$API_BODY")"
-expect "allowed flow: kernel and model agree" True "$(jq_py 'j["model_agrees"]' <<<"$API_BODY")"
+expect "allowed flow: kernel and model agree" true "$(jq_py 'j["model_agrees"]' <<<"$API_BODY")"
 api_check "denied flow (src/dst)" \
 	"src=198.51.100.7&dst=198.18.1.10&protocol=tcp&port=22" \
 	--instance i-web1 --inbound --protocol tcp --remote 198.51.100.7 --port 22
@@ -169,7 +169,12 @@ console_start --etcd "$FLEET_URL" --vpc "$FLEET_VPC" || {
 	expect "console --etcd starts" ok failed
 	lab_finish
 }
-api GET /api/hosts
+# The agent publishes its status right after it applies: wait for it.
+for _ in $(seq 1 50); do
+	api GET /api/hosts
+	[ "$(jq_py '[h["revision"] for h in j["hosts"] if h["host"] == "hostA"]' <<<"$API_BODY")" = "[$r0]" ] && break
+	sleep 0.1
+done
 expect "hosts (etcd): 200" 200 "$API_STATUS"
 expect "hosts (etcd): hostA at its applied revision $r0, no error" "$r0 None" \
 	"$(jq_py '" ".join(str(h[k]) for h in j["hosts"] if h["host"] == "hostA" for k in ("revision", "error"))' <<<"$API_BODY")"
