@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The console's questions about reachability (docs/console.md):
- *  - GET /api/check: `sgctl check -j`'s object for a flow (view/check.h);
+ *  - GET /api/check: `sgctl check -j`'s object for a flow (view/check.h):
+ *    from an address or instance (src, from) to an address or instance
+ *    (dst, to);
  *  - GET /api/map: groups, instances, prefix lists and CIDR peers, with an
  *    edge for each rule that lets one reach another and one per group
  *    membership;
@@ -45,6 +47,22 @@ static int query_num(const struct sg_req *r, struct sg_resp *w,
 	return 0;
 }
 
+/* The remote end of a one-end question, as check --remote takes it. */
+static int parse_remote(struct sg_resp *w, const char *name, const char *s,
+			struct sg_check_args *a)
+{
+	if (inet_pton(AF_INET, s, a->remote) == 1)
+		a->family = 4;
+	else if (inet_pton(AF_INET6, s, a->remote) == 1)
+		a->family = 6;
+	else
+		return sg_resp_error(w, 400, "InvalidRequest",
+				     "%s: '%s' is not an IPv4 or IPv6 address",
+				     name, s) ?: -EINVAL;
+	a->remote_text = s;
+	return 0;
+}
+
 static int check_get(struct sg_console *c, const struct sg_req *r,
 		     struct sg_resp *w)
 {
@@ -62,27 +80,42 @@ static int check_get(struct sg_console *c, const struct sg_req *r,
 	a.dst = sg_req_query(r, "dst");
 	a.from = sg_req_query(r, "from");
 	a.to = sg_req_query(r, "to");
-	if ((a.src || a.dst) && (a.from || a.to))
+	if (a.src && a.from)
 		return sg_resp_error(w, 400, "InvalidRequest",
-				     "src/dst or from/to, not both");
-	if (!a.from && !a.to && !a.src && !a.dst)
+				     "src or from (the source), not both");
+	if (a.dst && a.to)
 		return sg_resp_error(w, 400, "InvalidRequest",
-				     "src and dst (addresses) or from and to "
-				     "(instance ids) are required");
-	if (a.from || a.to) {
-		if (!a.from || !*a.from)
-			return sg_resp_error(w, 400, "InvalidRequest",
-					     "from: an instance id is required");
-		if (!a.to || !*a.to)
-			return sg_resp_error(w, 400, "InvalidRequest",
-					     "to: an instance id is required");
-	} else {
-		if (!a.src || !*a.src)
-			return sg_resp_error(w, 400, "InvalidRequest",
-					     "src: an address is required");
-		if (!a.dst || !*a.dst)
-			return sg_resp_error(w, 400, "InvalidRequest",
-					     "dst: an address is required");
+				     "dst or to (the destination), not both");
+	if (!a.src && !a.from)
+		return sg_resp_error(w, 400, "InvalidRequest",
+				     "src (an address) or from (an instance "
+				     "id) is required");
+	if (!a.dst && !a.to)
+		return sg_resp_error(w, 400, "InvalidRequest",
+				     "dst (an address) or to (an instance id) "
+				     "is required");
+	if ((a.from && !*a.from) || (a.to && !*a.to))
+		return sg_resp_error(w, 400, "InvalidRequest",
+				     "%s: an instance id is required",
+				     a.from && !*a.from ? "from" : "to");
+	if ((a.src && !*a.src) || (a.dst && !*a.dst))
+		return sg_resp_error(w, 400, "InvalidRequest",
+				     "%s: an address is required",
+				     a.src && !*a.src ? "src" : "dst");
+	if (a.from && a.dst) {
+		/* An instance to an address: its outbound side. */
+		if (parse_remote(w, "dst", a.dst, &a))
+			return 0;
+		a.instance = a.from;
+		a.dir = SG_DIR_OUT;
+		a.from = a.dst = NULL;
+	} else if (a.src && a.to) {
+		/* An address to an instance: its inbound side. */
+		if (parse_remote(w, "src", a.src, &a))
+			return 0;
+		a.instance = a.to;
+		a.dir = SG_DIR_IN;
+		a.src = a.to = NULL;
 	}
 	proto = sg_req_query(r, "protocol");
 	if (!proto || !*proto)

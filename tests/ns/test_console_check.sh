@@ -4,7 +4,8 @@
 # The console's reachability answers (docs/console.md):
 #  - GET /api/check gives what `sgctl check -j` gives for the same flow
 #    (an allowed one, a denied one, a path by instance ids, a path by two
-#    addresses), and 400 naming the bad parameter otherwise;
+#    addresses, an instance and an address), and 400 naming the bad
+#    parameter otherwise;
 #  - GET /api/map has a node per group and instance and an edge for a known
 #    rule (and one per membership);
 #  - GET /api/hosts: {"source": "local", "hosts": []} on the loaded config;
@@ -97,6 +98,12 @@ api_check "path (two instances' addresses)" \
 api_check "path, IPv6, denied" \
 	"src=2001:db8:2::10&dst=2001:db8:1::10&protocol=tcp&port=5432" \
 	--from i-db1 --to i-web1 --protocol tcp --port 5432 --family 6
+api_check "an instance to an address (from/dst)" \
+	"from=i-web1&dst=198.51.100.7&protocol=tcp&port=443" \
+	--instance i-web1 --outbound --protocol tcp --remote 198.51.100.7 --port 443
+api_check "an address to an instance (src/to)" \
+	"src=198.51.100.7&to=i-web1&protocol=tcp&port=80" \
+	--instance i-web1 --inbound --protocol tcp --remote 198.51.100.7 --port 80
 api_check "icmp" "src=203.0.113.9&dst=198.18.2.10&protocol=icmp" \
 	--instance i-db1 --inbound --protocol icmp --remote 203.0.113.9
 
@@ -113,6 +120,7 @@ api_bad "no instance at either address" "src=203.0.113.10&dst=198.51.100.1&proto
 api_bad "unknown instance" "from=i-nope&to=i-db1&protocol=tcp&port=22" InvalidInstanceID.NotFound i-nope
 api_bad "from without to" "from=i-web1&protocol=tcp&port=22" InvalidRequest to
 api_bad "both forms" "from=i-web1&to=i-db1&src=198.18.1.10&dst=198.18.2.10&protocol=tcp&port=22" InvalidRequest src
+api_bad "from with a bad dst" "from=i-web1&dst=web&protocol=tcp&port=22" InvalidRequest dst
 api_bad "nothing asked" "protocol=tcp&port=22" InvalidRequest src
 
 # ---- /api/map
