@@ -1105,6 +1105,18 @@ int sg_console_run(const struct sg_console_opts *o)
 	if (rc)
 		s->c.flows = NULL;
 
+	/* Read the config once before the first page asks: on a big config
+	 * that is the one slow step (seconds at 10,000 instances). Nothing
+	 * loaded yet is fine: the pages then say so. */
+	{
+		struct sg_resp w = {0};
+		int64_t rev;
+
+		(void)sg_console_config(&s->c, &rev, &w);
+		resp_reset(&w);
+		sg_console_source_release(&s->c);
+	}
+
 	/* The signals are taken by sigwait here: block them before MHD's
 	 * threads start so none of them gets one. */
 	sigemptyset(&sigs);

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +68,21 @@ static void cfg_drop(struct sg_console_source *src)
 	src->cfg_rev = 0;
 }
 
+/*
+ * Parsing a big config leaves megabytes of freed scratch (the composed
+ * document, the diagnostics) in malloc's arenas: give them back to the
+ * system once a config was built or dropped, so the console's RSS is the
+ * config it keeps, not the peak of reading it.
+ */
+static void heap_give_back(void)
+{
+	malloc_trim(0);
+}
+
 void sg_console_source_release(struct sg_console *c)
 {
 	struct sg_console_source *src = &c->src;
+	bool freed = src->nstale > 0;
 
 	for (size_t i = 0; i < src->nstale; i++) {
 		sg_config_free(src->stale[i]);
@@ -78,6 +91,8 @@ void sg_console_source_release(struct sg_console *c)
 	free(src->stale);
 	src->stale = NULL;
 	src->nstale = 0;
+	if (freed)
+		heap_give_back();
 }
 
 /* A new config to fill. */
@@ -196,6 +211,7 @@ static const struct sg_config *local_config(struct sg_console *c, int64_t *rev,
 	src->cfg_hash = m.config_hash;
 	src->cfg_rev = (int64_t)m.gen;
 	*rev = src->cfg_rev;
+	heap_give_back();
 	return cfg;
 }
 
@@ -375,6 +391,7 @@ static const struct sg_config *etcd_config(struct sg_console *c, int64_t *rev,
 	src->state_rev = newest;
 	sg_kvset_free(&kv);
 	*rev = store_rev;
+	heap_give_back();
 	return cfg;
 }
 
