@@ -432,6 +432,64 @@ await step('a description "<script>…" shows as text', async () => {
 	return scripts === 0 || scripts + ' script elements in the page';
 });
 
+// ---- groups and instances ----
+
+let made = '';
+await step('Create security group makes a group and opens it', async () => {
+	await page.goto(URL + '/#/groups');
+	await page.getByRole('button', { name: 'Create security group', exact: true }).click();
+	await page.getByLabel('Security group name', { exact: true }).fill('browser-test');
+	await page.getByLabel('Description', { exact: true }).fill('made by the browser test');
+	await page.getByRole('button', { name: 'Create security group', exact: true }).click();
+	const ok = await until(async () => /^#\/groups\/sg-[0-9a-f]{17}$/.test(await hash()));
+	if (!ok)
+		return 'at ' + (await hash()) + ((await page.getByRole('alert').count())
+			? ': ' + (await page.getByRole('alert').first().textContent()) : '');
+	made = decodeURIComponent((await hash()).slice('#/groups/'.length));
+	await page.getByRole('status').waitFor();
+});
+
+const groupRow = (id) => page.getByRole('row')
+	.filter({ has: page.getByRole('link', { name: id, exact: true }) });
+await step(`Delete of ${GROUP} (in use): role="alert" with DependencyViolation`, async () => {
+	await page.goto(URL + '/#/groups');
+	await groupRow(GROUP).getByRole('button', { name: 'Delete', exact: true }).click();
+	const a = page.getByRole('alert');
+	await a.waitFor();
+	const t = await a.textContent();
+	return t.includes('DependencyViolation') || 'alert: ' + t;
+});
+if (made)
+	await step('Delete of the new group removes it', async () => {
+		await groupRow(made).getByRole('button', { name: 'Delete', exact: true }).click();
+		await page.getByRole('status').waitFor();
+		return (await until(async () => (await groupRow(made).count()) === 0)) ||
+			'still listed';
+	});
+
+await step('Change security groups: i-web1 gets sg-db, then only ' + GROUP + ' again', async () => {
+	const change = async (fn) => {
+		await page.goto(URL + '/#/instances');
+		const row = page.getByRole('row').filter({ hasText: 'i-web1' });
+		await row.getByRole('button', { name: 'Change security groups', exact: true }).click();
+		const form = page.getByRole('form', { name: 'Change security groups' });
+		await fn(form);
+		await form.getByRole('button', { name: 'Save', exact: true }).click();
+		await page.getByRole('status').waitFor();
+		return (await page.getByRole('row').filter({ hasText: 'i-web1' })
+			.getByRole('link').allTextContents()).join(' ');
+	};
+	const two = await change(async (f) => {
+		await f.getByLabel('Security group', { exact: true }).selectOption('sg-db');
+		await f.getByRole('button', { name: 'Add security group', exact: true }).click();
+	});
+	if (two !== GROUP + ' sg-db')
+		return 'groups after the add: ' + two;
+	const one = await change((f) =>
+		f.getByRole('button', { name: 'Remove sg-db', exact: true }).click());
+	return one === GROUP || 'groups after the remove: ' + one;
+});
+
 await page.goto(URL + '/');
 await shot('home');
 
