@@ -240,7 +240,7 @@ await step('Preview changes shows the rule to add', async () => {
 	const t = await pv.textContent();
 	if ((await page.getByRole('alert').count()) > 0)
 		return 'alert: ' + (await page.getByRole('alert').first().textContent());
-	return (t.includes('HTTP') && t.includes('0.0.0.0/0')) || 'preview: ' + t.slice(0, 200);
+	return (/http|tcp\/80|\b80\b/i.test(t) && t.includes('0.0.0.0/0')) || 'preview: ' + t.slice(0, 200);
 });
 await shot('editor');
 await step('Save rules applies it and returns to the group page', async () => {

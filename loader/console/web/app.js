@@ -789,7 +789,9 @@ function applyType(ed, row, fill) {
 	if (t.fixed)
 		row.portIn.value = portShown(t.port_range);
 	else
-		row.portIn.value = isIcmp(row.protoIn.dataset.spec) ? 'All' : '';
+		row.portIn.value = '';
+	// Custom ICMP: the field takes the ICMP type and code ("8", "3/4").
+	row.portIn.placeholder = isIcmp(row.protoIn.dataset.spec) ? 'type/code' : '';
 }
 
 function portShown(p) {
@@ -918,10 +920,11 @@ async function previewRules(ed, btn) {
 // table rows, and tests add rows at the end of it).
 function drawPreview(box, p) {
 	const diff = p.diff || {};
+	// A RULE: its CLI text ("http (tcp/80) from 0.0.0.0/0") when given.
 	const ruleLine = (r) => [r.id ? el('code', {}, r.id) : null, ' ',
-		r.type || protoLabel(r.protocol), ' ', protoLabel(r.protocol),
-		' ', r.port_range || '', ' ', r.direction === 'outbound' ? 'to ' : 'from ',
-		r.peer || '', r.description ? ' "' + r.description + '"' : ''];
+		r.rule || [r.type || '', ' ', protoLabel(r.protocol), ' ', r.port_range || '',
+			   r.direction === 'outbound' ? ' to ' : ' from ', r.peer || ''],
+		r.description ? ' "' + r.description + '"' : ''];
 	const flows = p.flows || [];
 	const win = p.window_s ? Math.round(p.window_s / 60) + ' min' : 'the last minutes';
 	fill(box,
@@ -935,6 +938,8 @@ function drawPreview(box, p) {
 		(p.changes && p.changes.length) ? [el('h3', {}, 'What the kernel would change'),
 			el('ul', { class: 'plain' }, p.changes.map((c) => el('li', {}, changeText(c))))] : null,
 		el('h3', {}, 'Flows whose verdict would change (flow logs of ' + win + ')'),
+		p.flows_error ? el('p', { class: 'note' }, 'Flow logs could not be replayed: ' +
+				   p.flows_error) : null,
 		listOr(flows.map((f) => el('li', {},
 			flowText(f), ': ', actionTag(f.action), ' → ', actionTag(f.new_action),
 			f.new_rule_id && f.new_rule_id !== '-' ? [' by ', el('code', {}, f.new_rule_id)] : null)),
@@ -1291,14 +1296,13 @@ const MAP_COL = { cidr: 0, 'prefix-list': 0, group: 1, instance: 2 };
 const MAP_MAX = 150; // nodes per column drawn (a bigger map is unreadable)
 
 async function pageMap(main, _args, _q, alive) {
-	const [m, inst] = await Promise.all([api('GET', '/api/map'),
-		api('GET', '/api/instances?limit=1000').catch(() => null)]);
+	const m = await api('GET', '/api/map');
 	if (!alive())
 		return;
 	add(main, header('Reachability map',
 			   'An arrow for each rule that lets one reach another; click an ' +
 			   'arrow to open its rule.'),
-		el('section', { class: 'panel mapbox' }, drawMap(m, inst)),
+		el('section', { class: 'panel mapbox' }, drawMap(m)),
 		el('p', { class: 'muted legend' }, 'Boxes: ',
 		   el('span', { class: 'key cidr' }, 'CIDR'), ' ',
 		   el('span', { class: 'key prefix-list' }, 'prefix list'), ' ',
@@ -1307,7 +1311,7 @@ async function pageMap(main, _args, _q, alive) {
 		   '. Dashed lines: an instance carries the group.'));
 }
 
-function drawMap(m, inst) {
+function drawMap(m) {
 	const W = 190, H = 34, GAPX = 200, GAPY = 30, PAD = 20;
 	const cols = [[], [], []];
 	const pos = {};
@@ -1330,16 +1334,19 @@ function drawMap(m, inst) {
 	['Sources and destinations', 'Security groups', 'Instances'].forEach((t, c) =>
 		s.append(svg('text', { x: x0(c), y: PAD + 8, class: 'colhead' }, t)));
 
-	// Membership lines first (under everything).
-	for (const i of (inst && inst.instances) || [])
-		for (const g of i.groups || [])
-			if (pos[i.id] && pos[g])
-				s.append(svg('line', { x1: pos[g].x + W, y1: pos[g].y + H / 2,
-					x2: pos[i.id].x, y2: pos[i.id].y + H / 2, class: 'member' }));
+	// Membership ("member" edges: a group to an instance carrying it)
+	// first, under everything.
+	const edges = m.edges || [];
+	for (const e of edges.filter((x) => x.kind === 'member')) {
+		const g = pos[e.from], i = pos[e.to];
+		if (g && i)
+			s.append(svg('line', { x1: g.x + W, y1: g.y + H / 2,
+				x2: i.x, y2: i.y + H / 2, class: 'member' }));
+	}
 
 	const seen = {};
 	const labels = [];
-	for (const e of m.edges || []) {
+	for (const e of edges.filter((x) => x.kind !== 'member')) {
 		const a = pos[e.from], b = pos[e.to];
 		if (!a || !b)
 			continue;
@@ -1357,6 +1364,10 @@ function drawMap(m, inst) {
 			const x1 = a.x, x2 = b.x + W + 2;
 			d = `M${x1},${ay} C${x1 - 90},${ay + bend} ${x2 + 90},${by + bend} ${x2},${by}`;
 			lx = (x1 + x2) / 2; ly = (ay + by) / 2 + bend;
+		} else if (a === b) { // a group that lets itself in: a loop
+			const x = a.x + W, r = 40 + bend;
+			d = `M${x},${ay - 8} C${x + r},${ay - 30} ${x + r},${ay + 30} ${x + 2},${ay + 8}`;
+			lx = x + r * 0.8; ly = ay;
 		} else { // same column: an arc on the right
 			const x = a.x + W, out = 60 + Math.abs(ay - by) / 4 + bend;
 			d = `M${x},${ay} C${x + out},${ay} ${x + out},${by} ${x + 2},${by}`;
