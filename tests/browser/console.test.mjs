@@ -468,26 +468,28 @@ if (made)
 	});
 
 await step('Change security groups: i-web1 gets sg-db, then only ' + GROUP + ' again', async () => {
-	const change = async (fn) => {
+	const row = page.getByRole('row').filter({ hasText: 'i-web1' });
+	const groups = async () => (await row.getByRole('link').allTextContents()).join(' ');
+	// change(fn, want): the panel, fn's edits, Save; the row must then list want.
+	const change = async (fn, want) => {
 		await page.goto(URL + '/#/instances');
-		const row = page.getByRole('row').filter({ hasText: 'i-web1' });
+		await page.reload(); // a fresh page: no status left from before
 		await row.getByRole('button', { name: 'Change security groups', exact: true }).click();
 		const form = page.getByRole('form', { name: 'Change security groups' });
 		await fn(form);
 		await form.getByRole('button', { name: 'Save', exact: true }).click();
-		await page.getByRole('status').waitFor();
-		return (await page.getByRole('row').filter({ hasText: 'i-web1' })
-			.getByRole('link').allTextContents()).join(' ');
+		return (await until(async () => (await groups()) === want)) ||
+			'groups ' + (await groups()) + ', not ' + want;
 	};
 	const two = await change(async (f) => {
 		await f.getByLabel('Security group', { exact: true }).selectOption('sg-db');
 		await f.getByRole('button', { name: 'Add security group', exact: true }).click();
-	});
-	if (two !== GROUP + ' sg-db')
-		return 'groups after the add: ' + two;
+	}, GROUP + ' sg-db');
+	if (two !== true)
+		return 'after the add: ' + two;
 	const one = await change((f) =>
-		f.getByRole('button', { name: 'Remove sg-db', exact: true }).click());
-	return one === GROUP || 'groups after the remove: ' + one;
+		f.getByRole('button', { name: 'Remove sg-db', exact: true }).click(), GROUP);
+	return one === true || 'after the remove: ' + one;
 });
 
 await page.goto(URL + '/');

@@ -655,7 +655,7 @@ async function pageEditor(main, [id, dir], _q, alive) {
 			el('table', { class: 'grid editor' },
 				el('caption', { class: 'sr-only' }, D.tab),
 				// Fixed widths: an error beside a row must not widen the table.
-				el('colgroup', {}, [12, 13, 7, 9, 29, 14, 16].map((w) =>
+				el('colgroup', {}, [11, 15, 7, 9, 30, 15, 13].map((w) =>
 					el('col', { class: 'w' + w }))),
 				el('thead', {}, el('tr', {}, heads.map((h) =>
 					el('th', { scope: 'col' }, h)))),
@@ -952,10 +952,18 @@ function listOr(items, none) {
 	return items.length ? el('ul', { class: 'plain' }, items) : el('p', { class: 'muted' }, none);
 }
 
-// A `sgctl diff -j` entry in one line, whatever its members.
+// A `sgctl diff -j` entry in one line: "i-web1 inbound tcp/80 from
+// 0.0.0.0/0: REJECT → ACCEPT (sgr-…)"; other shapes as key/value pairs.
 function changeText(c) {
 	if (typeof c !== 'object' || c === null)
 		return String(c);
+	if (c.instance && c.before && c.after) {
+		const peers = c.sources || c.destinations || [];
+		return [c.instance, ' ', c.direction || '', ' ', c.traffic || '',
+			peers.length ? (c.sources ? ' from ' : ' to ') + peers.join(', ') : '',
+			': ', actionTag(c.before), ' → ', actionTag(c.after),
+			(c.rules || []).map((r) => [' ', el('code', {}, r.rule_id)])];
+	}
 	return Object.entries(c).filter(([, v]) => v !== null && v !== '')
 		.map(([k, v]) => k + ' ' + (typeof v === 'object' ? JSON.stringify(v) : v))
 		.join(', ');
@@ -1299,10 +1307,20 @@ async function pageMap(main, _args, _q, alive) {
 	const m = await api('GET', '/api/map');
 	if (!alive())
 		return;
+	// Direction filters: every group's default egress to 0.0.0.0/0 and
+	// ::/0 can hide the inbound picture.
+	const box = el('section', { class: 'panel mapbox' });
+	const show = { inbound: true, outbound: true };
+	const redraw = () => fill(box, drawMap(m, show));
+	const opt = (dir) => el('label', {}, el('input', { type: 'checkbox', checked: true,
+		onchange: (ev) => { show[dir] = ev.target.checked; redraw(); } }),
+		'Show ' + dir + ' rules');
+	redraw();
 	add(main, header('Reachability map',
 			   'An arrow for each rule that lets one reach another; click an ' +
 			   'arrow to open its rule.'),
-		el('section', { class: 'panel mapbox' }, drawMap(m)),
+		el('div', { class: 'mapopts' }, opt('inbound'), opt('outbound')),
+		box,
 		el('p', { class: 'muted legend' }, 'Boxes: ',
 		   el('span', { class: 'key cidr' }, 'CIDR'), ' ',
 		   el('span', { class: 'key prefix-list' }, 'prefix list'), ' ',
@@ -1311,11 +1329,16 @@ async function pageMap(main, _args, _q, alive) {
 		   '. Dashed lines: an instance carries the group.'));
 }
 
-function drawMap(m) {
+function drawMap(m, show) {
 	const W = 190, H = 34, GAPX = 200, GAPY = 30, PAD = 20;
 	const cols = [[], [], []];
 	const pos = {};
-	for (const n of m.nodes || []) {
+	const edges = (m.edges || []).filter((e) => e.kind === 'member' ||
+		show[e.direction === 'outbound' ? 'outbound' : 'inbound']);
+	// Addresses and prefix lists only when an arrow shown touches them.
+	const used = new Set(edges.flatMap((e) => [e.from, e.to]));
+	for (const n of (m.nodes || []).filter((n) => n.kind === 'group' ||
+			 n.kind === 'instance' || used.has(n.id))) {
 		const c = MAP_COL[n.kind] ?? 0;
 		if (cols[c].length < MAP_MAX)
 			cols[c].push(n);
@@ -1336,7 +1359,6 @@ function drawMap(m) {
 
 	// Membership ("member" edges: a group to an instance carrying it)
 	// first, under everything.
-	const edges = m.edges || [];
 	for (const e of edges.filter((x) => x.kind === 'member')) {
 		const g = pos[e.from], i = pos[e.to];
 		if (g && i)
@@ -1346,6 +1368,7 @@ function drawMap(m) {
 
 	const seen = {};
 	const labels = [];
+	const placed = []; // label boxes drawn so far
 	for (const e of edges.filter((x) => x.kind !== 'member')) {
 		const a = pos[e.from], b = pos[e.to];
 		if (!a || !b)
@@ -1354,28 +1377,28 @@ function drawMap(m) {
 		const key = [e.from, e.to].sort().join('\n');
 		const k = seen[key] = (seen[key] || 0) + 1;
 		const bend = (k - 1) * 22;
-		let d, lx, ly;
+		// The curve's four points: a cubic Bézier from a to b.
+		let P;
 		const ay = a.y + H / 2, by = b.y + H / 2;
 		if (a.x < b.x) {
 			const x1 = a.x + W, x2 = b.x - 2;
-			d = `M${x1},${ay} C${x1 + 90},${ay + bend} ${x2 - 90},${by + bend} ${x2},${by}`;
-			lx = (x1 + x2) / 2; ly = (ay + by) / 2 + bend;
+			P = [[x1, ay], [x1 + 90, ay + bend], [x2 - 90, by + bend], [x2, by]];
 		} else if (a.x > b.x) {
 			const x1 = a.x, x2 = b.x + W + 2;
-			d = `M${x1},${ay} C${x1 - 90},${ay + bend} ${x2 + 90},${by + bend} ${x2},${by}`;
-			lx = (x1 + x2) / 2; ly = (ay + by) / 2 + bend;
+			P = [[x1, ay], [x1 - 90, ay + bend], [x2 + 90, by + bend], [x2, by]];
 		} else if (a === b) { // a group that lets itself in: a loop
 			const x = a.x + W, r = 40 + bend;
-			d = `M${x},${ay - 8} C${x + r},${ay - 30} ${x + r},${ay + 30} ${x + 2},${ay + 8}`;
-			lx = x + r * 0.8; ly = ay;
+			P = [[x, ay - 8], [x + r, ay - 30], [x + r, ay + 30], [x + 2, ay + 8]];
 		} else { // same column: an arc on the right
 			const x = a.x + W, out = 60 + Math.abs(ay - by) / 4 + bend;
-			d = `M${x},${ay} C${x + out},${ay} ${x + out},${by} ${x + 2},${by}`;
-			lx = x + out * 0.75; ly = (ay + by) / 2;
+			P = [[x, ay], [x + out, ay], [x + out, by], [x + 2, by]];
 		}
+		const d = `M${P[0]} C${P[1]} ${P[2]} ${P[3]}`;
 		const label = e.label || (e.protocol + (e.ports ? '/' + e.ports : ''));
 		const href = '#/groups/' + enc(e.group) + qs({ rule: e.rule_id });
 		const lw = 7 * label.length + 10;
+		// The label goes where the curve is free of other labels.
+		const [lx, ly] = placeLabel(P, lw, placed);
 		const link = svg('a', { href, class: 'edge ' + (e.direction || '') },
 			svg('title', {}, label + ': ' + (e.rule_id || '') + ' of ' + e.group +
 			    ' (' + (e.direction || '') + ')'),
@@ -1405,6 +1428,28 @@ function drawMap(m) {
 	if (!(m.nodes || []).length)
 		return el('p', { class: 'muted' }, 'Nothing to draw: no groups.');
 	return s;
+}
+
+// The point at t of a cubic Bézier.
+function bezier(P, t) {
+	const u = 1 - t;
+	const k = [u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t];
+	return [0, 1].map((i) => k.reduce((sum, w, j) => sum + w * P[j][i], 0));
+}
+
+// The first point along the curve (middle first) where a label of width w
+// overlaps no label placed before; the middle when none is free.
+function placeLabel(P, w, placed) {
+	const h = 18;
+	for (const t of [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85]) {
+		const [x, y] = bezier(P, t);
+		const box = [x - w / 2 - 2, y - h / 2 - 2, x + w / 2 + 2, y + h / 2 + 2];
+		if (!placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) {
+			placed.push(box);
+			return [x, y];
+		}
+	}
+	return bezier(P, 0.5);
 }
 
 // ---------------------------------------------------------------- hosts
