@@ -206,8 +206,10 @@ function peerCell(peer) {
 // The page's one error: role="alert", with the AWS code first.
 function alertBox(e) {
 	const codes = [];
+	// A narrow cell may break the code after its dots only.
 	if (e.code)
-		codes.push(el('strong', { class: 'code' }, e.code), ': ');
+		codes.push(el('strong', { class: 'code' }, e.code.split('.').map((p, i) =>
+			i ? ['.', el('wbr'), p] : p)), ': ');
 	const extra = (e.errors || []).filter((x) => x.message !== e.message)
 		.map((x) => el('li', {}, x.code ? x.code + ': ' : '', x.message));
 	return el('div', { role: 'alert', class: 'alert' }, codes, e.message,
@@ -655,7 +657,7 @@ async function pageEditor(main, [id, dir], _q, alive) {
 			el('table', { class: 'grid editor' },
 				el('caption', { class: 'sr-only' }, D.tab),
 				// Fixed widths: an error beside a row must not widen the table.
-				el('colgroup', {}, [11, 15, 7, 9, 30, 15, 13].map((w) =>
+				el('colgroup', {}, [11, 14, 7, 8, 30, 14, 16].map((w) =>
 					el('col', { class: 'w' + w }))),
 				el('thead', {}, el('tr', {}, heads.map((h) =>
 					el('th', { scope: 'col' }, h)))),
@@ -1001,11 +1003,11 @@ async function pageInstances(main, _args, query, alive) {
 		el('td', {}, el('span', { class: 'list' }, (i.ips || []).map((a) => el('code', {}, a)))),
 		el('td', {}, el('span', { class: 'list' }, (i.groups || []).map((g) => groupLink(g)))),
 		el('td', {}, i.host || ''),
-		el('td', {}, i.interface || ''),
+		el('td', {}, attachedIf(i)),
 		el('td', {}, i.attached ? el('span', { class: 'tag ok' }, 'Yes')
 			: el('span', { class: 'tag' }, 'No')),
 		el('td', { class: 'num' }, (i.conntrack_used ?? '–') + ' / ' + (i.conntrack_room ?? '–')),
-		readOnly() ? null : el('td', {}, el('button', { type: 'button',
+		readOnly() ? null : el('td', {}, el('button', { type: 'button', class: 'nowrap',
 			onclick: () => changeGroups(editor, errSlot, i) }, 'Change security groups'))));
 	const heads = ['Instance ID', 'Addresses', 'Security groups', 'Host',
 		       'Interface', 'Attached', 'Conntrack used / room'];
@@ -1018,6 +1020,15 @@ async function pageInstances(main, _args, query, alive) {
 			: emptyRow(heads.length, 'No instances.')),
 		pager(d.total, d.offset || offset, PAGE,
 		      (o) => go('#/instances' + qs({ q, offset: o }))));
+}
+
+// The interface: the config's, else where it is attached ("eth0 in ns").
+function attachedIf(i) {
+	if (i.interface)
+		return i.interface;
+	return (i.attachments || []).map((a) => el('div', {}, a.interface || '',
+		a.netns ? el('span', { class: 'muted' }, ' in ' + a.netns) : '',
+		a.mode ? el('span', { class: 'muted' }, ' (' + a.mode + ')') : ''));
 }
 
 // The "Change security groups" panel: the groups kept, one to add, Save.
@@ -1179,8 +1190,7 @@ function flowRow(f) {
 		const r = f.reason && f.reason !== '-' ? f.reason : 'no-rule';
 		const p = PROTO_NAMES[f.protocol] ? String(PROTO_NAMES[f.protocol]).toLowerCase() : f.protocol;
 		const inbound = f['flow-direction'] !== 'egress';
-		why = [el('span', { class: 'reason', title: REASONS[r] || '' }, r),
-			REASONS[r] ? el('span', { class: 'muted' }, ' (' + REASONS[r] + ')') : null, ' ',
+		why = [el('span', { class: 'reason', title: REASONS[r] || '' }, r), ' ',
 			el('a', { href: '#/check' + qs({ src: f.srcaddr, dst: f.dstaddr,
 				protocol: p, port: inbound || f.dstport ? f.dstport : '' }) }, 'Explain')];
 	} else {
@@ -1342,6 +1352,19 @@ function drawMap(m, show) {
 		const c = MAP_COL[n.kind] ?? 0;
 		if (cols[c].length < MAP_MAX)
 			cols[c].push(n);
+	}
+	// Fewer crossings: addresses and instances in the order of the groups
+	// they touch (the mean row of those groups).
+	const row = {};
+	cols[1].forEach((n, i) => { row[n.id] = i; });
+	const mean = (id) => {
+		const r = edges.filter((e) => e.from === id || e.to === id)
+			.map((e) => row[e.from === id ? e.to : e.from]).filter((x) => x !== undefined);
+		return r.length ? r.reduce((a, b) => a + b, 0) / r.length : 1e9;
+	};
+	for (const c of [0, 2]) {
+		const k = new Map(cols[c].map((n) => [n, mean(n.id)]));
+		cols[c].sort((a, b) => k.get(a) - k.get(b));
 	}
 	const x0 = (c) => PAD + c * (W + GAPX);
 	cols.forEach((col, c) => col.forEach((n, i) => {
