@@ -32,7 +32,7 @@ USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD) -Iinclude -Iload
 # The pure core links without libbpf: the unit tests and fuzz_config prove
 # it, since they link CORE_LIBS only.
 CORE_LIBS := -lyaml -ljansson
-LIBS := -lbpf -lelf -lz -lcurl $(CORE_LIBS)
+LIBS := -lbpf -lelf -lz -lcurl -lmicrohttpd -lgnutls -lcrypt $(CORE_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-parameter -MMD -MP -I$(BUILD) -Iinclude -Ibpf \
 	-idirafter /usr/include/$(MULTIARCH)
@@ -50,6 +50,13 @@ STAGES := util out input config desired compile state enforce fleet view bench \
 LOADER_SRCS := $(sort $(foreach d,$(STAGES),$(wildcard loader/$(d)/*.c)))
 LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+# The console's pages, built into the binary (scripts/embed-assets.sh):
+# regenerated when a file under web/ (or the folder's list) changes.
+WEB_DIRS := $(shell find loader/console/web -type d 2>/dev/null)
+WEB_FILES := $(shell find loader/console/web -type f 2>/dev/null)
+ASSETS_C := $(BUILD)/console_assets.c
+ASSETS_OBJ := $(BUILD)/console_assets.o
+LIB_OBJS += $(ASSETS_OBJ)
 LIB := $(BUILD)/libsgctl.a
 # The pure core, which never touches the kernel: read, validate, compile,
 # print. It links without libbpf (CORE_LIBS) and check-layers keeps it so.
@@ -118,6 +125,14 @@ $(BUILD)/loader/bench/micro.o: $(RS_SKEL)
 # Userspace objects that include the skeleton depend on it through -MMD.
 $(BUILD)/%.o: %.c | $(SKEL)
 	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(ASSETS_C): scripts/embed-assets.sh $(WEB_DIRS) $(WEB_FILES) | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)scripts/embed-assets.sh loader/console/web > $@.tmp && mv $@.tmp $@
+
+$(ASSETS_OBJ): $(ASSETS_C)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 

@@ -6,7 +6,8 @@ set -eu
 pkgs="clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libjansson-dev libcriterion-dev iproute2 nftables socat netcat-openbsd iputils-ping
 linux-libc-dev xdp-tools gnuplot-nox libclang-rt-14-dev valgrind python3 strace
-libcurl4-openssl-dev etcd-server etcd-client openssl"
+libcurl4-openssl-dev etcd-server etcd-client openssl
+libmicrohttpd-dev libgnutls28-dev libcrypt-dev curl"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

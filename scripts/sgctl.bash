@@ -106,20 +106,21 @@ _sgctl() {
 		return
 		;;
 	--source | --destination | --groups) _sgctl_reply "$(_sgctl_ids group)"; return ;;
-	--cacert | --cert | --key)
+	--cacert | --cert | --key | --tls-cert | --tls-key | --client-ca | --password-file)
 		local IFS=$'\n'
 		# shellcheck disable=SC2207
 		COMPREPLY=($(compgen -f -- "$cur"))
 		compopt -o filenames 2>/dev/null
 		return
 		;;
+	--listen) _sgctl_reply 127.0.0.1:8080 '[::1]:8080'; return ;;
 	--etcd | --vpc | --rule-id | --description | --name | --ips | --host | --interface) return ;;
 	esac
 
 	if [ -z "$cmd" ]; then
 		local cmds
 		cmds=$(_sgctl_commands)
-		[ -n "$cmds" ] || cmds="validate load attach detach show unload push check diff stats conntrack flowlog rules audit export bench agent status"
+		[ -n "$cmds" ] || cmds="validate load attach detach show unload push check diff stats conntrack flowlog rules audit export bench agent status console"
 		_sgctl_reply "$cmds $global"
 		return
 	fi
@@ -203,6 +204,10 @@ _sgctl() {
 		;;
 	agent) _sgctl_reply --etcd --host --vpc --cacert --cert --key "$global" ;;
 	status) _sgctl_reply --etcd --vpc --cacert --cert --key "$global" ;;
+	console)
+		_sgctl_reply --listen --read-only --etcd --cacert --cert --key --vpc \
+			--tls-cert --tls-key --client-ca --password-file "$global"
+		;;
 	rule | group | instance)
 		# The subcommand comes first; then an id and the options.
 		local edit="--etcd --cacert --cert --key --vpc" sub=${COMP_WORDS[cmdi + 1]:-}

@@ -86,6 +86,9 @@ int sg_cmd_etcd_open(const char *cmd, struct sg_etcd_opts *o,
 int cmd_agent(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
+/* The web console (cmd_console.c, loader/console/). */
+int cmd_console(int argc, char **argv);
+
 /* ---- The edit commands (cmd_rule.c, cmd_group.c, cmd_instance.c) ---- */
 int cmd_rule(int argc, char **argv);
 int cmd_group(int argc, char **argv);

@@ -116,6 +116,10 @@ static const struct cmd cmds[] = {
 	{"status", cmd_status,
 	 "--etcd URL [--vpc ID] [--cacert F --cert F --key F]"
 	 "\tevery agent: applied revision, lag, errors"},
+	{"console", cmd_console,
+	 "[--listen ADDR:PORT] [--read-only] [--etcd URL ...] "
+	 "[--tls-cert F --tls-key F [--client-ca F|--password-file F]]"
+	 "\tthe web console: groups, rules with hits, flow logs, check"},
 	{NULL, NULL, NULL},
 };
 

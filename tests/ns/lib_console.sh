@@ -15,9 +15,14 @@
 #   jq_py EXPR                reads JSON on stdin, prints eval(EXPR) with
 #                             the document as j ("" on a parse error)
 #
+# TLS: set CONSOLE_SCHEME=https and CONSOLE_CURL=(--cacert F -u U:P ...)
+# (extra curl arguments for every request) before console_start.
+#
 # The console is killed by lab_down with the lab's other processes.
 
 CONSOLE_URL=
+CONSOLE_SCHEME=${CONSOLE_SCHEME:-http}
+CONSOLE_CURL=()
 CONSOLE_PID=
 CONSOLE_CSRF=
 API_STATUS=
@@ -39,14 +44,14 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 console_start() {
 	local port i
 	port=$(console_free_port)
-	CONSOLE_URL="http://127.0.0.1:$port"
+	CONSOLE_URL="$CONSOLE_SCHEME://127.0.0.1:$port"
 	"$SGCTL" console --listen "127.0.0.1:$port" --pin-dir "$LAB_PIN" "$@" \
 		>"$LAB_TMP/console.out" 2>&1 &
 	CONSOLE_PID=$!
 	LAB_PIDS+=("$CONSOLE_PID")
 	for i in $(seq 1 100); do
-		if curl -s -o /dev/null "$CONSOLE_URL/api/session"; then
-			CONSOLE_CSRF=$(curl -s "$CONSOLE_URL/api/session" |
+		if curl -s -o /dev/null "${CONSOLE_CURL[@]}" "$CONSOLE_URL/api/session"; then
+			CONSOLE_CSRF=$(curl -s "${CONSOLE_CURL[@]}" "$CONSOLE_URL/api/session" |
 				jq_py 'j["csrf_token"]')
 			return 0
 		fi
@@ -67,7 +72,8 @@ console_stop() {
 
 _api() {
 	local csrf=$1 method=$2 path=$3 body=${4-} out=$LAB_TMP/api.body
-	local args=(-s -o "$out" -w '%{http_code}' -X "$method" --max-time 20)
+	local args=(-s -o "$out" -w '%{http_code}' -X "$method" --max-time 20
+		"${CONSOLE_CURL[@]}")
 	if [ "$csrf" = yes ]; then
 		args+=(-H "X-CSRF-Token: $CONSOLE_CSRF" -H "Origin: $CONSOLE_URL")
 	fi
