@@ -25,32 +25,14 @@
 #include "state/rulehits.h"
 #include "state/state.h"
 #include "util/diag.h"
-
-#define NS 1000000000ULL
-
-struct use {
-	__u64 hits, packets, bytes, last_ns;
-};
+#include "view/config_json.h"
 
 struct rctx {
 	struct sg_config cfg;
-	struct sg_rule_usage *u;
-	size_t nu;
-	char *ids; /* slot table */
-	__u32 *slots;
-	size_t nslots;
-	__s64 offset_ns; /* realtime - monotonic */
-	__u64 now_s;
+	struct sg_view_slots slots;
+	struct sg_view_usage v;
 	struct sg_json *j;
 };
-
-static __u64 clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (__u64)ts.tv_sec * NS + (__u64)ts.tv_nsec;
-}
 
 /* "90", "90s", "30m", "24h", "7d" -> seconds; -1 when it is not one. */
 static long long parse_duration(const char *s)
@@ -73,29 +55,6 @@ static long long parse_duration(const char *s)
 	return -1;
 }
 
-static __u32 slot_of(const struct rctx *x, const char *id)
-{
-	for (size_t i = 0; i < x->nslots; i++)
-		if (!strcmp(x->ids + i * SG_ID_LEN, id))
-			return x->slots[i];
-	return SG_SLOT_NONE;
-}
-
-static __u64 unix_s(const struct rctx *x, __u64 mono)
-{
-	__s64 t = (__s64)mono + x->offset_ns;
-
-	return mono && t > 0 ? (__u64)t / NS : 0;
-}
-
-static bool inst_has_group(const struct sg_instance *in, size_t g)
-{
-	for (size_t i = 0; i < in->ngroups; i++)
-		if ((size_t)in->groups[i] == g)
-			return true;
-	return false;
-}
-
 /* "2026-12-02T08:30:01Z (2m ago)" or "never". */
 static const char *when(const struct rctx *x, __u64 last_s, char *buf,
 			size_t len)
@@ -109,7 +68,7 @@ static const char *when(const struct rctx *x, __u64 last_s, char *buf,
 		return "never";
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	age = x->now_s > last_s ? x->now_s - last_s : 0;
+	age = x->v.now_s > last_s ? x->v.now_s - last_s : 0;
 	if (age < 120)
 		snprintf(buf, len, "%s (%llus ago)", ts,
 			 (unsigned long long)age);
@@ -125,33 +84,14 @@ static const char *when(const struct rctx *x, __u64 last_s, char *buf,
 	return buf;
 }
 
-static void json_use(struct rctx *x, const struct use *u)
-{
-	__u64 last = unix_s(x, u->last_ns);
-
-	sg_json_kv_uint(x->j, "hits", u->hits);
-	sg_json_kv_uint(x->j, "packets", u->packets);
-	sg_json_kv_uint(x->j, "bytes", u->bytes);
-	sg_json_key(x->j, "last_used");
-	if (last)
-		sg_json_uint(x->j, last);
-	else
-		sg_json_null(x->j);
-	sg_json_key(x->j, "last_used_age_s");
-	if (last)
-		sg_json_uint(x->j, x->now_s > last ? x->now_s - last : 0);
-	else
-		sg_json_null(x->j);
-}
-
-static void plain_use(struct rctx *x, const struct use *u)
+static void plain_use(struct rctx *x, const struct sg_use *u)
 {
 	char b[64];
 
 	printf("hits %llu packets %llu bytes %llu last used %s\n",
 	       (unsigned long long)u->hits, (unsigned long long)u->packets,
 	       (unsigned long long)u->bytes,
-	       when(x, unix_s(x, u->last_ns), b, sizeof(b)));
+	       when(x, sg_view_unix_s(&x->v, u->last_ns), b, sizeof(b)));
 }
 
 enum { OPT_GROUP = 0x100, OPT_INSTANCE, OPT_UNUSED, OPT_SINCE };
@@ -170,7 +110,6 @@ int cmd_rules(int argc, char **argv)
 	long long since = -1;
 	struct sg_state st = {};
 	struct rctx x = {};
-	struct use *per = NULL; /* per instance of the current rule */
 	int opt, rc = SG_EXIT_ERR, wi = -1;
 	size_t shown = 0;
 
@@ -229,17 +168,9 @@ int cmd_rules(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (sg_slot_list(&st, &x.ids, &x.slots, &x.nslots) ||
-	    sg_rule_usage_read(&st, &x.u, &x.nu))
+	if (sg_view_slots_read(&x.slots, &st, &x.cfg) ||
+	    sg_view_usage_read(&x.v, &st, &x.cfg, &x.slots))
 		goto out;
-	x.offset_ns =
-		(__s64)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
-	x.now_s = clock_ns(CLOCK_REALTIME) / NS;
-	per = calloc(x.cfg.ninstances ? x.cfg.ninstances : 1, sizeof(*per));
-	if (!per) {
-		sg_err("out of memory");
-		goto out;
-	}
 	if (sg_opts.json) {
 		x.j = sg_json_new(stdout, true);
 		sg_json_begin_object(x.j);
@@ -253,50 +184,28 @@ int cmd_rules(int argc, char **argv)
 			continue;
 		if (want_group && strcmp(grp->id, want_group))
 			continue;
-		if (wi >= 0 && !inst_has_group(&x.cfg.instances[wi], g))
+		if (wi >= 0 && !sg_view_has_group(&x.cfg.instances[wi], g))
 			continue;
 		for (size_t r = 0; r < grp->nrules; r++) {
 			const struct sg_rule *rule = &grp->rules[r];
-			__u64 key = sg_rule_key_of(rule->id);
-			struct use sum = {};
+			struct sg_use sum, one;
 
-			/* Per instance enforced here that carries the group. */
-			for (size_t i = 0; i < x.cfg.ninstances; i++) {
-				const struct sg_instance *in =
-					&x.cfg.instances[i];
-				const struct sg_rule_usage *u;
-				__u32 slot;
-
-				memset(&per[i], 0, sizeof(per[i]));
-				per[i].hits = ~0ULL; /* not shown */
-				if (wi >= 0 && (size_t)wi != i)
-					continue;
-				if (in->remote || !inst_has_group(in, g))
-					continue;
-				slot = slot_of(&x, in->id);
-				if (slot == SG_SLOT_NONE)
-					continue;
-				per[i].hits = 0;
-				u = sg_rule_usage_find(x.u, x.nu, key, slot);
-				if (!u)
-					continue;
-				per[i].hits = u->hits;
-				per[i].packets = u->packets;
-				per[i].bytes = u->bytes;
-				per[i].last_ns = u->last_ns;
-				sum.hits += u->hits;
-				sum.packets += u->packets;
-				sum.bytes += u->bytes;
-				if (u->last_ns > sum.last_ns)
-					sum.last_ns = u->last_ns;
-			}
+			/* Summed over the instances enforced here that carry
+			 * the group (with --instance: that one). */
+			if (wi < 0)
+				sg_view_rule_use(&x.v, g, rule, &sum);
+			else if (sg_view_counts(&x.v, g, (size_t)wi))
+				sg_view_rule_use_of(&x.v, rule, (size_t)wi,
+						    &sum);
+			else
+				memset(&sum, 0, sizeof(sum));
 			if (unused) {
-				__u64 last = unix_s(&x, sum.last_ns);
+				__u64 last = sg_view_unix_s(&x.v, sum.last_ns);
 
 				if (since < 0 && sum.hits)
 					continue;
 				if (since >= 0 && sum.hits && last &&
-				    last + (__u64)since >= x.now_s)
+				    last + (__u64)since >= x.v.now_s)
 					continue;
 			}
 			shown++;
@@ -305,20 +214,17 @@ int cmd_rules(int argc, char **argv)
 				sg_json_kv_string(x.j, "id", rule->id);
 				sg_json_kv_string(x.j, "group", grp->id);
 				sg_json_kv_string(x.j, "direction",
-						  rule->dir == SG_DIR_IN
-							  ? "inbound"
-							  : "outbound");
+						  sg_view_dir_name(rule->dir));
 				sg_json_kv_string(x.j, "rule", rule->text);
 				sg_json_kv_string(x.j, "description",
 						  rule->description);
-				json_use(&x, &sum);
+				sg_view_use_fields(x.j, &x.v, &sum);
 				sg_json_key(x.j, "instances");
 				sg_json_begin_array(x.j);
 			} else {
 				printf("%s%s %s %s ", shown > 1 ? "\n" : "",
 				       rule->id, grp->id,
-				       rule->dir == SG_DIR_IN ? "inbound"
-							      : "outbound");
+				       sg_view_dir_name(rule->dir));
 				plain_use(&x, &sum);
 				printf("  %s%s%s%s\n", rule->text,
 				       rule->description ? " (" : "",
@@ -326,19 +232,23 @@ int cmd_rules(int argc, char **argv)
 							 : "",
 				       rule->description ? ")" : "");
 			}
+			/* Per instance enforced here that carries the group. */
 			for (size_t i = 0; i < x.cfg.ninstances; i++) {
-				if (per[i].hits == ~0ULL)
+				if (wi >= 0 && (size_t)wi != i)
 					continue;
+				if (!sg_view_counts(&x.v, g, i))
+					continue;
+				sg_view_rule_use_of(&x.v, rule, i, &one);
 				if (x.j) {
 					sg_json_begin_object(x.j);
 					sg_json_kv_string(
 						x.j, "instance",
 						x.cfg.instances[i].id);
-					json_use(&x, &per[i]);
+					sg_view_use_fields(x.j, &x.v, &one);
 					sg_json_end_object(x.j);
 				} else {
 					printf("  %s: ", x.cfg.instances[i].id);
-					plain_use(&x, &per[i]);
+					plain_use(&x, &one);
 				}
 			}
 			if (x.j) {
@@ -357,10 +267,8 @@ int cmd_rules(int argc, char **argv)
 	rc = SG_EXIT_OK;
 out:
 	sg_state_close(&st);
+	sg_view_usage_free(&x.v);
+	sg_view_slots_free(&x.slots);
 	sg_config_free(&x.cfg);
-	free(x.u);
-	free(x.ids);
-	free(x.slots);
-	free(per);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "out/json.h"
 #include "state/state.h"
 #include "config/model.h"
+#include "view/config_json.h"
 
 struct show_ctx {
 	struct sg_config cfg;
@@ -33,24 +34,6 @@ struct show_ctx {
 	struct sg_att_truth *truth; /* per record: checked in the kernel */
 	size_t natt;
 };
-
-static const char *dir_name(int dir)
-{
-	return dir == SG_DIR_IN ? "inbound" : "outbound";
-}
-
-static const char *peer_kind_name(enum sg_peer_kind k)
-{
-	switch (k) {
-	case SG_PEER_CIDR:
-		return "cidr";
-	case SG_PEER_PREFIX_LIST:
-		return "prefix-list";
-	case SG_PEER_GROUP:
-		return "security-group";
-	}
-	return "?";
-}
 
 static int slot_of(const struct show_ctx *x, const char *id)
 {
@@ -82,63 +65,7 @@ static size_t *att_order(const struct show_ctx *x)
 	return o;
 }
 
-/* AWS's Name tag: what the console shows for a group or an interface. */
-static const char *name_tag(const struct sg_tag *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(t[i].key, "Name"))
-			return t[i].value;
-	return NULL;
-}
-
 /* ----------------------------------------------------------------- JSON */
-
-static void json_tags(struct sg_json *j, const struct sg_tag *t, size_t n)
-{
-	sg_json_key(j, "tags");
-	sg_json_begin_object(j);
-	for (size_t i = 0; i < n; i++)
-		sg_json_kv_string(j, t[i].key, t[i].value);
-	sg_json_end_object(j);
-}
-
-static void json_rule(struct sg_json *j, const struct sg_config *cfg,
-		      const struct sg_rule *r)
-{
-	sg_json_begin_object(j);
-	sg_json_kv_string(j, "id", r->id);
-	sg_json_kv_string(j, "direction", dir_name(r->dir));
-	sg_json_kv_string(j, "rule", r->text);
-	if (r->proto == SG_PROTO_ALL)
-		sg_json_kv_string(j, "protocol", "all");
-	else
-		sg_json_kv_int(j, "protocol", r->proto);
-	if (r->port_lo >= 0) {
-		sg_json_kv_int(j, "port_from", r->port_lo);
-		sg_json_kv_int(j, "port_to", r->port_hi);
-	}
-	if (r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6) {
-		sg_json_key(j, "icmp_type");
-		if (r->icmp_type == SG_ANY)
-			sg_json_string(j, "all");
-		else
-			sg_json_int(j, r->icmp_type);
-		sg_json_key(j, "icmp_code");
-		if (r->icmp_code == SG_ANY)
-			sg_json_string(j, "all");
-		else
-			sg_json_int(j, r->icmp_code);
-	}
-	sg_json_kv_string(j, "peer", r->peer_text);
-	sg_json_kv_string(j, "peer_kind", peer_kind_name(r->peer_kind));
-	if (r->peer_kind == SG_PEER_GROUP && r->peer_index >= 0 &&
-	    (size_t)r->peer_index < cfg->ngroups)
-		sg_json_kv_string(j, "peer_group",
-				  cfg->groups[r->peer_index].id);
-	sg_json_kv_string(j, "description", r->description);
-	json_tags(j, r->tags, r->ntags);
-	sg_json_end_object(j);
-}
 
 static void print_json(const struct show_ctx *x)
 {
@@ -187,18 +114,14 @@ static void print_json(const struct show_ctx *x)
 		const struct sg_group *g = &cfg->groups[i];
 
 		sg_json_begin_object(j);
-		sg_json_kv_string(j, "id", g->id);
-		sg_json_kv_string(j, "name", g->name);
-		sg_json_kv_string(j, "description", g->description);
-		sg_json_kv_bool(j, "implicit", g->implicit);
-		sg_json_kv_string(j, "name_tag", name_tag(g->tags, g->ntags));
-		json_tags(j, g->tags, g->ntags);
-		/* Members outside these inputs: rules naming it match none. */
-		sg_json_kv_string(j, "outside", g->outside);
+		sg_view_group_fields(j, g);
 		sg_json_key(j, "rules");
 		sg_json_begin_array(j);
-		for (size_t k = 0; k < g->nrules; k++)
-			json_rule(j, cfg, &g->rules[k]);
+		for (size_t k = 0; k < g->nrules; k++) {
+			sg_json_begin_object(j);
+			sg_view_rule_fields(j, cfg, &g->rules[k]);
+			sg_json_end_object(j);
+		}
 		sg_json_end_array(j);
 		sg_json_end_object(j);
 	}
@@ -211,43 +134,7 @@ static void print_json(const struct show_ctx *x)
 		int slot = slot_of(x, in->id);
 
 		sg_json_begin_object(j);
-		sg_json_kv_string(j, "id", in->id);
-		sg_json_key(j, "ips");
-		sg_json_begin_array(j);
-		for (size_t k = 0; k < in->nips; k++) {
-			struct sg_prefix p = in->ips[k];
-
-			/* an address, not a /32 */
-			sg_prefix_str(&p, buf, sizeof(buf));
-			buf[strcspn(buf, "/")] = '\0';
-			sg_json_string(j, buf);
-		}
-		sg_json_end_array(j);
-		sg_json_key(j, "groups");
-		sg_json_begin_array(j);
-		for (size_t k = 0; k < in->ngroups; k++)
-			sg_json_string(j, cfg->groups[in->groups[k]].id);
-		sg_json_end_array(j);
-		sg_json_key(j, "slot");
-		if (slot >= 0)
-			sg_json_int(j, slot);
-		else
-			sg_json_null(j);
-		sg_json_kv_string(j, "interface", in->interface);
-		sg_json_kv_string(j, "host", in->host);
-		sg_json_kv_string(j, "netns", in->netns);
-		sg_json_kv_bool(j, "host_side", in->host_side);
-		sg_json_kv_bool(j, "source_dest_check", in->source_dest_check);
-		sg_json_kv_bool(j, "filtered", !in->unfiltered);
-		sg_json_kv_string(j, "name_tag", name_tag(in->tags, in->ntags));
-		json_tags(j, in->tags, in->ntags);
-		sg_json_key(j, "conntrack");
-		sg_json_begin_object(j);
-		sg_json_kv_uint(j, "tcp_established", in->ct.tcp_established);
-		sg_json_kv_uint(j, "udp_stream", in->ct.udp_stream);
-		sg_json_kv_uint(j, "udp", in->ct.udp);
-		sg_json_kv_uint(j, "max_entries", in->ct.max_entries);
-		sg_json_end_object(j);
+		sg_view_instance_fields(j, cfg, in, slot);
 		sg_json_end_object(j);
 	}
 	sg_json_end_array(j);
@@ -255,26 +142,10 @@ static void print_json(const struct show_ctx *x)
 	sg_json_key(j, "attachments");
 	sg_json_begin_array(j);
 	for (size_t n = 0; order && n < x->natt; n++) {
-		const struct sg_attach_val *v = &x->avals[order[n]];
-		const struct sg_attach_key *k = &x->akeys[order[n]];
-
 		sg_json_begin_object(j);
-		sg_json_kv_string(j, "interface", v->ifname);
-		sg_json_kv_uint(j, "ifindex", k->ifindex);
-		sg_json_kv_string(j, "netns", v->netns);
-		sg_json_kv_string(j, "mode",
-				  v->flags & SG_ATTACH_HOST_SIDE ? "host-side"
-								 : "nic");
-		sg_json_kv_string(j, "xdp_mode",
-				  v->flags & SG_ATTACH_XDP_GENERIC ? "generic"
-								   : "native");
-		sg_json_kv_string(j, "instance", v->instance);
-		sg_json_kv_uint(j, "slot", v->slot);
-		sg_json_kv_uint(j, "xdp_prog_id", v->xdp_prog_id);
-		sg_json_kv_uint(j, "tc_prog_id", v->tc_prog_id);
-		sg_json_kv_string(
-			j, "status",
-			sg_att_status_name(x->truth[order[n]].status));
+		sg_view_attachment_fields(j, &x->akeys[order[n]],
+					  &x->avals[order[n]],
+					  x->truth[order[n]].status);
 		sg_json_end_object(j);
 	}
 	sg_json_end_array(j);
@@ -326,8 +197,8 @@ static void print_plain(const struct show_ctx *x)
 			printf(": %s", g->description);
 		if (g->implicit)
 			printf(" [implicit]");
-		if (name_tag(g->tags, g->ntags))
-			printf(" [Name: %s]", name_tag(g->tags, g->ntags));
+		if (sg_view_name_tag(g->tags, g->ntags))
+			printf(" [Name: %s]", sg_view_name_tag(g->tags, g->ntags));
 		printf("\n");
 		if (g->outside)
 			printf("    members outside these inputs (%s): rules "
@@ -341,7 +212,7 @@ static void print_plain(const struct show_ctx *x)
 
 				if (r->dir != d)
 					continue;
-				printf("    %s  %-8s  %s", r->id, dir_name(d),
+				printf("    %s  %-8s  %s", r->id, sg_view_dir_name(d),
 				       r->text);
 				if (r->description && *r->description)
 					printf("  # %s", r->description);
@@ -365,8 +236,8 @@ static void print_plain(const struct show_ctx *x)
 			printf("  interface %s", in->interface);
 		if (!in->source_dest_check)
 			printf("  source/dest check off");
-		if (name_tag(in->tags, in->ntags))
-			printf("  [Name: %s]", name_tag(in->tags, in->ntags));
+		if (sg_view_name_tag(in->tags, in->ntags))
+			printf("  [Name: %s]", sg_view_name_tag(in->tags, in->ntags));
 		printf("\n    ips:   ");
 		for (size_t k = 0; k < in->nips; k++) {
 			sg_prefix_str(&in->ips[k], buf, sizeof(buf));
