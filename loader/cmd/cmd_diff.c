@@ -23,6 +23,7 @@
 #include "out/json.h"
 #include "state/state.h"
 #include "util/diag.h"
+#include "view/diff_json.h"
 
 int cmd_diff(int argc, char **argv);
 
@@ -211,67 +212,6 @@ static void print_text(const struct sg_diff *d, const struct diff_side *old,
 		printf("no verdict changes\n");
 }
 
-static void json_change(struct sg_json *j, const struct sg_diff *d,
-			const struct sg_diff_change *c,
-			const struct diff_side *old,
-			const struct diff_side *new)
-{
-	const struct sg_config *cfg = c->accept ? &new->cfg : &old->cfg;
-	bool icmp = (c->family == 4 && c->proto == SG_PROTO_ICMP) ||
-		    (c->family == 6 && c->proto == SG_PROTO_ICMPV6);
-	char what[128], pb[64];
-
-	sg_diff_what(c, what, sizeof(what));
-	sg_json_begin_object(j);
-	sg_json_kv_string(j, "instance", d->insts[c->inst].id);
-	sg_json_kv_string(j, "direction", dir_name(c->dir));
-	sg_json_kv_int(j, "family", c->family);
-	sg_json_kv_string(j, "change", c->accept ? "+ACCEPT" : "-ACCEPT");
-	sg_json_kv_string(j, "before", c->accept ? "REJECT" : "ACCEPT");
-	sg_json_kv_string(j, "after", c->accept ? "ACCEPT" : "REJECT");
-	sg_json_kv_string(j, "traffic", what);
-	sg_json_kv_int(j, "protocol_number", c->proto);
-	if (c->proto_hi != c->proto)
-		sg_json_kv_int(j, "protocol_number_to", c->proto_hi);
-	if (c->proto == SG_PROTO_TCP || c->proto == SG_PROTO_UDP) {
-		sg_json_kv_int(j, "from_port", c->lo);
-		sg_json_kv_int(j, "to_port", c->hi);
-	} else if (icmp) {
-		sg_json_key(j, "icmp_from");
-		sg_json_begin_object(j);
-		sg_json_kv_int(j, "type", c->lo >> 8);
-		sg_json_kv_int(j, "code", c->lo & 255);
-		sg_json_end_object(j);
-		sg_json_key(j, "icmp_to");
-		sg_json_begin_object(j);
-		sg_json_kv_int(j, "type", c->hi >> 8);
-		sg_json_kv_int(j, "code", c->hi & 255);
-		sg_json_end_object(j);
-	}
-	sg_json_key(j, c->dir == SG_DIR_IN ? "sources" : "destinations");
-	sg_json_begin_array(j);
-	for (size_t k = 0; k < c->nprefixes; k++)
-		sg_json_string(j,
-			       sg_prefix_str(&c->prefixes[k], pb, sizeof(pb)));
-	sg_json_end_array(j);
-	sg_json_key(j, "rules");
-	sg_json_begin_array(j);
-	for (size_t k = 0; k < c->nrules; k++) {
-		const struct sg_rule *r = rule_of(cfg, &c->rules[k]);
-
-		sg_json_begin_object(j);
-		sg_json_kv_string(j, "side", c->accept ? "new" : "old");
-		sg_json_kv_string(j, "rule_id", r->id);
-		sg_json_kv_string(j, "group",
-				  cfg->groups[c->rules[k].group].id);
-		sg_json_kv_string(j, "rule", r->text);
-		sg_json_kv_string(j, "description", r->description);
-		sg_json_end_object(j);
-	}
-	sg_json_end_array(j);
-	sg_json_end_object(j);
-}
-
 static void print_json(const struct sg_diff *d, const struct diff_side *old,
 		       const struct diff_side *new)
 {
@@ -296,7 +236,7 @@ static void print_json(const struct sg_diff *d, const struct diff_side *old,
 	sg_json_key(j, "changes");
 	sg_json_begin_array(j);
 	for (size_t i = 0; i < d->nchanges; i++)
-		json_change(j, d, &d->changes[i], old, new);
+		sg_view_diff_change(j, d, &d->changes[i], &old->cfg, &new->cfg);
 	sg_json_end_array(j);
 	sg_json_end_object(j);
 	sg_json_destroy(j);
