@@ -443,6 +443,44 @@ if fc:
                             "< 50 MiB", "%.1f MiB" % (r["rss_kib_max"] / 1024),
                             r["rss_kib_max"] < 50 * 1024))
 
+cs, ca, cm = kind("console_setup"), kind("console_api"), kind("console_mem")
+if cs and ca:
+    s = cs[0]
+    w("## 6. Console")
+    w("")
+    w("`tests/bench/console.py build/sgctl` (part `console`): `sgctl bench gen "
+      "cp --groups %d --rules %d --instances %d --per-instance 1` (the first "
+      "%d instances enforced here), loaded into a private pin dir (%.2f s), "
+      "then `sgctl console` on a loopback port; each endpoint asked %d times "
+      "over one keep-alive connection after a warm-up request. The first "
+      "request of all (the console reads and validates the loaded config): "
+      "%.0f ms." % (s["groups"], s["rules"], s["instances"],
+                    s["enforced_here"], s["load_s"], s["requests"],
+                    s["cold_ms"]))
+    w("")
+    w("| request | items | bytes | median | p99 | max |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in ca:
+        w("| %s | %s | %d | %.1f ms | %.1f ms | %.1f ms |" % (
+            r["endpoint"], "-" if r["items"] is None else r["items"],
+            r["bytes"], r["median_ms"], r["p99_ms"], r["max_ms"]))
+    w("")
+    worst_med = max(r["median_ms"] for r in ca)
+    worst_p99 = max(r["p99_ms"] for r in ca)
+    targets.append(("console: every page's data < 100 ms (1000 groups / "
+                    "10000 instances)", "%.1f ms (slowest median); first "
+                    "request %.0f ms" % (worst_med, s["cold_ms"]),
+                    worst_med < 100))
+    targets.append(("console: API p99 < 50 ms", "%.1f ms (worst endpoint)" %
+                    worst_p99, worst_p99 < 50))
+    if cm:
+        rss = cm[0]["rss_kib"] / 1024
+        w("Console memory after the run: VmRSS %.1f MiB (peak VmHWM %.1f "
+          "MiB; %.1f MiB before the first request)." % (
+              rss, cm[0]["hwm_kib"] / 1024, s["rss_kib_idle"] / 1024))
+        w("")
+        targets.append(("console RSS < 64 MiB", "%.1f MiB" % rss, rss < 64))
+
 if targets:
     w("## Targets")
     w("")

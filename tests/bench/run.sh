@@ -14,10 +14,12 @@
 # 4. pktgen   whether scripts/pktgen.sh can run here
 # 5. fleet    edit to enforcement on BENCH_AGENTS (10) agents and one etcd,
 #             agent memory and CPU at idle (tests/bench/fleet.py)
+# 6. console  sgctl console's API latency (median, p99) and memory on
+#             1,000 groups / 10,000 instances (tests/bench/console.py)
 #
 # Environment: BENCH_RUNS (live runs per point, 3), LIVE_SECONDS (per run,
 # 2), BENCH_OUT (docs/benchmarks.md), BENCH_QUICK=1 (fewer points),
-# BENCH_PARTS (which of "micro live control pktgen fleet" to run, all by default;
+# BENCH_PARTS (which of "micro live control pktgen fleet console" to run, all by default;
 # the page then shows only those: point BENCH_OUT elsewhere).
 # BENCH_LIVE_RULES (the live rule counts, "1 100 1000"), BENCH_NFT=0 (no
 # nftables peer).
@@ -85,7 +87,7 @@ rec machine "uname=\"$(uname -srm)\"" \
 	"commit=\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"" \
 	"load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 
-PARTS=" ${BENCH_PARTS:-micro live control pktgen fleet} "
+PARTS=" ${BENCH_PARTS:-micro live control pktgen fleet console} "
 part() { [[ $PARTS == *" $1 "* ]]; }
 
 # ---- 1. micro ---------------------------------------------------------
@@ -256,6 +258,13 @@ if part fleet; then
 	else
 		log "fleet: etcd not installed (make deps)"
 	fi
+fi
+
+# ---- 6. console ---------------------------------------------------------
+if part console; then
+	log "console: API latency and memory, 1000 groups / 10000 instances"
+	"$LAB_PY" tests/bench/console.py "$SGCTL" >>"$RES" ||
+		log "console: failed"
 fi
 
 # ---- report -------------------------------------------------------------
