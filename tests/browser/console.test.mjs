@@ -12,6 +12,8 @@
 //   WEB_ADDR, CLIENT_ADDR  the web server's and the client's addresses
 //   CONSOLE_RO_URL       optional: a --read-only console of the same state
 //   CONSOLE_SCREENSHOTS  optional: a directory for docs/img/console-*.png
+//   CONSOLE_PART=etcd    instead: a console on etcd whose agent CONSOLE_HOST
+//                        applied CONSOLE_REV (the Hosts page, a save)
 //
 // Prints PASS/FAIL lines (tests/run.sh counts them); exit 1 on a FAIL.
 // Without CONSOLE_PROBE the traffic steps are left out (a dry run on any
@@ -156,18 +158,57 @@ async function saveAndReturn() {
 
 // shot(name): the page must show no error (but the one expected), then
 // its screenshot when CONSOLE_SCREENSHOTS is set.
-async function shot(name, alertExpected) {
+async function shot(name, alertExpected, noFile) {
 	if (!alertExpected) {
 		const a = page.getByRole('alert');
 		if (await a.count())
 			report(false, 'the ' + name + ' page shows no error',
 			       (await a.first().textContent()).slice(0, 200));
 	}
-	if (!SHOTS)
+	if (!SHOTS || noFile)
 		return;
 	mkdirSync(SHOTS, { recursive: true });
 	await page.waitForTimeout(300); // fonts and the last paint
 	await page.screenshot({ path: path.join(SHOTS, 'console-' + name + '.png') });
+}
+
+// ---- on etcd: Hosts, and a save that reaches the agent ----
+
+if (process.env.CONSOLE_PART === 'etcd') {
+	const HOST = process.env.CONSOLE_HOST;
+	const REV = Number(process.env.CONSOLE_REV);
+	const hostRow = () => page.getByRole('row').filter({ has:
+		page.getByRole('cell', { name: HOST, exact: true }) });
+	const applied = async () => Number(await cellOf(page.getByRole('table'),
+		hostRow(), 'Applied revision'));
+	await step(`etcd: Hosts lists ${HOST} at revision ${REV}, no error`, async () => {
+		await page.goto(URL + '/');
+		await page.getByRole('link', { name: 'Hosts', exact: true }).click();
+		await hostRow().waitFor();
+		const err = await cellOf(page.getByRole('table'), hostRow(), 'Error');
+		return ((await applied()) >= REV && err === 'none') ||
+			'revision ' + (await applied()) + ', error ' + err;
+	});
+	await step('etcd: Add rule HTTP Anywhere-IPv4 -> Save rules', async () => {
+		await openEditor('inbound');
+		await addRule('HTTP', 'Anywhere-IPv4');
+		await saveAndReturn();
+		await ruleRow('HTTP').waitFor();
+	});
+	await step(`etcd: ${HOST} applies the save (Hosts, reload)`, async () => {
+		await page.goto(URL + '/#/hosts');
+		const ok = await until(async () => {
+			await page.reload();
+			await hostRow().waitFor();
+			return (await applied()) > REV;
+		}, 15000, 1000);
+		return ok || 'still at ' + (await applied());
+	});
+	await shot('hosts');
+	await step('etcd: no script error, CSP violation or dialog', () =>
+		problems.length === 0 || problems.slice(0, 3).join('; '));
+	await browser.close();
+	process.exit(failed ? 1 : 0);
 }
 
 // ---- the way in: "/" -> Security Groups -> the group ----
@@ -342,7 +383,7 @@ await step('Hosts page answers', async () => {
 	await page.getByRole('link', { name: 'Hosts', exact: true }).click();
 	await page.getByRole('heading', { name: 'Hosts', exact: true }).waitFor();
 });
-await shot('hosts');
+await shot('hosts-local', false, true); // the etcd part shoots Hosts
 
 // ---- Delete -> Save rules: the client times out ----
 

@@ -11,7 +11,9 @@
 #   client times out, and Flow logs shows the REJECT and its reason.
 # Also: a duplicate rule shows role="alert" with InvalidPermission.Duplicate
 # and changes nothing; a description "<script>..." shows as text; a
-# --read-only console offers no edit.
+# --read-only console offers no edit. Then on etcd (when installed): the
+# Hosts page lists the agent at its applied revision, and a rule saved in
+# the browser reaches the agent through etcd.
 #
 # CONSOLE_SCREENSHOTS=docs/img also writes docs/img/console-*.png
 # (1280x800). playwright-core is installed into tests/browser/node_modules
@@ -112,5 +114,44 @@ fi
 if [ "$LAB_FAIL" -ne 0 ]; then
 	echo "    console output:"
 	tail -n 10 "$LAB_TMP/console.out" | sed 's/^/    | /'
+fi
+
+# ---- on etcd: Hosts lists the agent; a save goes through etcd to it ----
+for t in etcd etcdctl; do
+	if ! command -v $t >/dev/null; then
+		echo "SKIP test_console_browser: etcd part: $t not installed"
+		lab_finish
+	fi
+done
+# shellcheck source=tests/ns/lib_fleet.sh
+. "$here/lib_fleet.sh"
+fleet_init
+sgc_quiet unload # the agent owns the pin dir from here on
+# shellcheck disable=SC2119 # plain etcd, no TLS
+fleet_etcd_start || { expect "etcd starts" ok failed; lab_finish; }
+P=$FLEET_PFX
+fleet_put "${P}vpc" '{"vpc":"vpc-lab"}' >/dev/null
+fleet_put "${P}groups/sg-web" '{"name":"web","description":"the web server","inbound":[{"type":"ssh","source":"203.0.113.10/32","description":"my computer"}]}' >/dev/null
+fleet_put "${P}instances/i-db1" '{"ips":["198.18.2.10"],"security_groups":["sg-web"],"host":"hostB"}' >/dev/null
+r0=$(fleet_put "${P}instances/i-web1" '{"ips":["198.18.1.10"],"security_groups":["sg-web"],"host":"hostA"}')
+fleet_agent_start a hostA "$LAB_PIN"
+fleet_wait_rev a "$r0" && ok=ok || ok=timeout
+expect "etcd: the agent applies revision $r0" ok "$ok"
+[ "$ok" = ok ] || { fleet_agent_log a; lab_finish; }
+console_start --etcd "$FLEET_URL" --vpc "$FLEET_VPC" || {
+	expect "console --etcd starts" ok failed
+	lab_finish
+}
+out=$LAB_TMP/browser-etcd.out
+CONSOLE_PART=etcd CONSOLE_URL=$CONSOLE_URL CONSOLE_GROUP=sg-web \
+	CONSOLE_HOST=hostA CONSOLE_REV=$r0 \
+	CONSOLE_SCREENSHOTS=$shots CHROMIUM=$chromium \
+	timeout 300 node "$browser/console.test.mjs" 2>"$LAB_TMP/browser.err" | tee "$out"
+rc=${PIPESTATUS[0]}
+LAB_PASS=$((LAB_PASS + $(grep -c '^PASS' "$out")))
+LAB_FAIL=$((LAB_FAIL + $(grep -c '^FAIL' "$out")))
+if [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$out"; then
+	expect "browser (etcd): the driver ran to the end" 0 "$rc"
+	tail -n 15 "$LAB_TMP/browser.err" | sed 's/^/    | /'
 fi
 lab_finish

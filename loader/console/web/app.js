@@ -1491,7 +1491,7 @@ async function pageHosts(main, _args, _q, alive) {
 		return;
 	}
 	add(main, el('section', { class: 'panel' }, kv([
-		['VPC', d.vpc], ['Revision', d.revision], ['Desired revision', d.desired_revision]])));
+		['VPC', d.vpc], ['etcd revision', d.revision], ['Desired revision', d.desired_revision]])));
 	const rows = hosts.map((h) => el('tr', { class: h.error ? 'rejected' : null },
 		el('td', {}, h.host),
 		el('td', { class: 'num' }, h.revision),
