@@ -245,6 +245,44 @@ await step('the outbound tab shows its table (Destination)', async () => {
 	await page.getByRole('tab', { name: 'Inbound rules', exact: true }).click();
 });
 
+// ---- the editor keeps what it does not touch ----
+
+const ruleIds = async () => (await tabpanel().getByRole('table').locator('tbody tr td:first-child')
+	.allTextContents()).map((s) => s.trim()).sort().join(' ');
+await step('an untouched editor saves nothing (same rule ids)', async () => {
+	await page.goto(groupUrl);
+	await tabpanel().getByRole('table').waitFor();
+	const before = await ruleIds();
+	await openEditor('inbound');
+	await saveAndReturn();
+	const after = await ruleIds();
+	return (before === after && /sgr-/.test(before)) || before + ' -> ' + after;
+});
+await step('a rule edited in place: ICMP type 8 -> 0 (one rule, a new id)', async () => {
+	const icmp = 'Custom ICMP - IPv4';
+	const old = await cellOf(tabpanel().getByRole('table'), ruleRow(icmp), 'Security group rule ID');
+	await openEditor('inbound');
+	const rows = page.locator('table tbody tr');
+	const n = await rows.count();
+	let row = null;
+	for (let i = 0; i < n && !row; i++)
+		if ((await rows.nth(i).getByLabel('Type', { exact: true }).inputValue()) === icmp)
+			row = rows.nth(i);
+	if (!row)
+		return 'no ' + icmp + ' row';
+	const port = row.getByLabel('Port range', { exact: true });
+	if ((await port.inputValue()) !== '8')
+		return 'the ICMP row shows "' + (await port.inputValue()) + '"';
+	await port.fill('0');
+	await saveAndReturn();
+	const t = tabpanel().getByRole('table');
+	if ((await ruleRow(icmp).count()) !== 1)
+		return (await ruleRow(icmp).count()) + ' ICMP rows';
+	const id = await cellOf(t, ruleRow(icmp), 'Security group rule ID');
+	const ports = await cellOf(t, ruleRow(icmp), 'Port range');
+	return (id !== old && ports === '0') || 'id ' + old + ' -> ' + id + ', port range ' + ports;
+});
+
 if (PROBE)
 	await step('before: the outside client -> web:80 times out', () =>
 		probe(80) === 'timeout' || 'got ' + probe(80));

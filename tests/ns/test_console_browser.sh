@@ -71,6 +71,7 @@ security_groups:
     inbound:
       - { type: ssh, source: 203.0.113.10/32, description: my computer }
       - { protocol: tcp, ports: 8080, source: pl-office, description: admin from the office }
+      - { protocol: icmp, icmp_type: 8, source: pl-office, description: ping from the office }
   sg-db:
     name: database
     description: PostgreSQL for the web tier only

@@ -579,7 +579,7 @@ function ruleTable(dir, rules, focus) {
 				       title: 'Flow logs of this rule' }, r.id)),
 		el('td', {}, r.type || ''),
 		el('td', {}, protoLabel(r.protocol)),
-		el('td', {}, r.port_range || ''),
+		el('td', {}, rulePorts(r)),
 		el('td', {}, peerCell(r.peer)),
 		el('td', { class: 'desc' }, r.description || ''),
 		el('td', { class: 'num' }, r.hits === undefined || r.hits === null ? '–' : r.hits),
@@ -589,6 +589,15 @@ function ruleTable(dir, rules, focus) {
 	return table(DIRS[dir].tab, heads, rows.length ? rows
 		: emptyRow(heads.length, 'No ' + dir + ' rules: ' + (dir === 'inbound'
 			? 'nothing may come in.' : 'nothing may go out.')));
+}
+
+// Port range; for ICMP the type and code ("8", "3/4"), which the API's
+// port_range leaves as "N/A".
+function rulePorts(r) {
+	if (isIcmp(protoSpec(r.protocol)) && r.icmp_type !== undefined &&
+	    r.icmp_type !== null && r.icmp_type !== 'all')
+		return icmpText(r);
+	return r.port_range || '';
 }
 
 // #/rules/sgr-...: finds the rule's group (the map's edges name it) and goes there.
@@ -873,7 +882,9 @@ function editError(ed, e, addRows) {
 	}
 	if (!e)
 		return;
-	const row = e.row >= 0 ? addRows[e.row] : null;
+	// "row" indexes the adds; a delete that failed (its rule gone:
+	// InvalidPermission.NotFound) belongs to no add row, so it goes on top.
+	const row = e.row >= 0 && e.code !== 'InvalidPermission.NotFound' ? addRows[e.row] : null;
 	if (row) {
 		row.err.append(alertBox(e));
 		row.tr.classList.add('fault');
