@@ -51,9 +51,10 @@ LOADER_SRCS := $(sort $(foreach d,$(STAGES),$(wildcard loader/$(d)/*.c)))
 LIB_SRCS := $(filter-out loader/cmd/main.c,$(LOADER_SRCS))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 # The console's pages, built into the binary (scripts/embed-assets.sh):
-# regenerated when a file under web/ (or the folder's list) changes.
-WEB_DIRS := $(shell find loader/console/web -type d 2>/dev/null)
-WEB_FILES := $(shell find loader/console/web -type f 2>/dev/null)
+# regenerated when a file under web/ changes, appears or goes (the list
+# of files is kept in ASSETS_LIST, rewritten only when it differs).
+WEB_FILES := $(sort $(shell find loader/console/web -type f 2>/dev/null))
+ASSETS_LIST := $(BUILD)/console_assets.list
 ASSETS_C := $(BUILD)/console_assets.c
 ASSETS_OBJ := $(BUILD)/console_assets.o
 LIB_OBJS += $(ASSETS_OBJ)
@@ -73,7 +74,7 @@ DP_BINS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(DP_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check-layers test test-unit test-datapath test-ns demo demo-fleet bench clean format man install \
+.PHONY: FORCE all deps check-layers test test-unit test-datapath test-ns demo demo-fleet bench clean format man install \
 	uninstall fuzz fuzz-bins test-fuzz test-asan test-valgrind
 
 all: $(SGCTL) $(UNIT_BINS) $(DP_BINS)
@@ -128,7 +129,12 @@ $(BUILD)/%.o: %.c | $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(ASSETS_C): scripts/embed-assets.sh $(WEB_DIRS) $(WEB_FILES) | $(BUILD)
+FORCE:
+
+$(ASSETS_LIST): FORCE | $(BUILD)
+	$(Q)echo '$(WEB_FILES)' | cmp -s - $@ || echo '$(WEB_FILES)' > $@
+
+$(ASSETS_C): scripts/embed-assets.sh $(ASSETS_LIST) $(WEB_FILES) | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)scripts/embed-assets.sh loader/console/web > $@.tmp && mv $@.tmp $@
 

@@ -29,10 +29,13 @@ struct sg_console_source {
 	char *prefix;	   /* "/sgctl/v1/VPC/" */
 	int64_t seen_rev;  /* the store's revision last looked at */
 	int64_t state_rev; /* the newest mod_revision of the VPC's keys */
-	/* the config cache */
-	struct sg_config cfg;
-	bool cfg_ok;
-	uint64_t cfg_hash; /* local: sg_meta config_hash */
+	/* the config cache: a config replaced during a handler stays valid
+	 * until it returns (console.h), so it waits in stale[] */
+	struct sg_config *cfg;
+	struct sg_config **stale;
+	size_t nstale;
+	uint64_t cfg_hash; /* local: sg_meta config_hash; etcd: the number
+			    * of desired (not status) keys */
 	int64_t cfg_rev;   /* local: generation; etcd: revision */
 };
 
@@ -48,6 +51,8 @@ struct sg_console {
  * reported and returns a negative errno) and tear down. */
 int sg_console_source_open(struct sg_console *c);
 void sg_console_source_close(struct sg_console *c);
+/* After each handler (under the lock): frees the configs it replaced. */
+void sg_console_source_release(struct sg_console *c);
 
 /*
  * The listen address "ADDR:PORT", "[ADDR6]:PORT" or "localhost:PORT" as

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
@@ -48,7 +49,8 @@
 #define CONN_LIMIT 256
 #define CONN_PER_IP 32
 #define CONN_TIMEOUT_S 15 /* an idle or stalled connection is dropped */
-#define THREADS 2
+#define THREADS 4 /* a handler waiting on etcd holds one */
+#define AUTH_CACHE 16
 
 #define CSP                                                                   \
 	"default-src 'self'; img-src 'self' data:; object-src 'none'; "       \
@@ -60,6 +62,11 @@ struct server {
 	char *users;		/* the password file, NUL-separated lines */
 	size_t users_len;
 	char origin_scheme[8];	/* "http" or "https" */
+	/* Authorization headers that passed, as SHA-256: crypt(3) is slow
+	 * on purpose, and a page makes many requests. */
+	pthread_mutex_t auth_lock;
+	unsigned char auth_ok[AUTH_CACHE][32];
+	unsigned auth_n, auth_next;
 };
 
 /* What one request carries between MHD's calls. */
@@ -446,7 +453,31 @@ static bool password_ok(struct server *s, const char *user, const char *pass)
 	return ok;
 }
 
-/* NULL when the client may go on, else the reason it may not. */
+/* The Authorization header's digest is one that passed before. */
+static bool auth_cached(struct server *s, const unsigned char *dig, bool add)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&s->auth_lock);
+	if (add) {
+		memcpy(s->auth_ok[s->auth_next], dig, 32);
+		s->auth_next = (s->auth_next + 1) % AUTH_CACHE;
+		if (s->auth_n < AUTH_CACHE)
+			s->auth_n++;
+	} else {
+		for (unsigned i = 0; i < s->auth_n; i++) {
+			unsigned char d = 0;
+
+			for (int k = 0; k < 32; k++)
+				d |= s->auth_ok[i][k] ^ dig[k];
+			hit |= !d;
+		}
+	}
+	pthread_mutex_unlock(&s->auth_lock);
+	return hit;
+}
+
+/* *refused false: the client may go on; else the answer is queued. */
 static enum MHD_Result check_auth(struct server *s,
 				  struct MHD_Connection *conn, bool api,
 				  bool *refused)
@@ -473,10 +504,41 @@ static enum MHD_Result check_auth(struct server *s,
 				   "the console's client CA");
 	}
 	if (s->users) {
+		const char *authz;
+		unsigned char dig[32];
+		bool have_dig = false;
 		char *user, *pass = NULL;
-		bool ok = false;
+		bool ok = false, sent;
 
+		authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    "Authorization");
+		if (authz && !gnutls_hash_fast(GNUTLS_DIG_SHA256, authz,
+					       strlen(authz), dig)) {
+			have_dig = true;
+			if (auth_cached(s, dig, false)) {
+				*refused = false;
+				return MHD_YES;
+			}
+		}
+#if MHD_VERSION >= 0x00097701
+		/* the interface of newer libmicrohttpd (the old one is
+		 * deprecated there) */
+		struct MHD_BasicAuthInfo *bi =
+			MHD_basic_auth_get_username_password3(conn);
+
+		user = bi ? bi->username : NULL;
+		pass = bi ? bi->password : NULL;
+		if (user && pass)
+			ok = password_ok(s, user, pass);
+		if (pass)
+			explicit_bzero(pass, bi->password_len);
+		pass = NULL;
+		sent = bi != NULL;
+		if (bi)
+			MHD_free(bi);
+#else
 		user = MHD_basic_auth_get_username_password(conn, &pass);
+		sent = user != NULL;
 		if (user && pass)
 			ok = password_ok(s, user, pass);
 		if (pass) {
@@ -485,13 +547,16 @@ static enum MHD_Result check_auth(struct server *s,
 		}
 		if (user)
 			MHD_free(user);
+#endif
+		if (ok && have_dig)
+			auth_cached(s, dig, true);
 		if (!ok)
 			return queue_error(conn, api, "WWW-Authenticate",
 					   "Basic realm=\"sgctl console\", "
 					   "charset=\"UTF-8\"",
 					   401,
 					   "UnauthorizedOperation", "%s",
-					   user ? "wrong user name or password"
+					   sent ? "wrong user name or password"
 						: "a user name and password "
 						  "are required");
 	}
@@ -617,16 +682,15 @@ static int session(struct server *s, const struct sg_req *r,
 	const char *vpc = NULL;
 	struct sg_json *j;
 
-	if (sg_console_is_etcd(c)) {
-		vpc = c->src.vpc;
-	} else {
+	/* The VPC shown: the config's (cached, cheap), else what was asked
+	 * for; the session answers even when nothing is loaded. */
+	{
 		struct sg_resp ignore = {0};
 		int64_t rev;
 		const struct sg_config *cfg = sg_console_config(c, &rev,
 								&ignore);
 
-		if (cfg)
-			vpc = cfg->vpc;
+		vpc = cfg ? cfg->vpc : c->src.vpc ? c->src.vpc : c->o.vpc;
 		resp_reset(&ignore);
 	}
 	j = sg_resp_json(w);
@@ -671,6 +735,7 @@ static enum MHD_Result serve_api(struct server *s,
 					   method, path);
 		pthread_mutex_lock(&s->c.lock);
 		rc = session(s, &req, &w);
+		sg_console_source_release(&s->c);
 		pthread_mutex_unlock(&s->c.lock);
 		if (rc)
 			sg_resp_error(&w, 500, "InternalError", "%s",
@@ -697,6 +762,7 @@ static enum MHD_Result serve_api(struct server *s,
 
 	pthread_mutex_lock(&s->c.lock);
 	rc = h.route->fn(&s->c, &req, &w);
+	sg_console_source_release(&s->c);
 	pthread_mutex_unlock(&s->c.lock);
 	if (rc < 0 && !w.status)
 		sg_resp_error(&w, 500, "InternalError", "%s", strerror(-rc));
@@ -983,6 +1049,7 @@ int sg_console_run(const struct sg_console_opts *o)
 	s->c.o = *o;
 	s->c.o.listen = listen;
 	pthread_mutex_init(&s->c.lock, NULL);
+	pthread_mutex_init(&s->auth_lock, NULL);
 	if (sg_console_listen_parse(listen, &ss, &sslen, &s->loopback)) {
 		sg_err("console: --listen %s: not ADDR:PORT or [ADDR6]:PORT",
 		       listen);
@@ -1123,6 +1190,8 @@ out:
 		free(s->users);
 	}
 	pthread_mutex_destroy(&s->c.lock);
+	pthread_mutex_destroy(&s->auth_lock);
+	explicit_bzero(s->auth_ok, sizeof(s->auth_ok));
 	explicit_bzero(s->c.csrf, sizeof(s->c.csrf));
 	free(s);
 	return status;

@@ -46,14 +46,44 @@ struct sg_etcd *sg_console_etcd(struct sg_console *c)
 	return sg_console_is_etcd(c) ? c->src.etcd : NULL;
 }
 
+/* The cached config goes; a handler may still hold it (freed by
+ * sg_console_source_release once it returns). */
 static void cfg_drop(struct sg_console_source *src)
 {
-	if (src->cfg_ok)
-		sg_config_free(&src->cfg);
-	memset(&src->cfg, 0, sizeof(src->cfg));
-	src->cfg_ok = false;
+	if (src->cfg) {
+		struct sg_config **s = realloc(src->stale, (src->nstale + 1) *
+								   sizeof(*s));
+
+		if (s) {
+			src->stale = s;
+			src->stale[src->nstale++] = src->cfg;
+		} else {
+			/* no room to defer: leak rather than free it under
+			 * a handler */
+		}
+	}
+	src->cfg = NULL;
 	src->cfg_hash = 0;
 	src->cfg_rev = 0;
+}
+
+void sg_console_source_release(struct sg_console *c)
+{
+	struct sg_console_source *src = &c->src;
+
+	for (size_t i = 0; i < src->nstale; i++) {
+		sg_config_free(src->stale[i]);
+		free(src->stale[i]);
+	}
+	free(src->stale);
+	src->stale = NULL;
+	src->nstale = 0;
+}
+
+/* A new config to fill. */
+static struct sg_config *cfg_new(void)
+{
+	return calloc(1, sizeof(struct sg_config));
 }
 
 /* ---- local ---- */
@@ -111,6 +141,7 @@ static const struct sg_config *local_config(struct sg_console *c,
 {
 	struct sg_console_source *src = &c->src;
 	struct sg_state *st = sg_console_state(c);
+	struct sg_config *cfg;
 	struct sg_diag diag;
 	struct sg_meta m;
 	int rc;
@@ -130,14 +161,19 @@ static const struct sg_config *local_config(struct sg_console *c,
 			      c->o.pin_dir);
 		return NULL;
 	}
-	if (src->cfg_ok && src->cfg_hash == m.config_hash &&
+	if (src->cfg && src->cfg_hash == m.config_hash &&
 	    src->cfg_rev == (int64_t)m.gen) {
 		*rev = src->cfg_rev;
-		return &src->cfg;
+		return src->cfg;
 	}
 	cfg_drop(src);
+	cfg = cfg_new();
+	if (!cfg) {
+		sg_resp_error(w, 500, "InternalError", "out of memory");
+		return NULL;
+	}
 	sg_diag_init(&diag);
-	rc = sg_stored_config(st, &src->cfg, &diag);
+	rc = sg_stored_config(st, cfg, &diag);
 	if (rc) {
 		if (rc == -ENOENT)
 			sg_resp_error(w, 503, "ServiceUnavailable",
@@ -152,15 +188,15 @@ static const struct sg_config *local_config(struct sg_console *c,
 			sg_resp_error(w, 503, "ServiceUnavailable",
 				      "the stored config: %s", strerror(-rc));
 		sg_diag_free(&diag);
-		memset(&src->cfg, 0, sizeof(src->cfg));
+		free(cfg);
 		return NULL;
 	}
 	sg_diag_free(&diag);
-	src->cfg_ok = true;
+	src->cfg = cfg;
 	src->cfg_hash = m.config_hash;
 	src->cfg_rev = (int64_t)m.gen;
 	*rev = src->cfg_rev;
-	return &src->cfg;
+	return cfg;
 }
 
 /* ---- etcd ---- */
@@ -243,13 +279,14 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 					   int64_t *rev, struct sg_resp *w)
 {
 	struct sg_console_source *src = &c->src;
+	struct sg_config *cfg;
 	struct sg_kvset kv = {0};
 	struct sg_desired d = {0};
 	struct sg_kv one = {0};
 	struct sg_diag diag;
 	char *err = NULL, *key = NULL, *text = NULL, label[64];
 	int64_t store_rev = 0, newest = 0;
-	size_t len = 0;
+	size_t len = 0, ndesired = 0;
 	bool found;
 	int rc;
 
@@ -270,9 +307,9 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 		free(err);
 		return NULL;
 	}
-	if (src->cfg_ok && store_rev == src->seen_rev) {
+	if (src->cfg && store_rev == src->seen_rev) {
 		*rev = src->cfg_rev;
-		return &src->cfg;
+		return src->cfg;
 	}
 	rc = sg_etcd_range_prefix(src->etcd, src->prefix, &kv, &store_rev,
 				  &err);
@@ -282,22 +319,32 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 		free(err);
 		return NULL;
 	}
-	for (size_t i = 0; i < kv.n; i++)
-		if (!is_status_key(src, kv.v[i].key) &&
-		    kv.v[i].mod_revision > newest)
+	for (size_t i = 0; i < kv.n; i++) {
+		if (is_status_key(src, kv.v[i].key))
+			continue;
+		ndesired++;
+		if (kv.v[i].mod_revision > newest)
 			newest = kv.v[i].mod_revision;
-	/* Only agents' status moved (or keys deleted: the newest is then
-	 * the same only if nothing desired went, so count them too). */
-	if (src->cfg_ok && newest == src->state_rev &&
-	    kv.n == (size_t)src->cfg_hash) {
+	}
+	/* Only agents' status moved: the same newest mod_revision and the
+	 * same number of keys (a deleted key leaves the newest alone). */
+	if (src->cfg && newest == src->state_rev &&
+	    ndesired == src->cfg_hash) {
 		src->seen_rev = store_rev;
 		sg_kvset_free(&kv);
 		*rev = src->cfg_rev;
-		return &src->cfg;
+		return src->cfg;
 	}
 	cfg_drop(src);
-	if (!kv.n) {
+	cfg = cfg_new();
+	if (!cfg) {
 		sg_kvset_free(&kv);
+		sg_resp_error(w, 500, "InternalError", "out of memory");
+		return NULL;
+	}
+	if (!ndesired) {
+		sg_kvset_free(&kv);
+		free(cfg);
 		sg_resp_error(w, 503, "ServiceUnavailable",
 			      "etcd at %s holds nothing for VPC %s",
 			      c->o.etcd.url, src->vpc);
@@ -312,25 +359,25 @@ static const struct sg_config *etcd_config(struct sg_console *c,
 	}
 	snprintf(label, sizeof(label), "revision %lld", (long long)store_rev);
 	if (!rc && !diag.nerrors)
-		rc = sg_config_parse_string(label, text, len, &src->cfg, &diag);
+		rc = sg_config_parse_string(label, text, len, cfg, &diag);
 	free(text);
 	sg_desired_free(&d);
 	if (rc || diag.nerrors) {
 		diag_503(w, &diag, "the desired state in etcd is not valid");
 		sg_diag_free(&diag);
 		sg_kvset_free(&kv);
-		memset(&src->cfg, 0, sizeof(src->cfg));
+		free(cfg);
 		return NULL;
 	}
 	sg_diag_free(&diag);
-	src->cfg_ok = true;
+	src->cfg = cfg;
 	src->cfg_rev = store_rev;
-	src->cfg_hash = kv.n; /* the key count, for the check above */
+	src->cfg_hash = ndesired; /* for the check above */
 	src->seen_rev = store_rev;
 	src->state_rev = newest;
 	sg_kvset_free(&kv);
 	*rev = store_rev;
-	return &src->cfg;
+	return cfg;
 }
 
 const struct sg_config *sg_console_config(struct sg_console *c, int64_t *rev,
@@ -390,6 +437,7 @@ void sg_console_source_close(struct sg_console *c)
 	struct sg_console_source *src = &c->src;
 
 	cfg_drop(src);
+	sg_console_source_release(c);
 	state_close(src);
 	if (src->etcd)
 		sg_etcd_close(src->etcd);

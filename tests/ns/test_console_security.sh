@@ -318,6 +318,36 @@ if ip netns add "$ns" 2>/dev/null; then
 	ip netns del "$ns"
 fi
 
+# etcd: the same checks on a VPC's desired state (no root needed there).
+if command -v etcd >/dev/null; then
+	ETCD_NO_TRAP=1 ETCD_EXTRA_ARGS=
+	# shellcheck source=tests/ns/lib_etcd.sh
+	. "$here/lib_etcd.sh"
+	if etcd_start; then
+		LAB_PIDS+=("$ETCD_PID")
+		timeout 30 "$SGCTL" push "$here/edit.yaml" --etcd "$ETCD_URL" \
+			>"$LAB_TMP/push.out" 2>&1
+		expect "etcd: push edit.yaml" 0 $?
+		CONSOLE_SCHEME=http
+		CONSOLE_CURL=()
+		console_start --etcd "$ETCD_URL" --read-only || lab_finish
+		api GET /api/session
+		expect "etcd: session says source etcd, the VPC, read-only" \
+			"etcd vpc-lab true" \
+			"$(field 'j["source"]') $(field 'j["vpc"]') $(field 'j["read_only"]')"
+		api POST /api/groups '{"name": "x", "description": "x"}'
+		expect "etcd --read-only: a write: 403 UnauthorizedOperation" \
+			"403 UnauthorizedOperation" "$API_STATUS $(field 'j["code"]')"
+		api_nocsrf PUT /api/instances/i-web1/groups '{"groups": []}'
+		expect "etcd: a write without the token: 403 InvalidCsrfToken" \
+			"403 InvalidCsrfToken" "$API_STATUS $(field 'j["code"]')"
+		console_stop
+		etcd_cleanup
+	else
+		echo "SKIP etcd part: etcd did not start"
+	fi
+fi
+
 # The slow client of before: dropped by the connection timeout.
 wait "$slow"
 expect "a slow client is dropped by the timeout" yes \
