@@ -16,8 +16,10 @@
 #include "config/ruletype.h"
 
 /* A named service and the preset of docs/usage.md "Rules" it is. */
+/* clang-format off */
 #define TCP(n, p, pre) {n, SG_PROTO_TCP, p, p, true, false, pre}
 #define UDP(n, p, pre) {n, SG_PROTO_UDP, p, p, true, false, pre}
+/* clang-format on */
 
 const struct sg_ruletype sg_ruletypes[] = {
 	{"Custom TCP", SG_PROTO_TCP, -1, -1, false, false, NULL},

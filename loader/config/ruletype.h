@@ -15,13 +15,13 @@
 #define SG_RULETYPE_ANY_PROTO (-2)
 
 struct sg_ruletype {
-	const char *name;  /* "HTTP", as the console writes it */
-	int proto;	   /* SG_PROTO_TCP..., SG_PROTO_ALL, or
-			    * SG_RULETYPE_ANY_PROTO */
-	int port_lo;	   /* tcp/udp: the ports (Custom: -1, the user's) */
-	int port_hi;	   /* -1 for protocols without ports */
-	bool fixed;	   /* protocol and ports are the type's */
-	bool icmp_all;	   /* ICMP types: every ICMP type and code */
+	const char *name;   /* "HTTP", as the console writes it */
+	int proto;	    /* SG_PROTO_TCP..., SG_PROTO_ALL, or
+			     * SG_RULETYPE_ANY_PROTO */
+	int port_lo;	    /* tcp/udp: the ports (Custom: -1, the user's) */
+	int port_hi;	    /* -1 for protocols without ports */
+	bool fixed;	    /* protocol and ports are the type's */
+	bool icmp_all;	    /* ICMP types: every ICMP type and code */
 	const char *preset; /* the config's preset type ("http"), or NULL */
 };
 

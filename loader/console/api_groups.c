@@ -30,8 +30,8 @@
 #include "util/diag.h"
 #include "view/config_json.h"
 
-#define PAGE_DEFAULT 500
-#define PAGE_MAX 1000
+#define PAGE_DEFAULT  500
+#define PAGE_MAX      1000
 #define EDIT_MAX_ROWS 1000 /* far above a group's quota */
 
 /* ------------------------------------------------------------- helpers */
@@ -199,13 +199,12 @@ static int get_types(struct sg_console *c, const struct sg_req *r,
 		    t->proto != SG_RULETYPE_ANY_PROTO)
 			sg_json_kv_string(j, "port_range", "");
 		else
-			sg_json_kv_string(j, "port_range",
-					  sg_port_range_str(t->proto,
-							    t->port_lo,
-							    t->port_hi,
-							    t->fixed ? SG_ANY
-								     : 0,
-							    buf, sizeof(buf)));
+			sg_json_kv_string(
+				j, "port_range",
+				sg_port_range_str(t->proto, t->port_lo,
+						  t->port_hi,
+						  t->fixed ? SG_ANY : 0, buf,
+						  sizeof(buf)));
 		sg_json_kv_bool(j, "fixed", t->fixed);
 		sg_json_end_object(j);
 	}
@@ -546,16 +545,15 @@ static int row_spec(json_t *o, int dir, struct row *row, struct sg_diag *diag)
 		return -EINVAL;
 	}
 	type = scalar(o, "type", row->type, sizeof(row->type), &bad);
-	s->protocol = scalar(o, "protocol", row->proto, sizeof(row->proto),
-			     &bad);
+	s->protocol =
+		scalar(o, "protocol", row->proto, sizeof(row->proto), &bad);
 	ports = scalar(o, "port_range", row->ports, sizeof(row->ports), &bad);
-	s->icmp_type = scalar(o, "icmp_type", row->itype, sizeof(row->itype),
-			      &bad);
-	s->icmp_code = scalar(o, "icmp_code", row->icode, sizeof(row->icode),
-			      &bad);
+	s->icmp_type =
+		scalar(o, "icmp_type", row->itype, sizeof(row->itype), &bad);
+	s->icmp_code =
+		scalar(o, "icmp_code", row->icode, sizeof(row->icode), &bad);
 	s->peer = json_string_value(json_object_get(o, "peer"));
-	s->description =
-		json_string_value(json_object_get(o, "description"));
+	s->description = json_string_value(json_object_get(o, "description"));
 	if (bad || (json_object_get(o, "peer") && !s->peer) ||
 	    (json_object_get(o, "description") && !s->description &&
 	     !json_is_null(json_object_get(o, "description")))) {
@@ -616,9 +614,9 @@ static int row_spec(json_t *o, int dir, struct row *row, struct sg_diag *diag)
 	if (t && t->preset && proto_number(s->protocol) == t->proto &&
 	    !s->icmp_type && !s->icmp_code) {
 		char want[24];
-		const char *tr = sg_port_range_str(t->proto, t->port_lo,
-						   t->port_hi, SG_ANY, want,
-						   sizeof(want));
+		const char *tr =
+			sg_port_range_str(t->proto, t->port_lo, t->port_hi,
+					  SG_ANY, want, sizeof(want));
 		bool same = !ports || !strcmp(ports, tr) ||
 			    (t->port_lo == 0 && t->port_hi == 65535 &&
 			     !strcmp(ports, "all"));
@@ -678,8 +676,8 @@ static int save_rules(struct sg_console *c, const struct sg_req *r,
 		goto out;
 	if (find_group(cfg, a.group) < 0) {
 		sg_resp_error(w, 404, SG_E_NOTFOUND,
-			      "security group %s does not exist in %s",
-			      a.group, cfg->vpc);
+			      "security group %s does not exist in %s", a.group,
+			      cfg->vpc);
 		goto out;
 	}
 	a.del = calloc(a.ndel + 1, sizeof(*a.del));

@@ -23,7 +23,7 @@
 #include "view/config_json.h"
 
 #define PAGE_DEFAULT 500
-#define PAGE_MAX 1000
+#define PAGE_MAX     1000
 
 /* offset and limit of a list: 0 or the 400 written to w. */
 static int paging(const struct sg_req *r, struct sg_resp *w, size_t *offset,

@@ -148,8 +148,7 @@ void sg_view_instance_fields(struct sg_json *j, const struct sg_config *cfg,
 	sg_json_end_object(j);
 }
 
-void sg_view_attachment_fields(struct sg_json *j,
-			       const struct sg_attach_key *k,
+void sg_view_attachment_fields(struct sg_json *j, const struct sg_attach_key *k,
 			       const struct sg_attach_val *v,
 			       enum sg_att_status status)
 {
@@ -172,9 +171,9 @@ void sg_view_rule_console_fields(struct sg_json *j, const struct sg_rule *r)
 {
 	char buf[24];
 
-	sg_json_kv_string(j, "type",
-			  sg_ruletype_of(r->proto, r->port_lo, r->port_hi,
-					 r->icmp_type));
+	sg_json_kv_string(
+		j, "type",
+		sg_ruletype_of(r->proto, r->port_lo, r->port_hi, r->icmp_type));
 	sg_json_kv_string(j, "port_range",
 			  sg_port_range_str(r->proto, r->port_lo, r->port_hi,
 					    r->icmp_type, buf, sizeof(buf)));

@@ -47,8 +47,7 @@ void sg_view_instance_fields(struct sg_json *j, const struct sg_config *cfg,
 			     const struct sg_instance *in, int slot);
 /* interface, ifindex, netns, mode, xdp_mode, instance, slot, xdp_prog_id,
  * tc_prog_id, status. */
-void sg_view_attachment_fields(struct sg_json *j,
-			       const struct sg_attach_key *k,
+void sg_view_attachment_fields(struct sg_json *j, const struct sg_attach_key *k,
 			       const struct sg_attach_val *v,
 			       enum sg_att_status status);
 
@@ -62,8 +61,8 @@ void sg_view_rule_console_fields(struct sg_json *j, const struct sg_rule *r);
 
 struct sg_view_slots {
 	size_t ninst;
-	__u32 *of;   /* per config instance: its slot, or SG_SLOT_NONE */
-	int *inst;   /* per slot (SG_MAX_INSTANCES): config instance or -1 */
+	__u32 *of; /* per config instance: its slot, or SG_SLOT_NONE */
+	int *inst; /* per slot (SG_MAX_INSTANCES): config instance or -1 */
 };
 
 /* The live generation's slots (st NULL: nothing loaded here, no slots).

@@ -253,5 +253,46 @@ expect "read-only: reads work" 200 "$API_STATUS"
 expect "read-only: nothing changed" "$h0" "$(hash)"
 console_stop
 
+# ---- the same API on a VPC in etcd (the edits are etcd transactions) ----
+if command -v etcd >/dev/null && command -v etcdctl >/dev/null; then
+	ETCD_NO_TRAP=1
+	ETCD_EXTRA_ARGS=${ETCD_EXTRA_ARGS:-}
+	# shellcheck source=tests/ns/lib_etcd.sh
+	. "$here/lib_etcd.sh"
+	# lab_down exits with the status it is entered with.
+	trap 'rc=$?; etcd_cleanup; (exit $rc); lab_down' EXIT
+	if etcd_start && "$SGCTL" push "$here/edit.yaml" --etcd "$ETCD_URL" >/dev/null 2>&1 &&
+		console_start --etcd "$ETCD_URL"; then
+		api GET /api/groups
+		expect "etcd: groups from etcd" "200 vpc-lab 4" \
+			"$API_STATUS $(body 'j["vpc"]') $(body 'j["total"]')"
+		rev0=$(body 'j["revision"]')
+		api POST /api/groups/sg-web/rules \
+			'{"direction": "inbound", "add": [{"type": "HTTPS", "protocol": "tcp", "port_range": "443", "peer": "0.0.0.0/0"}]}'
+		expect "etcd: save rules: 200" 200 "$API_STATUS"
+		id=$(body 'j["added"][0]')
+		expect "etcd: the revision moved" yes \
+			"$(body "'yes' if j['revision'] > $rev0 else 'no'")"
+		api GET /api/groups/sg-web
+		expect "etcd: the rule is there, type HTTPS, no hits here" "HTTPS 443 0" \
+			"$(body "' '.join(str(x) for r in j['rules'] if r['id'] == '$id' for x in (r['type'], r['port_range'], r['hits']))")"
+		api POST /api/groups/sg-web/rules \
+			'{"direction": "inbound", "add": [{"type": "HTTPS", "peer": "0.0.0.0/0"}]}'
+		expect "etcd: duplicate: InvalidPermission.Duplicate, row 0" "400 InvalidPermission.Duplicate 0" \
+			"$API_STATUS $(body 'j["code"]') $(body 'j["row"]')"
+		api DELETE /api/groups/sg-db
+		expect "etcd: delete a group in use: DependencyViolation" "400 DependencyViolation" \
+			"$API_STATUS $(body 'j["code"]')"
+		api PUT /api/instances/i-web2/groups '{"groups": ["sg-alt"]}'
+		expect "etcd: set groups: 200" 200 "$API_STATUS"
+		api GET '/api/instances?q=i-web2'
+		expect "etcd: i-web2 now in sg-alt, not attached here" '["sg-alt"] false' \
+			"$(body 'j["instances"][0]["groups"]') $(body 'j["instances"][0]["attached"]')"
+		console_stop
+	else
+		expect "etcd: etcd, push and the console start" ok failed
+	fi
+fi
+
 lab_detach web "$mode"
 lab_finish

@@ -21,11 +21,21 @@ static const char *type_of(int proto, int lo, int hi)
 Test(ruletype, menu_order)
 {
 	static const char *const first[] = {
-		"Custom TCP",	   "Custom UDP",      "Custom ICMP - IPv4",
-		"Custom ICMP - IPv6", "Custom protocol", "All TCP",
-		"All UDP",	   "All ICMP - IPv4", "All ICMP - IPv6",
-		"All traffic",	   "SSH",	      "SMTP",
-		"DNS (UDP)",	   "DNS (TCP)",	      "HTTP",
+		"Custom TCP",
+		"Custom UDP",
+		"Custom ICMP - IPv4",
+		"Custom ICMP - IPv6",
+		"Custom protocol",
+		"All TCP",
+		"All UDP",
+		"All ICMP - IPv4",
+		"All ICMP - IPv6",
+		"All traffic",
+		"SSH",
+		"SMTP",
+		"DNS (UDP)",
+		"DNS (TCP)",
+		"HTTP",
 	};
 
 	cr_assert_geq(sg_nruletypes, sizeof(first) / sizeof(first[0]));
@@ -93,24 +103,24 @@ Test(ruletype, port_range)
 {
 	char b[16];
 
-	cr_expect_str_eq(sg_port_range_str(SG_PROTO_TCP, 80, 80, SG_ANY, b,
+	cr_expect_str_eq(
+		sg_port_range_str(SG_PROTO_TCP, 80, 80, SG_ANY, b, sizeof(b)),
+		"80");
+	cr_expect_str_eq(sg_port_range_str(SG_PROTO_UDP, 8000, 8080, SG_ANY, b,
 					   sizeof(b)),
-			 "80");
-	cr_expect_str_eq(sg_port_range_str(SG_PROTO_UDP, 8000, 8080, SG_ANY,
-					   b, sizeof(b)),
 			 "8000-8080");
-	cr_expect_str_eq(sg_port_range_str(SG_PROTO_TCP, 0, 65535, SG_ANY, b,
-					   sizeof(b)),
-			 "0-65535");
-	cr_expect_str_eq(sg_port_range_str(SG_PROTO_ALL, -1, -1, SG_ANY, b,
-					   sizeof(b)),
-			 "All");
-	cr_expect_str_eq(sg_port_range_str(SG_PROTO_ICMP, -1, -1, SG_ANY, b,
-					   sizeof(b)),
-			 "All");
-	cr_expect_str_eq(sg_port_range_str(SG_PROTO_ICMP, -1, -1, 8, b,
-					   sizeof(b)),
-			 "N/A");
+	cr_expect_str_eq(
+		sg_port_range_str(SG_PROTO_TCP, 0, 65535, SG_ANY, b, sizeof(b)),
+		"0-65535");
+	cr_expect_str_eq(
+		sg_port_range_str(SG_PROTO_ALL, -1, -1, SG_ANY, b, sizeof(b)),
+		"All");
+	cr_expect_str_eq(
+		sg_port_range_str(SG_PROTO_ICMP, -1, -1, SG_ANY, b, sizeof(b)),
+		"All");
+	cr_expect_str_eq(
+		sg_port_range_str(SG_PROTO_ICMP, -1, -1, 8, b, sizeof(b)),
+		"N/A");
 	cr_expect_str_eq(sg_port_range_str(47, -1, -1, SG_ANY, b, sizeof(b)),
 			 "All");
 }
