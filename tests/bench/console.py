@@ -194,7 +194,7 @@ def main():
         items = None
         try:
             d = json.loads(body)
-            for k in ("groups", "instances", "records", "rules"):
+            for k in ("groups", "records", "rules", "instances"):
                 if isinstance(d.get(k), list):
                     items = len(d[k])
                     break

@@ -468,9 +468,12 @@ if cs and ca:
     worst_med = max(r["median_ms"] for r in ca)
     worst_p99 = max(r["p99_ms"] for r in ca)
     targets.append(("console: every page's data < 100 ms (1000 groups / "
-                    "10000 instances)", "%.1f ms (slowest median); first "
-                    "request %.0f ms" % (worst_med, s["cold_ms"]),
+                    "10000 instances)", "%.1f ms (slowest median, "
+                    "warm)" % worst_med,
                     worst_med < 100))
+    targets.append(("console: the first page's data after start < 100 ms",
+                    "%.0f ms (reads and validates the loaded config)" %
+                    s["cold_ms"], s["cold_ms"] < 100))
     targets.append(("console: API p99 < 50 ms", "%.1f ms (worst endpoint)" %
                     worst_p99, worst_p99 < 50))
     if cm:
