@@ -666,7 +666,7 @@ async function pageEditor(main, [id, dir], _q, alive) {
 			el('table', { class: 'grid editor' },
 				el('caption', { class: 'sr-only' }, D.tab),
 				// Fixed widths: an error beside a row must not widen the table.
-				el('colgroup', {}, [11, 14, 7, 8, 30, 14, 16].map((w) =>
+				el('colgroup', {}, [12, 16, 7, 8, 28, 13, 16].map((w) =>
 					el('col', { class: 'w' + w }))),
 				el('thead', {}, el('tr', {}, heads.map((h) =>
 					el('th', { scope: 'col' }, h)))),
@@ -938,7 +938,17 @@ function drawPreview(box, p) {
 		r.rule || [r.type || '', ' ', protoLabel(r.protocol), ' ', r.port_range || '',
 			   r.direction === 'outbound' ? ' to ' : ' from ', r.peer || ''],
 		r.description ? ' "' + r.description + '"' : ''];
-	const flows = p.flows || [];
+	// One line per flow: the buffer may hold a flow as several records
+	// (one per poll that saw it grow).
+	const flows = [], byKey = {};
+	for (const f of p.flows || []) {
+		const k = [f['instance-id'], f.srcaddr, f.srcport, f.dstaddr, f.dstport,
+			   f.protocol, f.action, f.new_action].join(' ');
+		if (byKey[k])
+			byKey[k].n++;
+		else
+			flows.push(byKey[k] = Object.assign({ n: 1 }, f));
+	}
 	const win = p.window_s ? Math.round(p.window_s / 60) + ' min' : 'the last minutes';
 	fill(box,
 		el('h2', {}, 'Preview'),
@@ -955,7 +965,8 @@ function drawPreview(box, p) {
 				   p.flows_error) : null,
 		listOr(flows.map((f) => el('li', {},
 			flowText(f), ': ', actionTag(f.action), ' → ', actionTag(f.new_action),
-			f.new_rule_id && f.new_rule_id !== '-' ? [' by ', el('code', {}, f.new_rule_id)] : null)),
+			f.new_rule_id && f.new_rule_id !== '-' ? [' by ', el('code', {}, f.new_rule_id)] : null,
+			f.n > 1 ? el('span', { class: 'muted' }, ' (' + f.n + ' records)') : null)),
 		       'No flow of that window would change its verdict.'));
 	box.hidden = false;
 	box.scrollIntoView({ block: 'nearest' });
