@@ -6,6 +6,7 @@
 #   make test       install missing packages, build, run every test (root)
 #   make demo       install missing packages, build, run the lab demo (root)
 #   make demo-fleet the same, three hosts with an agent each and etcd (root)
+#   make demo-console  the demo's lab with `sgctl console` on 127.0.0.1:8080 (root)
 #   make install    sgctl, sgctl(8), bash completion, sgctl.service
 #                   (PREFIX=/usr/local, DESTDIR for staging)
 #   make V=1        show full commands
@@ -74,7 +75,7 @@ DP_BINS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(DP_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: FORCE all deps check-layers test test-unit test-datapath test-ns demo demo-fleet bench clean format man install \
+.PHONY: FORCE all deps check-layers test test-unit test-datapath test-ns demo demo-fleet demo-console bench clean format man install \
 	uninstall fuzz fuzz-bins test-fuzz test-asan test-valgrind
 
 all: $(SGCTL) $(UNIT_BINS) $(DP_BINS)
@@ -191,6 +192,11 @@ demo: deps
 demo-fleet: deps
 	$(Q)$(MAKE) --no-print-directory $(SGCTL)
 	$(Q)tests/lab/demo-fleet.sh $(SGCTL)
+
+# The demo's lab with the console on it, until Ctrl-C (docs/console.md).
+demo-console: deps
+	$(Q)$(MAKE) --no-print-directory $(SGCTL)
+	$(Q)tests/lab/demo-console.sh $(SGCTL)
 
 # Benchmarks (not part of test): micro, live frames on veth, nftables as
 # the peer, control plane; writes docs/benchmarks.md and docs/bench-*.png.
