@@ -219,6 +219,23 @@ static const char *peer_node(const struct sg_config *cfg,
 	}
 }
 
+/* The id of the box standing for a group's instances. */
+static void summary_id(const char *group, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:instances", group);
+}
+
+static void member_edge(struct sg_json *j, const char *group, const char *to)
+{
+	sg_json_begin_object(j);
+	sg_json_kv_string(j, "from", group);
+	sg_json_kv_string(j, "to", to);
+	sg_json_kv_string(j, "kind", "member");
+	sg_json_kv_string(j, "group", group);
+	sg_json_kv_string(j, "label", "member");
+	sg_json_end_object(j);
+}
+
 static int cmp_str(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
@@ -234,131 +251,289 @@ static void node(struct sg_json *j, const char *id, const char *kind,
 	sg_json_end_object(j);
 }
 
-static int map_get(struct sg_console *c, const struct sg_req *r,
-		   struct sg_resp *w)
-{
-	const struct sg_config *cfg;
-	struct sg_json *j;
-	char **cidrs = NULL;
-	size_t ncidr = 0, total = 0, u = 0;
-	char pb[16], ports[32], label[64], cb[64];
-	int64_t rev;
+/*
+ * Beyond this many instances the map draws one box per group for its
+ * instances ("N instances") instead of one per instance, and beyond this
+ * many rules the whole-VPC map keeps only the rules between groups (the
+ * page then asks for one group's map, ?group=ID): a picture of 10,000
+ * boxes or 60,000 arrows says nothing, and its JSON would be megabytes.
+ */
+#define MAP_MAX_INSTANCES 150
+#define MAP_MAX_RULES 1000
 
-	(void)r;
-	cfg = sg_console_config(c, &rev, w);
-	if (!cfg)
-		return 0;
-	/* The CIDR peers, once each (by their canonical text). */
-	for (size_t g = 0; g < cfg->ngroups; g++)
-		for (size_t k = 0; k < cfg->groups[g].nrules; k++)
-			total += cfg->groups[g].rules[k].peer_kind ==
-				 SG_PEER_CIDR;
-	cidrs = calloc(total ? total : 1, sizeof(*cidrs));
-	if (!cidrs)
-		return sg_resp_error(w, 503, "ServiceUnavailable",
-				     "out of memory");
+struct map_sel {
+	const struct sg_config *cfg;
+	int want;	   /* ?group=ID, or -1 */
+	bool big;	   /* no filter, too many rules: group references only */
+	bool summarise;	   /* instances as one box per group */
+	bool *used_group;  /* group nodes drawn */
+	bool *used_plist;  /* prefix-list nodes drawn */
+	size_t *members;   /* instances per group */
+	size_t omitted;	   /* rules left out */
+};
+
+static bool rule_selected(const struct map_sel *m, size_t g,
+			  const struct sg_rule *ru)
+{
+	if (m->want >= 0)
+		return (int)g == m->want || (ru->peer_kind == SG_PEER_GROUP &&
+					     ru->peer_index == m->want);
+	if (m->big)
+		return ru->peer_kind == SG_PEER_GROUP;
+	return true;
+}
+
+static bool group_shown(const struct map_sel *m, size_t g)
+{
+	return m->want < 0 ? true : m->used_group[g];
+}
+
+static void rule_edge(struct sg_json *j, const struct sg_config *cfg,
+		      const struct sg_group *gr, const struct sg_rule *ru)
+{
+	char pb[16], ports[32], label[64], cb[64];
+	const char *peer = peer_node(cfg, ru, cb, sizeof(cb));
+	const char *pt = proto_text(ru->proto, pb, sizeof(pb));
+	bool in = ru->dir == SG_DIR_IN;
+
+	ports_text(ru, ports, sizeof(ports));
+	if (ru->proto == SG_PROTO_ALL)
+		snprintf(label, sizeof(label), "all");
+	else if (!strcmp(ports, "N/A"))
+		snprintf(label, sizeof(label), "%s", pt);
+	else
+		snprintf(label, sizeof(label), "%s/%s", pt, ports);
+	sg_json_begin_object(j);
+	sg_json_kv_string(j, "from", in ? peer : gr->id);
+	sg_json_kv_string(j, "to", in ? gr->id : peer);
+	sg_json_kv_string(j, "kind", "rule");
+	sg_json_kv_string(j, "group", gr->id);
+	sg_json_kv_string(j, "rule_id", ru->id);
+	sg_json_kv_string(j, "direction", in ? "inbound" : "outbound");
+	sg_json_kv_string(j, "protocol", pt);
+	sg_json_kv_string(j, "ports", ports);
+	sg_json_kv_string(j, "label", label);
+	sg_json_end_object(j);
+}
+
+/* Which nodes the selected rules touch; the CIDR peers once each (their
+ * canonical text, sorted) into *cidrs. -ENOMEM or 0. */
+static int map_select(struct map_sel *m, char ***cidrs, size_t *ncidr)
+{
+	const struct sg_config *cfg = m->cfg;
+	size_t total = 0, n = 0, u = 0;
+	char cb[64];
+	char **v;
+
+	for (size_t i = 0; i < cfg->ninstances; i++)
+		for (size_t g = 0; g < cfg->instances[i].ngroups; g++)
+			m->members[cfg->instances[i].groups[g]]++;
+	if (m->want >= 0)
+		m->used_group[m->want] = true;
 	for (size_t g = 0; g < cfg->ngroups; g++)
 		for (size_t k = 0; k < cfg->groups[g].nrules; k++) {
 			const struct sg_rule *ru = &cfg->groups[g].rules[k];
 
-			if (ru->peer_kind != SG_PEER_CIDR)
+			if (!rule_selected(m, g, ru)) {
+				m->omitted++;
+				continue;
+			}
+			m->used_group[g] = true;
+			if (ru->peer_kind == SG_PEER_GROUP)
+				m->used_group[ru->peer_index] = true;
+			else if (ru->peer_kind == SG_PEER_PREFIX_LIST)
+				m->used_plist[ru->peer_index] = true;
+			else
+				total++;
+		}
+	if (m->want >= 0)
+		m->omitted = 0; /* a group's map leaves nothing of it out */
+	v = calloc(total ? total : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		for (size_t k = 0; k < cfg->groups[g].nrules; k++) {
+			const struct sg_rule *ru = &cfg->groups[g].rules[k];
+
+			if (ru->peer_kind != SG_PEER_CIDR ||
+			    !rule_selected(m, g, ru))
 				continue;
 			cidr_text(&ru->cidr, cb, sizeof(cb));
-			cidrs[ncidr] = strdup(cb);
-			if (!cidrs[ncidr])
+			v[n] = strdup(cb);
+			if (!v[n])
 				goto oom;
-			ncidr++;
+			n++;
 		}
-	qsort(cidrs, ncidr, sizeof(*cidrs), cmp_str);
-	for (size_t i = 0; i < ncidr; i++) {
-		if (u && !strcmp(cidrs[u - 1], cidrs[i])) {
-			free(cidrs[i]);
+	qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (u && !strcmp(v[u - 1], v[i])) {
+			free(v[i]);
 			continue;
 		}
-		cidrs[u++] = cidrs[i];
+		v[u++] = v[i];
 	}
-	ncidr = u;
+	*cidrs = v;
+	*ncidr = u;
+	return 0;
+oom:
+	while (n)
+		free(v[--n]);
+	free(v);
+	return -ENOMEM;
+}
 
-	j = sg_resp_json(w);
+static void map_write(struct sg_json *j, const struct map_sel *m,
+		      char **cidrs, size_t ncidr, int64_t rev)
+{
+	const struct sg_config *cfg = m->cfg;
+	char id[96], label[64];
+
 	sg_json_begin_object(j);
 	sg_json_kv_int(j, "revision", rev);
+	sg_json_kv_string(j, "group", m->want >= 0 ? cfg->groups[m->want].id
+						   : NULL);
 	sg_json_key(j, "nodes");
 	sg_json_begin_array(j);
 	for (size_t g = 0; g < cfg->ngroups; g++) {
 		const struct sg_group *gr = &cfg->groups[g];
 
-		node(j, gr->id, "group", gr->name && *gr->name ? gr->name
-							       : gr->id);
+		if (group_shown(m, g))
+			node(j, gr->id, "group",
+			     gr->name && *gr->name ? gr->name : gr->id);
 	}
-	for (size_t i = 0; i < cfg->ninstances; i++)
-		node(j, cfg->instances[i].id, "instance",
-		     cfg->instances[i].id);
+	for (size_t g = 0; m->summarise && g < cfg->ngroups; g++) {
+		if (!m->members[g] || !group_shown(m, g) ||
+		    (m->want >= 0 && (int)g != m->want))
+			continue;
+		snprintf(label, sizeof(label), "%zu instance%s", m->members[g],
+			 m->members[g] == 1 ? "" : "s");
+		summary_id(cfg->groups[g].id, id, sizeof(id));
+		node(j, id, "instances", label);
+	}
+	for (size_t i = 0; !m->summarise && i < cfg->ninstances; i++) {
+		const struct sg_instance *in = &cfg->instances[i];
+		bool mine = m->want < 0;
+
+		for (size_t g = 0; !mine && g < in->ngroups; g++)
+			mine = in->groups[g] == m->want;
+		if (mine)
+			node(j, in->id, "instance", in->id);
+	}
 	for (size_t i = 0; i < cfg->nprefix_lists; i++)
-		node(j, cfg->prefix_lists[i].id, "prefix-list",
-		     cfg->prefix_lists[i].id);
+		if (m->used_plist[i] || (m->want < 0 && !m->big))
+			node(j, cfg->prefix_lists[i].id, "prefix-list",
+			     cfg->prefix_lists[i].id);
 	for (size_t i = 0; i < ncidr; i++)
 		node(j, cidrs[i], "cidr", cidrs[i]);
 	sg_json_end_array(j);
 
 	sg_json_key(j, "edges");
 	sg_json_begin_array(j);
-	for (size_t g = 0; g < cfg->ngroups; g++) {
-		const struct sg_group *gr = &cfg->groups[g];
-
-		for (size_t k = 0; k < gr->nrules; k++) {
-			const struct sg_rule *ru = &gr->rules[k];
-			const char *peer = peer_node(cfg, ru, cb, sizeof(cb));
-			const char *pt = proto_text(ru->proto, pb, sizeof(pb));
-			bool in = ru->dir == SG_DIR_IN;
-
-			ports_text(ru, ports, sizeof(ports));
-			if (ru->proto == SG_PROTO_ALL)
-				snprintf(label, sizeof(label), "all");
-			else if (!strcmp(ports, "N/A"))
-				snprintf(label, sizeof(label), "%s", pt);
-			else
-				snprintf(label, sizeof(label), "%s/%s", pt,
-					 ports);
-			sg_json_begin_object(j);
-			sg_json_kv_string(j, "from", in ? peer : gr->id);
-			sg_json_kv_string(j, "to", in ? gr->id : peer);
-			sg_json_kv_string(j, "kind", "rule");
-			sg_json_kv_string(j, "group", gr->id);
-			sg_json_kv_string(j, "rule_id", ru->id);
-			sg_json_kv_string(j, "direction",
-					  in ? "inbound" : "outbound");
-			sg_json_kv_string(j, "protocol", pt);
-			sg_json_kv_string(j, "ports", ports);
-			sg_json_kv_string(j, "label", label);
-			sg_json_end_object(j);
-		}
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		for (size_t k = 0; k < cfg->groups[g].nrules; k++)
+			if (rule_selected(m, g, &cfg->groups[g].rules[k]))
+				rule_edge(j, cfg, &cfg->groups[g],
+					  &cfg->groups[g].rules[k]);
+	for (size_t g = 0; m->summarise && g < cfg->ngroups; g++) {
+		if (!m->members[g] || (m->want >= 0 && (int)g != m->want))
+			continue;
+		summary_id(cfg->groups[g].id, id, sizeof(id));
+		member_edge(j, cfg->groups[g].id, id);
 	}
-	for (size_t i = 0; i < cfg->ninstances; i++) {
+	for (size_t i = 0; !m->summarise && i < cfg->ninstances; i++) {
 		const struct sg_instance *in = &cfg->instances[i];
 
-		for (size_t g = 0; g < in->ngroups; g++) {
-			const char *gid = cfg->groups[in->groups[g]].id;
-
-			sg_json_begin_object(j);
-			sg_json_kv_string(j, "from", gid);
-			sg_json_kv_string(j, "to", in->id);
-			sg_json_kv_string(j, "kind", "member");
-			sg_json_kv_string(j, "group", gid);
-			sg_json_kv_string(j, "label", "member");
-			sg_json_end_object(j);
-		}
+		for (size_t g = 0; g < in->ngroups; g++)
+			if (m->want < 0 || in->groups[g] == m->want)
+				member_edge(j, cfg->groups[in->groups[g]].id,
+					    in->id);
 	}
 	sg_json_end_array(j);
+	sg_json_kv_bool(j, "instances_summarised", m->summarise);
+	sg_json_kv_uint(j, "rules_omitted", m->omitted);
 	sg_json_end_object(j);
+}
+
+static int map_get(struct sg_console *c, const struct sg_req *r,
+		   struct sg_resp *w)
+{
+	const char *want = sg_req_query(r, "group");
+	struct map_sel m = {.want = -1};
+	const struct sg_config *cfg;
+	char **cidrs = NULL;
+	size_t ncidr = 0, nrules = 0, shown = 0;
+	int64_t rev;
+	int err = -ENOMEM;
+
+	cfg = sg_console_config(c, &rev, w);
+	if (!cfg)
+		return 0;
+	m.cfg = cfg;
+	if (want && *want) {
+		m.want = sg_config_find_group(cfg, want);
+		if (m.want < 0)
+			return sg_resp_error(w, 404, "InvalidGroup.NotFound",
+					     "the security group '%s' does "
+					     "not exist",
+					     want);
+	}
+	for (size_t g = 0; g < cfg->ngroups; g++)
+		nrules += cfg->groups[g].nrules;
+	m.big = m.want < 0 && nrules > MAP_MAX_RULES;
+	m.used_group = calloc(cfg->ngroups + 1, sizeof(*m.used_group));
+	m.used_plist = calloc(cfg->nprefix_lists + 1, sizeof(*m.used_plist));
+	m.members = calloc(cfg->ngroups + 1, sizeof(*m.members));
+	if (m.used_group && m.used_plist && m.members)
+		err = map_select(&m, &cidrs, &ncidr);
+	if (!err) {
+		if (m.want >= 0)
+			shown = m.members[m.want];
+		else
+			shown = cfg->ninstances;
+		m.summarise = shown > MAP_MAX_INSTANCES;
+		map_write(sg_resp_json(w), &m, cidrs, ncidr, rev);
+	}
 	for (size_t i = 0; i < ncidr; i++)
 		free(cidrs[i]);
 	free(cidrs);
+	free(m.used_group);
+	free(m.used_plist);
+	free(m.members);
+	if (err)
+		return sg_resp_error(w, 503, "ServiceUnavailable",
+				     "out of memory");
 	return 0;
-oom:
-	for (size_t i = 0; i < ncidr; i++)
-		free(cidrs[i]);
-	free(cidrs);
-	return sg_resp_error(w, 503, "ServiceUnavailable", "out of memory");
+}
+
+/* ------------------------------------------------------------ a rule */
+
+/* Where a rule id lives (flow logs and links name rules by id alone). */
+static int rule_get(struct sg_console *c, const struct sg_req *r,
+		    struct sg_resp *w)
+{
+	const struct sg_config *cfg;
+	size_t g, k;
+	struct sg_json *j;
+	int64_t rev;
+
+	cfg = sg_console_config(c, &rev, w);
+	if (!cfg)
+		return 0;
+	if (!sg_config_find_rule(cfg, r->arg[0], &g, &k))
+		return sg_resp_error(w, 404, "InvalidSecurityGroupRuleId.NotFound",
+				     "the security group rule '%s' does not "
+				     "exist",
+				     r->arg[0]);
+	j = sg_resp_json(w);
+	sg_json_begin_object(j);
+	sg_json_kv_string(j, "id", cfg->groups[g].rules[k].id);
+	sg_json_kv_string(j, "group", cfg->groups[g].id);
+	sg_json_kv_string(j, "direction", cfg->groups[g].rules[k].dir == SG_DIR_IN
+						  ? "inbound"
+						  : "outbound");
+	sg_json_kv_int(j, "revision", rev);
+	sg_json_end_object(j);
+	return 0;
 }
 
 /* ------------------------------------------------------------ hosts */
@@ -408,6 +583,7 @@ static int hosts_get(struct sg_console *c, const struct sg_req *r,
 const struct sg_route sg_api_check_routes[] = {
 	{"GET", "/api/check", check_get, false},
 	{"GET", "/api/map", map_get, false},
+	{"GET", "/api/rules/{}", rule_get, false},
 	{"GET", "/api/hosts", hosts_get, false},
 	{NULL, NULL, NULL, false},
 };

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -1095,15 +1096,12 @@ int sg_console_run(const struct sg_console_opts *o)
 		sg_err("console: random token: %s", strerror(-rc));
 		goto out;
 	}
+	/* One malloc arena: handlers run one at a time under the console
+	 * lock anyway, and memory freed by one thread's handler is then
+	 * reused (and given back) instead of sitting in that thread's arena. */
+	mallopt(M_ARENA_MAX, 1);
 	if (sg_console_source_open(&s->c))
 		goto out;
-	rc = sg_flowbuf_start(&s->c.flows, o->pin_dir);
-	if (rc && rc != -ENOTSUP && rc != -ENOENT)
-		sg_warnx("console: flow logs: %s (the flow-log page stays "
-			 "empty)",
-			 strerror(-rc));
-	if (rc)
-		s->c.flows = NULL;
 
 	/* Read the config once before the first page asks: on a big config
 	 * that is the one slow step (seconds at 10,000 instances). Nothing
@@ -1116,6 +1114,15 @@ int sg_console_run(const struct sg_console_opts *o)
 		resp_reset(&w);
 		sg_console_source_release(&s->c);
 	}
+	/* The flow buffer's thread after that read: started during it, its
+	 * allocations could pin the parse's freed memory in the heap. */
+	rc = sg_flowbuf_start(&s->c.flows, o->pin_dir);
+	if (rc && rc != -ENOTSUP && rc != -ENOENT)
+		sg_warnx("console: flow logs: %s (the flow-log page stays "
+			 "empty)",
+			 strerror(-rc));
+	if (rc)
+		s->c.flows = NULL;
 
 	/* The signals are taken by sigwait here: block them before MHD's
 	 * threads start so none of them gets one. */

@@ -79,10 +79,11 @@ static void heap_give_back(void)
 	malloc_trim(0);
 }
 
+/* After every handler (under the console lock): what it allocated on a
+ * big config (usage tables, the page's JSON) goes back too. */
 void sg_console_source_release(struct sg_console *c)
 {
 	struct sg_console_source *src = &c->src;
-	bool freed = src->nstale > 0;
 
 	for (size_t i = 0; i < src->nstale; i++) {
 		sg_config_free(src->stale[i]);
@@ -91,8 +92,7 @@ void sg_console_source_release(struct sg_console *c)
 	free(src->stale);
 	src->stale = NULL;
 	src->nstale = 0;
-	if (freed)
-		heap_give_back();
+	heap_give_back();
 }
 
 /* A new config to fill. */

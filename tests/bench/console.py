@@ -14,6 +14,8 @@ browser does) after one warm-up request:
   GET /api/groups/ID           (a different group each time)
   GET /api/instances           (the first page)
   GET /api/flowlogs            (a page; empty: no traffic here)
+  GET /api/map                 (instances summarised per group)
+  GET /api/check               (a path between two instances)
 The first request of all (the console reads and validates the config) is
 timed on its own. The console's VmRSS and VmHWM are read after the run.
 Prints one JSON object per line: console_setup, console_api (one per
@@ -173,12 +175,15 @@ def main():
             GROUPS, INSTANCES, RULES, REQUESTS)}), flush=True)
 
     ids = [f"sg-g{i}" for i in range(GROUPS)]
+    insts = [f"i-{i}" for i in range(INSTANCES)]
     random.seed(15)
     ends = [
         ("GET /api/groups (first page)", lambda i: "/api/groups"),
         ("GET /api/groups/ID", lambda i: "/api/groups/" + random.choice(ids)),
         ("GET /api/instances (first page)", lambda i: "/api/instances"),
         ("GET /api/flowlogs (a page)", lambda i: "/api/flowlogs?limit=500"),
+        ("GET /api/map", lambda i: "/api/map"),
+        ("GET /api/check (a path)", lambda i: "/api/check?from=" + random.choice(insts) + "&to=" + random.choice(insts) + "&protocol=tcp&port=443"),
     ]
     for name, path in ends:
         st, body, _ = cl.get(path(0))  # warm-up

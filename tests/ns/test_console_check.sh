@@ -149,6 +149,25 @@ expect "map: tcp/80 from 0.0.0.0/0 is an edge to sg-web" '["sg-web"]' "$e"
 e=$(jq_py "[x['to'] for x in j['edges'] if x.get('kind') == 'member' and x['from'] == 'sg-db']" <<<"$m")
 expect "map: sg-db -> i-db1 membership edge" '["i-db1"]' "$e"
 
+# One group's map: its rules, the rules naming it, its instances only.
+api GET "/api/map?group=sg-db"
+expect "map ?group=sg-db: 200" 200 "$API_STATUS"
+expect "map ?group=sg-db: its rule from sg-web, no sg-web rule to 0.0.0.0/0" "yes no" \
+	"$(jq_py "' '.join('yes' if c else 'no' for c in (any(x.get('rule_id') == '$rid' for x in j['edges']), any(x['from'] == '0.0.0.0/0' and x['to'] == 'sg-web' for x in j['edges'])))" <<<"$API_BODY")"
+expect "map ?group=sg-db: i-db1 and not i-web1" "True False" \
+	"$(jq_py "' '.join(str(any(n['id'] == i for n in j['nodes'])) for i in ('i-db1', 'i-web1'))" <<<"$API_BODY")"
+api GET "/api/map?group=sg-nope"
+expect "map ?group=sg-nope: 404 InvalidGroup.NotFound" "404 InvalidGroup.NotFound" \
+	"$API_STATUS $(jq_py 'j["code"]' <<<"$API_BODY")"
+
+# ---- /api/rules/ID: where a rule lives
+api GET "/api/rules/$rid"
+expect "rules/ID: the group and direction" "200 sg-db inbound" \
+	"$API_STATUS $(jq_py '" ".join((j["group"], j["direction"]))' <<<"$API_BODY")"
+api GET "/api/rules/sgr-00000000000000000"
+expect "rules/ID unknown: 404" "404 InvalidSecurityGroupRuleId.NotFound" \
+	"$API_STATUS $(jq_py 'j["code"]' <<<"$API_BODY")"
+
 # ---- /api/hosts, local
 api GET /api/hosts
 expect "hosts (local): 200" 200 "$API_STATUS"

@@ -611,14 +611,14 @@ async function pageRule(main, [rule], _q, alive) {
 		add(main, header(rule), el('p', {}, 'This rule is not in the current config.'));
 }
 
-let ruleIndex = null; // rule id -> group id, from GET /api/map
+const ruleIndex = {}; // rule id -> group id, from GET /api/rules/ID
 async function ruleGroup(rule, fresh) {
-	if (!ruleIndex || fresh || !(rule in ruleIndex)) {
-		const m = await api('GET', '/api/map');
-		ruleIndex = {};
-		for (const e of m.edges || [])
-			if (e.rule_id && e.group)
-				ruleIndex[e.rule_id] = e.group;
+	if (fresh || !(rule in ruleIndex)) {
+		try {
+			ruleIndex[rule] = (await api('GET', '/api/rules/' + enc(rule))).group;
+		} catch (e) {
+			ruleIndex[rule] = null; // not in the current config
+		}
 	}
 	return ruleIndex[rule] || null;
 }
@@ -1114,10 +1114,7 @@ async function pageFlowLogs(main, _args, query, alive) {
 		    addr: query.get('addr') || '', port: query.get('port') || '',
 		    rule: query.get('rule') || '' };
 	const live = query.get('live') === '1';
-	const [d] = await Promise.all([
-		api('GET', '/api/flowlogs' + qs(Object.assign({ limit: 500 }, F))),
-		ruleGroup('', false).catch(() => null), // fills ruleIndex for the links
-	]);
+	const d = await api('GET', '/api/flowlogs' + qs(Object.assign({ limit: 500 }, F)));
 	if (!alive())
 		return;
 	const input = (name, label, v, extra) => el('div', { class: 'field' },
@@ -1332,13 +1329,29 @@ function checkSide(title, s) {
 
 // Columns, left to right: where traffic comes from (CIDRs, prefix lists),
 // the groups, the instances that carry them.
-const MAP_COL = { cidr: 0, 'prefix-list': 0, group: 1, instance: 2 };
+// Over 150 instances the API gives one "instances" box per group instead.
+const MAP_COL = { cidr: 0, 'prefix-list': 0, group: 1, instance: 2, instances: 2 };
 const MAP_MAX = 150; // nodes per column drawn (a bigger map is unreadable)
 
-async function pageMap(main, _args, _q, alive) {
-	const m = await api('GET', '/api/map');
+async function pageMap(main, _args, query, alive) {
+	const group = query.get('group') || '';
+	const m = await api('GET', '/api/map' + qs({ group: group || undefined }));
 	if (!alive())
 		return;
+	// One group's neighbourhood (?group=ID), asked for here; a big VPC's
+	// whole map keeps only the rules between groups.
+	const pick = el('input', { type: 'text', 'aria-label': 'Group', value: group,
+				   placeholder: 'sg-…', size: 24 });
+	const focus = el('form', { class: 'mapgroup', onsubmit: (ev) => {
+		ev.preventDefault();
+		go('#/map' + qs({ group: pick.value.trim() || undefined }));
+	} }, el('label', {}, 'Rules of one group: ', pick), ' ',
+		el('button', { type: 'submit' }, 'Show'),
+		group ? el('a', { href: '#/map' }, ' whole VPC') : null);
+	const note = m.rules_omitted ? el('p', { class: 'muted' }, m.rules_omitted +
+		' rules with addresses or prefix lists are left out of this map of the ' +
+		'whole VPC; only the rules between groups are drawn. Pick a group to see all of its rules.')
+		: null;
 	// Direction filters: every group's default egress to 0.0.0.0/0 and
 	// ::/0 can hide the inbound picture.
 	const box = el('section', { class: 'panel mapbox' });
@@ -1351,7 +1364,9 @@ async function pageMap(main, _args, _q, alive) {
 	add(main, header('Reachability map',
 			   'An arrow for each rule that lets one reach another; click an ' +
 			   'arrow to open its rule.'),
+		focus,
 		el('div', { class: 'mapopts' }, opt('inbound'), opt('outbound')),
+		note,
 		box,
 		el('p', { class: 'muted legend' }, 'Boxes: ',
 		   el('span', { class: 'key cidr' }, 'CIDR'), ' ',
@@ -1370,7 +1385,7 @@ function drawMap(m, show) {
 	// Addresses and prefix lists only when an arrow shown touches them.
 	const used = new Set(edges.flatMap((e) => [e.from, e.to]));
 	for (const n of (m.nodes || []).filter((n) => n.kind === 'group' ||
-			 n.kind === 'instance' || used.has(n.id))) {
+			 n.kind === 'instance' || n.kind === 'instances' || used.has(n.id))) {
 		const c = MAP_COL[n.kind] ?? 0;
 		if (cols[c].length < MAP_MAX)
 			cols[c].push(n);
@@ -1458,7 +1473,8 @@ function drawMap(m, show) {
 	labels.forEach((l) => s.append(l)); // labels over the lines
 
 	for (const { x, y, n } of Object.values(pos)) {
-		const text = n.label && n.label !== n.id ? n.id + ' ' + n.label : n.id;
+		const text = n.kind === 'instances' ? n.label + ' of ' + n.id.replace(/:instances$/, '')
+			: n.label && n.label !== n.id ? n.id + ' ' + n.label : n.id;
 		const short = text.length > 26 ? text.slice(0, 25) + '…' : text;
 		const box = [svg('title', {}, text),
 			svg('rect', { x, y, width: W, height: H, rx: 6, class: 'node ' + n.kind }),
@@ -1467,6 +1483,8 @@ function drawMap(m, show) {
 			s.append(svg('a', { href: '#/groups/' + enc(n.id) }, box));
 		else if (n.kind === 'instance')
 			s.append(svg('a', { href: '#/instances' + qs({ q: n.id }) }, box));
+		else if (n.kind === 'instances') // a group's instances, summarised
+			s.append(svg('a', { href: '#/instances' + qs({ q: n.id.replace(/:instances$/, '') }) }, box));
 		else
 			s.append(svg('g', {}, box));
 	}
