@@ -139,8 +139,9 @@ static int snap_rejects(struct sg_fl_src *x, struct sg_flows *out)
 
 	if (x->reject_fd < 0)
 		return 0;
-	err = sg_map_dump(x->reject_fd, sizeof(*keys), sizeof(*vals),
-			  (void **)&keys, (void **)&vals, &n);
+	/* With each CPU's pending counts of a run of rejects. */
+	err = sg_reject_dump(x->reject_fd, x->skip_fd, x->names.slots,
+			     x->names.nslots, &keys, &vals, &n);
 	if (err) {
 		sg_err("cannot read sg_reject: %s", strerror(-err));
 		return err;
