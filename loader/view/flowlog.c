@@ -47,6 +47,17 @@ void sg_flows_free(struct sg_flows *f)
 	memset(f, 0, sizeof(*f));
 }
 
+void sg_flow_no_less(struct sg_flow *cur, const struct sg_flow *prev)
+{
+	if (!prev || prev->packets <= cur->packets)
+		return;
+	cur->packets = prev->packets;
+	if (prev->bytes > cur->bytes)
+		cur->bytes = prev->bytes;
+	if (prev->last_ns > cur->last_ns)
+		cur->last_ns = prev->last_ns;
+}
+
 int sg_flow_id_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct sg_flow *)a)->id,

@@ -25,6 +25,7 @@
 #include "sgctl.skel.h"
 #include "pkt.h"
 #include "reject_view.h"
+#include "view/flowlog.h"
 
 #define ME4	"10.0.0.1"
 #define POLICY	7
@@ -454,6 +455,29 @@ Test(flood, runs_within_the_budget)
 	cr_assert_eq(skipped(SG_DIR_IN, &bytes), 8);
 	cr_assert_eq(bytes, 8 * l);
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 14);
+}
+
+/*
+ * A poll that read a run's record before its flush and the CPU's pending
+ * counts after it sees the flow lower than the poll before: pollers keep
+ * the earlier counts (no negative difference, nothing counted twice) and
+ * count the rest at the next poll.
+ */
+Test(flood, a_poll_never_reads_a_flow_lower)
+{
+	struct sg_flow prev = {.packets = 100, .bytes = 6000, .last_ns = 9},
+		       cur = {.packets = 1, .bytes = 60, .last_ns = 5},
+		       more = {.packets = 120, .bytes = 7200, .last_ns = 11};
+
+	sg_flow_no_less(&cur, &prev);
+	cr_assert_eq(cur.packets, 100);
+	cr_assert_eq(cur.bytes, 6000);
+	cr_assert_eq(cur.last_ns, 9);
+	sg_flow_no_less(&more, &cur);
+	cr_assert_eq(more.packets, 120);
+	cr_assert_eq(more.bytes, 7200);
+	sg_flow_no_less(&more, NULL);
+	cr_assert_eq(more.packets, 120);
 }
 
 static int ct_used(void)
