@@ -353,8 +353,7 @@ static int reject_merge(const struct sg_reject_pending *pd,
 	v->bytes += pd->bytes;
 	if (pd->last_ns > v->last_ns)
 		v->last_ns = pd->last_ns;
-	if (!v->first_ns || (pd->first_ns && pd->first_ns < v->first_ns))
-		v->first_ns = pd->first_ns;
+	/* first_ns stays the record's: it is part of the flow's id. */
 	v->tcp_flags |= pd->tcp_flags;
 	return 0;
 }

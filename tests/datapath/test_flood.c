@@ -5,6 +5,8 @@
  *     beyond the budget rejects are only counted (stats exact) and summed
  *     as skipped (what `sgctl flowlog` prints as SKIPDATA);
  *   - every drop reason makes a record, the reason in its key;
+ *   - a run of one flow's rejects only adds to per-CPU pending counts, and
+ *     the records as flowlog reads them (sg_reject_dump) stay exact;
  *   - a full conntrack table gives the room of half-open TCP entries to
  *     new flows, never that of a flow whose opener went on.
  * The process is pinned to one CPU so that "per CPU" is one budget.
