@@ -553,6 +553,14 @@ struct sg_reject_val {
  * no map lookup at all: they are only counted in stats, and in skip[dir]
  * of this per-CPU array (index: slot), which `sgctl flowlog` sums over the
  * CPUs into SKIPDATA records (VPC Flow Logs log-status SKIPDATA).
+ *
+ * A run of one flow's rejects costs no lookup either: pend[dir] holds the
+ * flow (key) whose record the last reject of this CPU, slot and direction
+ * found or made in sg_reject, and the packets that came after it on this
+ * CPU, not yet added to that record. The next reject of another flow
+ * flushes them into the record (the lookup it pays anyway). Readers add
+ * the pending counts to the record with the same key (sg_reject_dump), or
+ * show them as a record of their own if it was evicted meanwhile.
  */
 #define SG_REJECT_BUDGET_DEFAULT 256
 #define SG_REJECT_WINDOW_SHIFT 30
@@ -564,11 +572,24 @@ struct sg_reject_skip {
 	__u64 last_ns;
 };
 
+struct sg_reject_pending {
+	struct sg_reject_key key; /* at offset 0: compared as 8-byte words */
+	__u32 tcp_flags;	  /* OR of the pending packets' TCP flags */
+	__u64 packets; /* not yet in key's record; 0: nothing pending */
+	__u64 bytes;
+	__u64 first_ns; /* first pending packet */
+	__u64 last_ns;
+	__u64 rule_key; /* to make the record again if it was evicted */
+	__u32 live; /* key is the last reject's, with a record: runs go on */
+	__u32 pad;
+};
+
 struct sg_reject_budget {
 	__u64 window; /* now >> SG_REJECT_WINDOW_SHIFT of used */
 	__u32 used; /* new records created in that window */
 	__u32 pad;
 	struct sg_reject_skip skip[SG_NDIR];
+	struct sg_reject_pending pend[SG_NDIR];
 };
 
 /*

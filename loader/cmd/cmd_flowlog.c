@@ -287,19 +287,23 @@ static void drop_moved(const struct sg_fl_src *x,
 
 /*
  * Adds cur - prev (per flow; a flow not in prev counts whole) to the
- * window's accumulator acc, which is kept sorted by id.
+ * window's accumulator acc, which is kept sorted by id. A flow that reads
+ * lower than in prev keeps prev's counts in cur: a run of rejects flushed
+ * while it was read (sg_reject_dump) shows up a poll later.
  */
-static int accumulate(const struct sg_flows *prev, const struct sg_flows *cur,
+static int accumulate(const struct sg_flows *prev, struct sg_flows *cur,
 		      struct sg_flows *acc, __u64 win_start)
 {
 	size_t sorted = acc->n; /* ids of cur are unique: new ones go last */
 
 	for (size_t i = 0; i < cur->n; i++) {
-		const struct sg_flow *c = &cur->v[i];
+		struct sg_flow *c = &cur->v[i];
 		const struct sg_flow *p = bsearch(c, prev->v, prev->n,
 						  sizeof(*c), sg_flow_id_cmp);
-		struct sg_flow d = *c, *a;
+		struct sg_flow d, *a;
 
+		sg_flow_no_less(c, p);
+		d = *c;
 		if (p && p->packets <= c->packets) {
 			d.packets = c->packets - p->packets;
 			d.bytes =

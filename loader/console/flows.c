@@ -252,18 +252,21 @@ static void append(struct sg_flowbuf *fb, int64_t offset_ns)
 
 /*
  * fb->add: each flow of cur with packets since prev (a flow not in prev
- * counts whole), only that poll's counts.
+ * counts whole), only that poll's counts. A flow read lower than in prev
+ * keeps prev's counts (sg_flow_no_less).
  */
 static int deltas(struct sg_flowbuf *fb)
 {
 	for (size_t i = 0; i < fb->cur.n; i++) {
-		const struct sg_flow *c = &fb->cur.v[i];
+		struct sg_flow *c = &fb->cur.v[i];
 		const struct sg_flow *p =
 			fb->prev.n ? bsearch(c, fb->prev.v, fb->prev.n,
 					     sizeof(*c), sg_flow_id_cmp)
 				   : NULL;
-		struct sg_flow d = *c;
+		struct sg_flow d;
 
+		sg_flow_no_less(c, p);
+		d = *c;
 		if (p && p->packets <= c->packets) {
 			d.packets = c->packets - p->packets;
 			d.bytes =

@@ -313,3 +313,96 @@ int sg_attach_list(struct sg_state *st, struct sg_attach_key **keys,
 	return sg_attach_list_fd(bpf_map__fd(st->skel->maps.sg_attach), keys,
 				 vals, n);
 }
+
+/* ------------------------------------------------ flow-log records */
+
+/* Adds one CPU's pending counts to the dumped records (see state.h). */
+static int reject_merge(const struct sg_reject_pending *pd,
+			struct sg_reject_key **keys,
+			struct sg_reject_val **vals, size_t *n, size_t *cap)
+{
+	struct sg_reject_val *v = NULL;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!memcmp(&(*keys)[i], &pd->key, sizeof(pd->key))) {
+			v = &(*vals)[i];
+			break;
+		}
+	if (!v) {
+		/* Evicted: the pending counts are the record. */
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 16;
+			void *k = realloc(*keys, c * sizeof(**keys));
+
+			if (!k)
+				return -ENOMEM;
+			*keys = k;
+			k = realloc(*vals, c * sizeof(**vals));
+			if (!k)
+				return -ENOMEM;
+			*vals = k;
+			*cap = c;
+		}
+		(*keys)[*n] = pd->key;
+		v = &(*vals)[(*n)++];
+		memset(v, 0, sizeof(*v));
+		v->first_ns = pd->first_ns;
+		v->rule_key = pd->rule_key;
+	}
+	v->packets += pd->packets;
+	v->bytes += pd->bytes;
+	if (pd->last_ns > v->last_ns)
+		v->last_ns = pd->last_ns;
+	/* first_ns stays the record's: it is part of the flow's id. */
+	v->tcp_flags |= pd->tcp_flags;
+	return 0;
+}
+
+int sg_reject_dump(int reject_fd, int budget_fd, const __u32 *slots,
+		   size_t nslots, struct sg_reject_key **keys,
+		   struct sg_reject_val **vals, size_t *n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_reject_budget *b = NULL;
+	size_t cap;
+	int err;
+
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	err = sg_map_dump(reject_fd, sizeof(**keys), sizeof(**vals),
+			  (void **)keys, (void **)vals, n);
+	if (err || budget_fd < 0 || !nslots)
+		return err;
+	cap = *n;
+	if (ncpu < 1)
+		err = ncpu ? ncpu : -EINVAL;
+	else if (!(b = calloc((size_t)ncpu, sizeof(*b))))
+		err = -ENOMEM;
+	for (size_t i = 0; i < nslots && !err; i++) {
+		__u32 slot = slots[i];
+
+		if (slot >= SG_MAX_INSTANCES ||
+		    bpf_map_lookup_elem(budget_fd, &slot, b))
+			continue;
+		for (int c = 0; c < ncpu && !err; c++)
+			for (int d = 0; d < SG_NDIR && !err; d++) {
+				const struct sg_reject_pending *pd =
+					&b[c].pend[d];
+
+				/* A stale key (another slot's): not ours. */
+				if (pd->packets && pd->key.slot == slot)
+					err = reject_merge(pd, keys, vals, n,
+							   &cap);
+			}
+	}
+	free(b);
+	if (err) {
+		free(*keys);
+		free(*vals);
+		*keys = NULL;
+		*vals = NULL;
+		*n = 0;
+	}
+	return err;
+}

@@ -337,6 +337,18 @@ int sg_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
 /* Deletes keys; one already gone is not an error. */
 int sg_map_delete_keys(int fd, const void *keys, size_t ksz, size_t n);
 
+/*
+ * The flow-log records of rejects (sg_reject) as readers must see them:
+ * each CPU's pending counts of the slots given (sg_reject_budget.pend) added
+ * to the record with the same key, or appended as a record of their own if
+ * the hash has none. budget_fd < 0: the hash alone. The hash is read first:
+ * a flush racing the read can only delay counts to the next read, never
+ * count them twice. malloc'ed arrays, like sg_map_dump().
+ */
+int sg_reject_dump(int reject_fd, int budget_fd, const __u32 *slots,
+		   size_t nslots, struct sg_reject_key **keys,
+		   struct sg_reject_val **vals, size_t *n);
+
 /* The instance's counters of sg_stats, summed over the CPUs. */
 int sg_stats_read(struct sg_state *st, __u32 slot,
 		  struct sg_counter_val out[SG_NDIR][SG_NCOUNTERS]);

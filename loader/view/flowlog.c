@@ -47,6 +47,17 @@ void sg_flows_free(struct sg_flows *f)
 	memset(f, 0, sizeof(*f));
 }
 
+void sg_flow_no_less(struct sg_flow *cur, const struct sg_flow *prev)
+{
+	if (!prev || prev->packets <= cur->packets)
+		return;
+	cur->packets = prev->packets;
+	if (prev->bytes > cur->bytes)
+		cur->bytes = prev->bytes;
+	if (prev->last_ns > cur->last_ns)
+		cur->last_ns = prev->last_ns;
+}
+
 int sg_flow_id_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct sg_flow *)a)->id,
@@ -139,8 +150,9 @@ static int snap_rejects(struct sg_fl_src *x, struct sg_flows *out)
 
 	if (x->reject_fd < 0)
 		return 0;
-	err = sg_map_dump(x->reject_fd, sizeof(*keys), sizeof(*vals),
-			  (void **)&keys, (void **)&vals, &n);
+	/* With each CPU's pending counts of a run of rejects. */
+	err = sg_reject_dump(x->reject_fd, x->skip_fd, x->names.slots,
+			     x->names.nslots, &keys, &vals, &n);
 	if (err) {
 		sg_err("cannot read sg_reject: %s", strerror(-err));
 		return err;

@@ -73,6 +73,14 @@ void sg_flows_free(struct sg_flows *f);
 /* qsort/bsearch orders: by id (memcmp), by first packet then id. */
 int sg_flow_id_cmp(const void *a, const void *b);
 int sg_flow_time_cmp(const void *a, const void *b);
+/*
+ * Pollers: cur (the same flow as prev, or prev NULL) never reads lower than
+ * prev; it keeps prev's counts instead. A reject run's pending counts
+ * flushed into its record while the snapshot read them are missed by that
+ * snapshot only (sg_reject_dump reads the record first), never counted
+ * twice: this keeps the difference to the next poll exact.
+ */
+void sg_flow_no_less(struct sg_flow *cur, const struct sg_flow *prev);
 
 /* ---- the names that label records ---- */
 

@@ -23,6 +23,7 @@
 #include "sgctl.h"
 #include "sgctl.skel.h"
 #include "pkt.h"
+#include "reject_view.h"
 
 #define ME4	  "10.0.0.1"
 #define ME6	  "2001:db8::1"
@@ -1581,8 +1582,8 @@ Test(dp, reject_flow_log)
 	k.dport = htons(22);
 	parse_addr(STRANGER4, k.saddr, &v6);
 	parse_addr(ME4, k.daddr, &v6);
-	cr_assert_eq(bpf_map_lookup_elem(mapfd(skel->maps.sg_reject), &k, &v),
-		     0);
+	/* The second is pending on this CPU: flowlog adds it. */
+	cr_assert(reject_view_get(skel, &k, &v));
 	cr_assert_eq(v.packets, 2);
 	cr_assert_geq(v.last_ns, v.first_ns);
 	/* Accepted traffic writes nothing there. */

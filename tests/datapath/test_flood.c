@@ -5,6 +5,8 @@
  *     beyond the budget rejects are only counted (stats exact) and summed
  *     as skipped (what `sgctl flowlog` prints as SKIPDATA);
  *   - every drop reason makes a record, the reason in its key;
+ *   - a run of one flow's rejects only adds to per-CPU pending counts, and
+ *     the records as flowlog reads them (sg_reject_dump) stay exact;
  *   - a full conntrack table gives the room of half-open TCP entries to
  *     new flows, never that of a flow whose opener went on.
  * The process is pinned to one CPU so that "per CPU" is one budget.
@@ -24,6 +26,8 @@
 #include "sgctl.h"
 #include "sgctl.skel.h"
 #include "pkt.h"
+#include "reject_view.h"
+#include "view/flowlog.h"
 
 #define ME4	"10.0.0.1"
 #define POLICY	7
@@ -157,23 +161,24 @@ static __u64 counter(__u32 dir, __u32 c)
 	return n;
 }
 
-/* Records of slot 0 by reason, and their packets. */
+/* Records of slot 0 by reason, and their packets, as flowlog reads them. */
 static int records(int reason, __u64 *packets)
 {
-	int fd = bpf_map__fd(skel->maps.sg_reject), n = 0;
-	struct sg_reject_key k, next, *prev = NULL;
-	struct sg_reject_val v;
+	struct sg_reject_key *keys;
+	struct sg_reject_val *vals;
+	size_t n = reject_view(skel, &keys, &vals);
+	int r = 0;
 
 	*packets = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (k.reason != reason || bpf_map_lookup_elem(fd, &k, &v))
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].reason != reason)
 			continue;
-		n++;
-		*packets += v.packets;
+		r++;
+		*packets += vals[i].packets;
 	}
-	return n;
+	free(keys);
+	free(vals);
+	return r;
 }
 
 /* Skipped rejects of slot 0, one direction, summed over the CPUs. */
@@ -292,6 +297,189 @@ Test(flood, every_drop_reason_is_logged)
 	cr_assert_eq(run(skel->progs.sg_xdp, &s, 14 + 20 + 8), XDP_DROP);
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_MALFORMED), 1);
 	cr_assert_eq(records(SG_CNT_DROP_MALFORMED, &pk), 1);
+}
+
+/* The key of tcp(src, sport, 22) dropped inbound for no rule. */
+static struct sg_reject_key rkey(const char *src, __u16 sport)
+{
+	struct sg_reject_key k = {.slot = 0,
+				  .dir = SG_DIR_IN,
+				  .family = 4,
+				  .proto = 6,
+				  .reason = SG_CNT_DROP_NO_RULE,
+				  .sport = htons(sport),
+				  .dport = htons(22)};
+
+	inet_pton(AF_INET, src, k.saddr);
+	inet_pton(AF_INET, ME4, k.daddr);
+	return k;
+}
+
+/* The packets of k's record in the hash alone, -1 if none. */
+static long long raw_packets(const struct sg_reject_key *k)
+{
+	struct sg_reject_val v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_reject), k, &v))
+		return -1;
+	return (long long)v.packets;
+}
+
+/* The merged record of k: its packets, bytes and flags must be these. */
+static void expect_record(const struct sg_reject_key *k, __u64 packets,
+			  __u64 bytes, __u32 flags)
+{
+	struct sg_reject_val v;
+
+	cr_assert(reject_view_get(skel, k, &v), "no record");
+	cr_assert_eq(v.packets, packets, "packets %llu, want %llu",
+		     (unsigned long long)v.packets,
+		     (unsigned long long)packets);
+	cr_assert_eq(v.bytes, bytes);
+	cr_assert_eq(v.tcp_flags, flags);
+	cr_assert_leq(v.first_ns, v.last_ns);
+}
+
+static __u64 frame_len(const struct pkt_spec *s)
+{
+	__u8 buf[PKT_MAX];
+
+	return pkt_build(s, buf);
+}
+
+/*
+ * A run of one flow's rejects adds to this CPU's pending counts only (the
+ * hash record keeps its first packet), and the records as flowlog reads
+ * them are exact all along: during the run, after another flow flushes
+ * it, and when flows alternate.
+ */
+Test(flood, a_run_of_one_flow_is_exact)
+{
+	struct pkt_spec a = tcp("198.51.100.7", 40000, 22, SYN);
+	struct pkt_spec b = tcp("198.51.100.8", 40001, 22, ACK);
+	struct sg_reject_key ka = rkey("198.51.100.7", 40000),
+			     kb = rkey("198.51.100.8", 40001);
+	__u64 la = frame_len(&a), lb = frame_len(&b), pk;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 1024);
+	for (int i = 0; i < 100; i++) {
+		a.tcp_flags = i == 50 ? (SYN | ACK) : SYN;
+		cr_assert_eq(in(&a), 0);
+	}
+	/* One record, its first packet in the hash, 99 pending. */
+	cr_assert_eq(raw_packets(&ka), 1);
+	expect_record(&ka, 100, 100 * la, SYN | ACK);
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), 1);
+
+	/* Another flow flushes the run into its record. */
+	cr_assert_eq(in(&b), 0);
+	cr_assert_eq(raw_packets(&ka), 100);
+	expect_record(&ka, 100, 100 * la, SYN | ACK);
+	expect_record(&kb, 1, lb, ACK);
+
+	/* Alternating flows: each one's record exact at every step. */
+	for (int i = 0; i < 40; i++) {
+		cr_assert_eq(in(i % 2 ? &b : &a), 0);
+		expect_record(&ka, 100 + (__u64)(i / 2 + 1),
+			      la * (100 + (__u64)(i / 2 + 1)), SYN | ACK);
+		expect_record(&kb, 1 + (__u64)((i + 1) / 2),
+			      lb * (1 + (__u64)((i + 1) / 2)), ACK);
+	}
+	/* Runs of both, in turn. */
+	for (int r = 0; r < 6; r++)
+		for (int i = 0; i < 7; i++)
+			cr_assert_eq(in(r % 2 ? &b : &a), 0);
+	expect_record(&ka, 100 + 20 + 21, la * (100 + 20 + 21), SYN | ACK);
+	expect_record(&kb, 1 + 20 + 21, lb * (1 + 20 + 21), ACK);
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), 2);
+	cr_assert_eq(pk, counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE));
+	cr_assert_eq(skipped(SG_DIR_IN, &pk), 0);
+}
+
+/*
+ * A record evicted while its flow's run is pending: flowlog shows the
+ * pending counts as a record, and the flush makes the record again (a new
+ * record of the window's budget).
+ */
+Test(flood, a_pending_run_outlives_its_evicted_record)
+{
+	struct pkt_spec a = tcp("198.51.100.7", 40000, 22, SYN);
+	struct pkt_spec b = tcp("198.51.100.8", 40001, 22, SYN);
+	struct sg_reject_key ka = rkey("198.51.100.7", 40000);
+	__u64 la = frame_len(&a), pk;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 1024);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(in(&a), 0);
+	cr_assert_eq(
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.sg_reject), &ka), 0);
+	expect_record(&ka, 9, 9 * la, SYN);
+	cr_assert_eq(in(&b), 0);
+	cr_assert_eq(raw_packets(&ka), 9);
+	expect_record(&ka, 9, 9 * la, SYN);
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), 2);
+	cr_assert_eq(pk, 10);
+}
+
+/*
+ * Runs keep the budget's semantics: a run of a flow is logged in full
+ * while the window has budget left, and once the window's last record is
+ * made, every reject waits for the next window, a known flow's too.
+ */
+Test(flood, runs_within_the_budget)
+{
+	struct pkt_spec a = tcp("198.51.100.7", 40000, 22, SYN);
+	struct pkt_spec b = tcp("198.51.100.8", 40001, 22, SYN);
+	struct pkt_spec c = tcp("198.51.100.9", 40002, 22, SYN);
+	struct sg_reject_key ka = rkey("198.51.100.7", 40000),
+			     kb = rkey("198.51.100.8", 40001);
+	__u64 l = frame_len(&a), pk, bytes, w0;
+	int tries = 0;
+
+	do {
+		teardown();
+		setup(2, 1024);
+		w0 = window_now();
+		for (int i = 0; i < 5; i++)
+			cr_assert_eq(in(&a), 0);
+		for (int i = 0; i < 5; i++)
+			cr_assert_eq(in(&b), 0);
+		for (int i = 0; i < 3; i++)
+			cr_assert_eq(in(&c), 0);
+		cr_assert_eq(in(&b), 0);
+	} while (window_now() != w0 && ++tries < 5);
+	cr_assert_lt(tries, 5);
+	/* b's record spent the window: the rest of it is skipped. */
+	expect_record(&ka, 5, 5 * l, SYN);
+	expect_record(&kb, 1, l, SYN);
+	cr_assert_eq(records(SG_CNT_DROP_NO_RULE, &pk), 2);
+	cr_assert_eq(pk, 6);
+	cr_assert_eq(skipped(SG_DIR_IN, &bytes), 8);
+	cr_assert_eq(bytes, 8 * l);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 14);
+}
+
+/*
+ * A poll that read a run's record before its flush and the CPU's pending
+ * counts after it sees the flow lower than the poll before: pollers keep
+ * the earlier counts (no negative difference, nothing counted twice) and
+ * count the rest at the next poll.
+ */
+Test(flood, a_poll_never_reads_a_flow_lower)
+{
+	struct sg_flow prev = {.packets = 100, .bytes = 6000, .last_ns = 9},
+		       cur = {.packets = 1, .bytes = 60, .last_ns = 5},
+		       more = {.packets = 120, .bytes = 7200, .last_ns = 11};
+
+	sg_flow_no_less(&cur, &prev);
+	cr_assert_eq(cur.packets, 100);
+	cr_assert_eq(cur.bytes, 6000);
+	cr_assert_eq(cur.last_ns, 9);
+	sg_flow_no_less(&more, &cur);
+	cr_assert_eq(more.packets, 120);
+	cr_assert_eq(more.bytes, 7200);
+	sg_flow_no_less(&more, NULL);
+	cr_assert_eq(more.packets, 120);
 }
 
 static int ct_used(void)

@@ -22,6 +22,7 @@
 #include "sgctl.h"
 #include "sgctl.skel.h"
 #include "pkt.h"
+#include "reject_view.h"
 
 #define ME4		"10.0.0.1"
 #define PEER4		"192.0.2.10"
@@ -250,7 +251,7 @@ Test(hits, untracked_counts_packets)
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_ACCEPT_UNTRACKED), 3);
 }
 
-/* The sg_reject record of a flow from src to ME4:dport with reason. */
+/* The flow-log record of src to ME4:dport (as flowlog reads it). */
 static bool record(const char *src, __u8 proto, __u16 sport, __u16 dport,
 		   __u8 reason, struct sg_reject_val *v)
 {
@@ -264,7 +265,7 @@ static bool record(const char *src, __u8 proto, __u16 sport, __u16 dport,
 
 	inet_pton(AF_INET, src, k.saddr);
 	inet_pton(AF_INET, ME4, k.daddr);
-	return !bpf_map_lookup_elem(fd(skel->maps.sg_reject), &k, v);
+	return reject_view_get(skel, &k, v);
 }
 
 Test(hits, records_carry_reason_and_rule)
