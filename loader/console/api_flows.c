@@ -461,7 +461,7 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 		sg_resp_diag(w, &diag, -1);
 		goto out;
 	}
-	err = sg_rule_edit_run(&d, &e, &next, &diag);
+	err = sg_rule_edit_run(&d, &e, &cur, &next, &diag);
 	if (err) {
 		if (diag.nerrors)
 			sg_resp_diag(w, &diag, e.row);

@@ -251,31 +251,16 @@ int sg_rule_edit_parse(struct sg_rule_edit *e, const char *group,
 }
 
 int sg_rule_edit_run(struct sg_desired *d, struct sg_rule_edit *e,
-		     struct sg_config *next, struct sg_diag *diag)
+		     const struct sg_config *cur, struct sg_config *next,
+		     struct sg_diag *diag)
 {
-	int rc;
-
-	e->row = -1;
-	if (next)
-		memset(next, 0, sizeof(*next));
-	for (size_t i = 0; i < e->ndel; i++) {
-		rc = sg_edit_rule_delete(d, e->group, e->del[i], NULL,
-					 e->deleted[i], diag);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; i < e->nadd; i++) {
-		rc = sg_edit_rule_add(d, e->group, &e->add[i], e->added[i],
-				      diag);
-		if (rc) {
-			e->row = (int)i;
-			return rc;
-		}
-	}
-	return next ? sg_desired_validate(d, next, diag) : 0;
+	/* Judged once, not per row: a save stays quick on a big VPC. */
+	return sg_edit_rule_batch(d, e->group, cur, e->del, e->ndel,
+				  e->deleted, e->add, e->nadd, e->added,
+				  &e->row, next, diag);
 }
 
 int sg_rule_edit_fn(struct sg_desired *d, void *arg, struct sg_diag *diag)
 {
-	return sg_rule_edit_run(d, arg, NULL, diag);
+	return sg_rule_edit_run(d, arg, NULL, NULL, diag);
 }

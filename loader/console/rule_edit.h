@@ -56,11 +56,14 @@ void sg_rule_edit_free(struct sg_rule_edit *e);
 /*
  * The edit on d: the deletes, then the adds, judged as a whole by the
  * CLI's validator (desired/edit.h, with its AWS codes); e->row names the
- * add at fault. With next, the edited config is left there (free with
- * sg_config_free). 0 or a negative errno with the errors in diag.
+ * add at fault. The state is judged once, not per row
+ * (sg_edit_rule_batch). cur: d already validated, or NULL. With next, the
+ * edited config is left there (free with sg_config_free). 0 or a negative
+ * errno with the errors in diag.
  */
 int sg_rule_edit_run(struct sg_desired *d, struct sg_rule_edit *e,
-		     struct sg_config *next, struct sg_diag *diag);
+		     const struct sg_config *cur, struct sg_config *next,
+		     struct sg_diag *diag);
 
 /* sg_rule_edit_run as an sg_edit_fn (arg: the struct sg_rule_edit), for
  * sg_console_edit; run again from scratch when a transaction retries. */
