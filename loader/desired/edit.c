@@ -656,6 +656,28 @@ static int remove_marked(json_t *gobj, const struct sg_group *g,
 	return 0;
 }
 
+/* A group of the document's own (an object or null under
+ * security_groups, not the VPC's implicit default), like every sg- peer
+ * of the adds, and every add has a peer. */
+static bool written_out(json_t *doc, const char *group,
+			const struct sg_rule_spec *add, size_t nadd)
+{
+	json_t *sec = section(doc, "security_groups", false), *o;
+
+	o = json_object_get(sec, group);
+	if (!o || (!json_is_object(o) && !json_is_null(o)))
+		return false;
+	for (size_t i = 0; i < nadd; i++) {
+		if (!add[i].peer)
+			return false;
+		o = json_object_get(sec, add[i].peer);
+		if (!strncmp(add[i].peer, "sg-", 3) &&
+		    (!o || (!json_is_object(o) && !json_is_null(o))))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The batch without a judgement on the way: the edits made on a copy of
  * the document, the copy judged once. Anything but success (an error of
@@ -683,6 +705,24 @@ static int batch_fast(struct sg_desired *d, const char *group,
 	sg_diag_init(&quiet);
 	if (!d->doc || !json_is_object(d->doc))
 		goto out;
+	index = calloc(nadd + 1, sizeof(*index));
+	if (!index)
+		goto out;
+	if (!cur && !ndel && written_out(d->doc, group, add, nadd)) {
+		/*
+		 * Adds only, to a group written in the document, with peers
+		 * that are: there is nothing to read from the config before
+		 * the edit. An add never mends a state that was invalid, so
+		 * the judgement at the end is the only one needed.
+		 */
+		t.doc = json_deep_copy(d->doc);
+		gobj = t.doc ? group_obj(t.doc, &(struct sg_group){
+							.id = (char *)group})
+			     : NULL;
+		if (!gobj)
+			goto out;
+		goto adds;
+	}
 	if (!cur) {
 		if (sg_desired_validate(d, &own, &quiet))
 			goto out;
@@ -693,10 +733,9 @@ static int batch_fast(struct sg_desired *d, const char *group,
 		goto out;
 	g = &cur->groups[gi];
 	mark = calloc(g->nrules + 1, sizeof(*mark));
-	index = calloc(nadd + 1, sizeof(*index));
 	t.doc = json_deep_copy(d->doc);
 	gobj = t.doc ? group_obj(t.doc, g) : NULL;
-	if (!mark || !index || !gobj || map_rules(gobj, g, &refs))
+	if (!mark || !gobj || map_rules(gobj, g, &refs))
 		goto out;
 
 	for (size_t i = 0; i < ndel; i++) {
@@ -714,7 +753,7 @@ static int batch_fast(struct sg_desired *d, const char *group,
 	}
 	if (ndel && remove_marked(gobj, g, refs, mark))
 		goto out;
-
+adds:
 	for (size_t i = 0; i < nadd; i++) {
 		const struct sg_rule_spec *s = &add[i];
 		json_t *list, *entry;
@@ -722,7 +761,7 @@ static int batch_fast(struct sg_desired *d, const char *group,
 
 		if (!s->peer)
 			goto out;
-		if (!strncmp(s->peer, "sg-", 3)) {
+		if (cur && !strncmp(s->peer, "sg-", 3)) {
 			int pi = sg_config_find_group(cur, s->peer);
 
 			if (pi < 0 || cur->groups[pi].undefined)

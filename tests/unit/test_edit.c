@@ -702,3 +702,24 @@ Test(edit, batch_quota_names_the_first_row_over)
 			 "RulesPerSecurityGroupLimitExceeded", "%s",
 			 print_diag());
 }
+
+Test(edit, batch_adds_only_without_reading_the_config_first)
+{
+	struct sg_rule_spec add[3] = {
+		tcp(SG_DIR_OUT, "5432", "sg-db"),
+		tcp(SG_DIR_IN, "443", "sg-n"),
+		{.dir = SG_DIR_IN, .type = "https", .peer = "pl-office"},
+	};
+
+	load("vpc: vpc-t\n"
+	     "prefix_lists:\n"
+	     "  pl-office: {max_entries: 2, entries: [203.0.113.0/28]}\n"
+	     "security_groups:\n"
+	     "  sg-db:\n"
+	     "    inbound: []\n"
+	     "  sg-n:\n");
+	batch_like_one_by_one("sg-n", NULL, 0, add, 3);
+	/* A peer that is the VPC's implicit default group. */
+	add[1].peer = "sg-default";
+	batch_like_one_by_one("sg-db", NULL, 0, add, 2);
+}
