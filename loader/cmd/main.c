@@ -480,18 +480,14 @@ static int take_global_opts(int argc, char **argv, char **args, int *nargs,
 	return *why ? SG_EXIT_USAGE : SG_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* main without the allocation of args, so main frees it on every path. */
+static int run(int argc, char **argv, char **args)
 {
-	char **args = calloc((size_t)argc + 1, sizeof(*args));
 	bool help = false, version = false, ambiguous;
 	const struct cmd *c;
 	const char *why;
 	int n = 0;
 
-	if (!args) {
-		sg_err("out of memory");
-		return SG_EXIT_ERR;
-	}
 	libbpf_set_print(libbpf_print);
 
 	if (take_global_opts(argc, argv, args, &n, &help, &version, &why)) {
@@ -559,4 +555,18 @@ int main(int argc, char **argv)
 	}
 	args[0] = (char *)c->name;
 	return c->fn(n, args);
+}
+
+int main(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	int rc;
+
+	if (!args) {
+		sg_err("out of memory");
+		return SG_EXIT_ERR;
+	}
+	rc = run(argc, argv, args);
+	free(args);
+	return rc;
 }

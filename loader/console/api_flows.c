@@ -7,9 +7,9 @@
  *   POST /api/groups/{}/rules/preview    what an EDIT of the rule editor
  *                                        would do, without doing it
  *
- * The preview builds the edited desired state the way the save does (the
- * deletes, then the adds, each judged by the CLI's validator on the whole
- * state: desired/edit.h), and answers with the rules added and removed,
+ * The preview builds the edited desired state with the save's own parser
+ * and edit (rule_edit.h: the deletes, then the adds, judged by the CLI's
+ * validator on the whole state), and answers with the rules added and removed,
  * the verdict changes of `sgctl diff -j` (compile/diff.h, exact) and the
  * flows of the buffer's window whose verdict the edit would change: each
  * record's flow, as its first packet, through the reference model
@@ -32,6 +32,7 @@
 #include "config/model.h"
 #include "console/console.h"
 #include "console/flows.h"
+#include "console/rule_edit.h"
 #include "desired/desired.h"
 #include "desired/edit.h"
 #include "fleet/etcd.h"
@@ -39,6 +40,7 @@
 #include "state/state.h"
 #include "util/codes.h"
 #include "util/diag.h"
+#include "view/config_json.h"
 #include "view/diff_json.h"
 #include "view/flowlog.h"
 
@@ -137,233 +139,6 @@ static int get_flowlogs(struct sg_console *c, const struct sg_req *r,
 	return 0;
 }
 
-/* ------------------------------------------------------- the EDIT body */
-
-/*
- * One save of the rule editor (docs/console.md EDIT). The strings point
- * into the parsed body (doc) or into bufs.
- *
- * NOTE: api_groups.c (the save) parses the same body; the two parsers
- * are to be merged into one.
- */
-struct edit_req {
-	json_t *doc;
-	int dir;
-	const char **del;
-	size_t ndel;
-	struct sg_rule_spec *add;
-	size_t nadd;
-	char (*bufs)[4][32]; /* per add: protocol, ports, icmp type, code */
-	char (*types)[64];   /* per add: the type as a preset name */
-};
-
-static void edit_req_free(struct edit_req *e)
-{
-	json_decref(e->doc);
-	free(e->del);
-	free(e->add);
-	free(e->bufs);
-	free(e->types);
-	memset(e, 0, sizeof(*e));
-}
-
-/* A string or an integer member as text in buf; NULL when absent or
- * null; *bad when it is something else. */
-static const char *str_or_num(json_t *o, const char *key, char *buf, size_t len,
-			      bool *bad)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return NULL;
-	if (json_is_string(v)) {
-		snprintf(buf, len, "%s", json_string_value(v));
-		return buf;
-	}
-	if (json_is_integer(v)) {
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-		return buf;
-	}
-	*bad = true;
-	return NULL;
-}
-
-static void lower(char *s)
-{
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
-}
-
-static bool proto_has_ports(const char *p)
-{
-	return !strcmp(p, "tcp") || !strcmp(p, "udp") || !strcmp(p, "6") ||
-	       !strcmp(p, "17");
-}
-
-static bool proto_is_icmp(const char *p)
-{
-	return !strcmp(p, "icmp") || !strcmp(p, "icmpv6") || !strcmp(p, "1") ||
-	       !strcmp(p, "58");
-}
-
-/*
- * One add row: the protocol with its ports (tcp, udp) or ICMP type and
- * code (icmp, icmpv6), the others ignored as the editor shows them ("All",
- * "N/A"); with no protocol, the type as a preset ("HTTP" -> http).
- */
-static int parse_spec(struct edit_req *e, size_t i, json_t *o, char *why,
-		      size_t len)
-{
-	struct sg_rule_spec *s = &e->add[i];
-	char *pb = e->bufs[i][0], *ports = e->bufs[i][1];
-	char *it = e->bufs[i][2], *ic = e->bufs[i][3];
-	const char *proto, *type;
-	json_t *v;
-	bool bad = false;
-
-	if (!json_is_object(o)) {
-		snprintf(why, len, "add[%zu] is not an object", i);
-		return -EINVAL;
-	}
-	s->dir = e->dir;
-	proto = str_or_num(o, "protocol", pb, 32, &bad);
-	if (proto && !*proto)
-		proto = NULL;
-	if (proto) {
-		lower(pb);
-		if (!strcmp(pb, "-1"))
-			snprintf(pb, 32, "all");
-		s->protocol = pb;
-		if (proto_has_ports(pb)) {
-			s->ports = str_or_num(o, "port_range", ports, 32, &bad);
-			if (s->ports)
-				lower(ports);
-		} else if (proto_is_icmp(pb)) {
-			s->icmp_type = str_or_num(o, "icmp_type", it, 32, &bad);
-			s->icmp_code = str_or_num(o, "icmp_code", ic, 32, &bad);
-			if (s->icmp_type && !strcmp(it, "-1"))
-				snprintf(it, 32, "all");
-			if (s->icmp_code && !strcmp(ic, "-1"))
-				snprintf(ic, 32, "all");
-		}
-	} else {
-		v = json_object_get(o, "type");
-		type = json_is_string(v) ? json_string_value(v) : NULL;
-		if (type && *type) {
-			char *t = e->types[i];
-
-			snprintf(t, 64, "%s", type);
-			lower(t);
-			for (char *p = t; *p; p++)
-				if (*p == ' ')
-					*p = '-';
-			s->type = t;
-		}
-	}
-	v = json_object_get(o, "peer");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v))
-			bad = true;
-		else
-			s->peer = json_string_value(v);
-	}
-	v = json_object_get(o, "description");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v))
-			bad = true;
-		else if (*json_string_value(v))
-			s->description = json_string_value(v);
-	}
-	if (bad) {
-		snprintf(why, len,
-			 "add[%zu]: protocol, port_range, icmp_type and "
-			 "icmp_code are strings or numbers, peer and "
-			 "description strings",
-			 i);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_edit(const struct sg_req *r, struct edit_req *e, char *why,
-		      size_t len)
-{
-	json_error_t jerr;
-	json_t *v, *del, *add;
-	const char *dir;
-
-	memset(e, 0, sizeof(*e));
-	e->doc =
-		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!e->doc || !json_is_object(e->doc)) {
-		snprintf(why, len, "the body is not a JSON object%s%s",
-			 e->doc ? "" : ": ", e->doc ? "" : jerr.text);
-		return -EINVAL;
-	}
-	v = json_object_get(e->doc, "direction");
-	dir = json_is_string(v) ? json_string_value(v) : NULL;
-	if (dir && !strcmp(dir, "inbound")) {
-		e->dir = SG_DIR_IN;
-	} else if (dir && !strcmp(dir, "outbound")) {
-		e->dir = SG_DIR_OUT;
-	} else {
-		snprintf(why, len, "direction: inbound or outbound");
-		return -EINVAL;
-	}
-	del = json_object_get(e->doc, "delete");
-	add = json_object_get(e->doc, "add");
-	if ((del && !json_is_null(del) && !json_is_array(del)) ||
-	    (add && !json_is_null(add) && !json_is_array(add))) {
-		snprintf(why, len, "delete and add are lists");
-		return -EINVAL;
-	}
-	e->ndel = json_is_array(del) ? json_array_size(del) : 0;
-	e->nadd = json_is_array(add) ? json_array_size(add) : 0;
-	e->del = calloc(e->ndel + 1, sizeof(*e->del));
-	e->add = calloc(e->nadd + 1, sizeof(*e->add));
-	e->bufs = calloc(e->nadd + 1, sizeof(*e->bufs));
-	e->types = calloc(e->nadd + 1, sizeof(*e->types));
-	if (!e->del || !e->add || !e->bufs || !e->types) {
-		snprintf(why, len, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < e->ndel; i++) {
-		v = json_array_get(del, i);
-		if (!json_is_string(v)) {
-			snprintf(why, len, "delete[%zu] is not a rule id", i);
-			return -EINVAL;
-		}
-		e->del[i] = json_string_value(v);
-	}
-	for (size_t i = 0; i < e->nadd; i++)
-		if (parse_spec(e, i, json_array_get(add, i), why, len))
-			return -EINVAL;
-	return 0;
-}
-
-/* The deletes, then the adds; *row: the add at fault (-1: none). */
-static int run_edit(struct sg_desired *d, const char *group,
-		    const struct edit_req *e, struct sg_diag *diag, int *row)
-{
-	int err;
-
-	*row = -1;
-	for (size_t i = 0; i < e->ndel; i++) {
-		err = sg_edit_rule_delete(d, group, e->del[i], NULL, NULL,
-					  diag);
-		if (err)
-			return err;
-	}
-	for (size_t i = 0; i < e->nadd; i++) {
-		err = sg_edit_rule_add(d, group, &e->add[i], NULL, diag);
-		if (err) {
-			*row = (int)i;
-			return err;
-		}
-	}
-	return 0;
-}
-
 /* ------------------------------------------------- the desired state */
 
 /* The desired state the console works on: the VPC's keys in etcd, or
@@ -419,57 +194,14 @@ static int read_desired(struct sg_console *c, const struct sg_config *cfg,
 
 /* -------------------------------------------------------- the answer */
 
-static const char *dir_name(int d)
-{
-	return d == SG_DIR_IN ? "inbound" : "outbound";
-}
-
-static const char *peer_kind_name(enum sg_peer_kind k)
-{
-	return k == SG_PEER_GROUP	  ? "group"
-	       : k == SG_PEER_PREFIX_LIST ? "prefix-list"
-					  : "cidr";
-}
-
-/*
- * A rule of the diff. TODO(merge): the RULE object of docs/console.md is
- * view/config_json.h's sg_view_rule_fields + sg_view_rule_console_fields
- * (branch h-groups); this writes the show -j members until then.
- */
+/* A rule of the diff: the console's RULE object (without usage: the
+ * rule is not loaded yet, or no longer). */
 static void rule_json(struct sg_json *j, const struct sg_config *cfg,
 		      const struct sg_rule *r)
 {
 	sg_json_begin_object(j);
-	sg_json_kv_string(j, "id", r->id);
-	sg_json_kv_string(j, "direction", dir_name(r->dir));
-	sg_json_kv_string(j, "rule", r->text);
-	if (r->proto == SG_PROTO_ALL)
-		sg_json_kv_string(j, "protocol", "all");
-	else
-		sg_json_kv_int(j, "protocol", r->proto);
-	if (r->port_lo >= 0) {
-		sg_json_kv_int(j, "port_from", r->port_lo);
-		sg_json_kv_int(j, "port_to", r->port_hi);
-	}
-	if (r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6) {
-		sg_json_key(j, "icmp_type");
-		if (r->icmp_type == SG_ANY)
-			sg_json_string(j, "all");
-		else
-			sg_json_int(j, r->icmp_type);
-		sg_json_key(j, "icmp_code");
-		if (r->icmp_code == SG_ANY)
-			sg_json_string(j, "all");
-		else
-			sg_json_int(j, r->icmp_code);
-	}
-	sg_json_kv_string(j, "peer", r->peer_text);
-	sg_json_kv_string(j, "peer_kind", peer_kind_name(r->peer_kind));
-	if (r->peer_kind == SG_PEER_GROUP && r->peer_index >= 0 &&
-	    (size_t)r->peer_index < cfg->ngroups)
-		sg_json_kv_string(j, "peer_group",
-				  cfg->groups[r->peer_index].id);
-	sg_json_kv_string(j, "description", r->description);
+	sg_view_rule_fields(j, cfg, r);
+	sg_view_rule_console_fields(j, r);
 	sg_json_end_object(j);
 }
 
@@ -694,20 +426,17 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 	const struct sg_config *loaded;
 	struct sg_config cur = {0}, next = {0};
 	struct sg_desired d = {0};
-	struct edit_req e;
+	struct sg_rule_edit e;
 	struct sg_diag diag;
 	struct sg_diff diff = {0};
 	struct replay x = {0};
 	struct sg_json *j;
-	char why[256];
 	int64_t rev;
-	int err, row, gc, gn;
+	int err, gc, gn;
 
 	sg_diag_init(&diag);
-	if (parse_edit(r, &e, why, sizeof(why))) {
-		edit_req_free(&e);
-		return sg_resp_error(w, 400, "InvalidRequest", "%s", why);
-	}
+	if (sg_rule_edit_parse(&e, group, r, w))
+		goto out;
 	loaded = sg_console_config(c, &rev, w);
 	if (!loaded)
 		goto out;
@@ -732,12 +461,10 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 		sg_resp_diag(w, &diag, -1);
 		goto out;
 	}
-	err = run_edit(&d, group, &e, &diag, &row);
-	if (!err)
-		err = sg_desired_validate(&d, &next, &diag);
+	err = sg_rule_edit_run(&d, &e, &cur, &next, &diag);
 	if (err) {
 		if (diag.nerrors)
-			sg_resp_diag(w, &diag, row);
+			sg_resp_diag(w, &diag, e.row);
 		else
 			sg_resp_error(w, 500, "InternalError", "%s",
 				      strerror(-err));
@@ -799,7 +526,7 @@ out:
 	sg_config_free(&next);
 	sg_desired_free(&d);
 	sg_diag_free(&diag);
-	edit_req_free(&e);
+	sg_rule_edit_free(&e);
 	return 0;
 }
 

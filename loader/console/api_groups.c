@@ -2,10 +2,11 @@
 /*
  * The console's security groups (docs/console.md): the Type menu, the
  * group list and one group with its rules and their use, creating and
- * deleting a group, and the rule editor's save (deletes, then adds, in
- * one edit judged as a whole: all or nothing). A failed save names the
- * add row at fault ("row": its index in add, as docs/console.md says);
- * a failed delete has no row, its message names the rule.
+ * deleting a group, and the rule editor's save (rule_edit.h: deletes,
+ * then adds, in one edit judged as a whole: all or nothing). A failed
+ * save names the add row at fault ("row": its index in add, as
+ * docs/console.md says); a failed delete has no row, its message names
+ * the rule.
  *
  * Every object is view/'s (the CLI's -j objects); what a request needs
  * from the datapath (slots, hit counters) is read once per request, and
@@ -25,6 +26,7 @@
 #include "config/model.h"
 #include "config/ruletype.h"
 #include "console/console.h"
+#include "console/rule_edit.h"
 #include "desired/edit.h"
 #include "util/codes.h"
 #include "util/diag.h"
@@ -32,7 +34,6 @@
 
 #define PAGE_DEFAULT  500
 #define PAGE_MAX      1000
-#define EDIT_MAX_ROWS 1000 /* far above a group's quota */
 
 /* ------------------------------------------------------------- helpers */
 
@@ -446,302 +447,53 @@ static int delete_group(struct sg_console *c, const struct sg_req *r,
 
 /* ---- the rule editor's save ---- */
 
-struct row {
-	struct sg_rule_spec spec;
-	char type[64], proto[16], ports[32], itype[16], icode[16];
-	char id[SG_RULE_ID_SIZE]; /* the rule added */
-};
-
-struct rules_args {
-	const char *group;
-	const char **del;
-	size_t ndel;
-	char (*deleted)[SG_RULE_ID_SIZE];
-	struct row *add;
-	size_t nadd;
-	int fail_row; /* the add row at fault, -1 (a delete: its message
-		       * names the rule) */
-};
-
-/* Deletes first, then adds: a row changed in the editor is a delete of
- * its rule plus an add, judged together. Run again from scratch when an
- * etcd transaction retries. */
-static int rules_fn(struct sg_desired *d, void *arg, struct sg_diag *diag)
-{
-	struct rules_args *a = arg;
-	int rc;
-
-	a->fail_row = -1;
-	for (size_t i = 0; i < a->ndel; i++) {
-		rc = sg_edit_rule_delete(d, a->group, a->del[i], NULL,
-					 a->deleted[i], diag);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; i < a->nadd; i++) {
-		rc = sg_edit_rule_add(d, a->group, &a->add[i].spec,
-				      a->add[i].id, diag);
-		if (rc) {
-			a->fail_row = (int)i;
-			return rc;
-		}
-	}
-	return 0;
-}
-
-/* A member given as a string or a number, as text into buf; NULL when
- * absent, "" (and *bad) when it is neither. */
-static const char *scalar(json_t *o, const char *key, char *buf, size_t len,
-			  bool *bad)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v))
-		return NULL;
-	if (json_is_string(v)) {
-		snprintf(buf, len, "%s", json_string_value(v));
-		return buf;
-	}
-	if (json_is_integer(v)) {
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-		return buf;
-	}
-	*bad = true;
-	return "";
-}
-
-/* "tcp" / "6" -> 6, "all" / "-1" -> SG_PROTO_ALL; -3 when not known. */
-static int proto_number(const char *p)
-{
-	char *end;
-	long v;
-
-	if (!strcasecmp(p, "all") || !strcmp(p, "-1"))
-		return SG_PROTO_ALL;
-	for (int n = 0; n < 256; n++)
-		if (sg_proto_name(n) && !strcasecmp(sg_proto_name(n), p))
-			return n;
-	v = strtol(p, &end, 10);
-	return *p && !*end && v >= 0 && v <= 255 ? (int)v : -3;
-}
-
-/*
- * One SPEC of the editor into a rule spec: the Type's preset when the
- * protocol and ports are the Type's (the rule then reads as the CLI's
- * `--type http` would), else the protocol and ports as given. 0, or an
- * error for the row in diag.
- */
-static int row_spec(json_t *o, int dir, struct row *row, struct sg_diag *diag)
-{
-	static const struct sg_pos nowhere;
-	struct sg_rule_spec *s = &row->spec;
-	const struct sg_ruletype *t = NULL;
-	const char *type, *ports;
-	bool bad = false;
-
-	memset(s, 0, sizeof(*s));
-	s->dir = dir;
-	if (!json_is_object(o)) {
-		sg_error(diag, nowhere, SG_E_MALFORMED,
-			 "a rule to add must be a JSON object");
-		return -EINVAL;
-	}
-	type = scalar(o, "type", row->type, sizeof(row->type), &bad);
-	s->protocol =
-		scalar(o, "protocol", row->proto, sizeof(row->proto), &bad);
-	ports = scalar(o, "port_range", row->ports, sizeof(row->ports), &bad);
-	s->icmp_type =
-		scalar(o, "icmp_type", row->itype, sizeof(row->itype), &bad);
-	s->icmp_code =
-		scalar(o, "icmp_code", row->icode, sizeof(row->icode), &bad);
-	s->peer = json_string_value(json_object_get(o, "peer"));
-	s->description = json_string_value(json_object_get(o, "description"));
-	if (bad || (json_object_get(o, "peer") && !s->peer) ||
-	    (json_object_get(o, "description") && !s->description &&
-	     !json_is_null(json_object_get(o, "description")))) {
-		sg_error(diag, nowhere, SG_E_MALFORMED,
-			 "type, protocol, port_range, icmp_type, icmp_code, "
-			 "peer and description are strings (or numbers)");
-		return -EINVAL;
-	}
-	if (s->description && !*s->description)
-		s->description = NULL;
-	if (s->protocol && !*s->protocol)
-		s->protocol = NULL;
-	if (s->protocol && !strcmp(s->protocol, "-1"))
-		s->protocol = "all"; /* AWS's IpProtocol -1 */
-	if (ports && !strcasecmp(ports, "all"))
-		ports = "all";
-	if (ports && (!*ports || !strcasecmp(ports, "N/A")))
-		ports = NULL;
-	if (s->protocol) {
-		int p = proto_number(s->protocol);
-
-		/* What the editor shows beside a protocol that has no ports
-		 * ("All") or no ICMP type is not part of the rule. */
-		if (p != SG_PROTO_TCP && p != SG_PROTO_UDP)
-			ports = NULL;
-		if (p != SG_PROTO_ICMP && p != SG_PROTO_ICMPV6)
-			s->icmp_type = s->icmp_code = NULL;
-	}
-	if (s->icmp_type && !strcmp(s->icmp_type, "-1"))
-		s->icmp_type = "all";
-	if (s->icmp_code && !strcmp(s->icmp_code, "-1"))
-		s->icmp_code = "all";
-	if (type && *type) {
-		t = sg_ruletype_find(type);
-		if (!t && !s->protocol) {
-			/* A preset of the config ("ssh"): the parser judges
-			 * it. */
-			s->type = type;
-			return 0;
-		}
-	}
-	if (!t && !s->protocol && !(type && *type)) {
-		sg_error(diag, nowhere, SG_E_MISSING,
-			 "a rule needs a type or a protocol");
-		return -EINVAL;
-	}
-	if (t && !s->protocol) {
-		if (t->proto == SG_RULETYPE_ANY_PROTO) {
-			sg_error(diag, nowhere, SG_E_MISSING,
-				 "%s needs a protocol number", t->name);
-			return -EINVAL;
-		}
-		s->protocol = sg_ruletype_protocol(t);
-		if (t->fixed)
-			ports = NULL;
-	}
-	/* The Type's own protocol and ports: say it as its preset. */
-	if (t && t->preset && proto_number(s->protocol) == t->proto &&
-	    !s->icmp_type && !s->icmp_code) {
-		char want[24];
-		const char *tr =
-			sg_port_range_str(t->proto, t->port_lo, t->port_hi,
-					  SG_ANY, want, sizeof(want));
-		bool same = !ports || !strcmp(ports, tr) ||
-			    (t->port_lo == 0 && t->port_hi == 65535 &&
-			     !strcmp(ports, "all"));
-
-		if (same) {
-			s->type = t->preset;
-			s->protocol = NULL;
-			ports = NULL;
-		}
-	}
-	s->ports = ports;
-	return 0;
-}
-
 static int save_rules(struct sg_console *c, const struct sg_req *r,
 		      struct sg_resp *w)
 {
-	static const struct sg_pos nowhere;
-	struct rules_args a = {.group = r->arg[0], .fail_row = -1};
 	const struct sg_config *cfg;
-	json_t *o, *dir, *del, *add;
+	struct sg_rule_edit e;
 	struct sg_diag diag;
 	struct sg_json *j;
-	const char *ds;
 	int64_t rev = 0;
-	int d, rc;
+	int rc;
 
 	sg_diag_init(&diag);
-	o = body_object(r, w);
-	if (!o)
-		return 0;
-	dir = json_object_get(o, "direction");
-	del = json_object_get(o, "delete");
-	add = json_object_get(o, "add");
-	ds = json_string_value(dir);
-	if (!ds || (strcmp(ds, "inbound") && strcmp(ds, "outbound"))) {
-		sg_resp_error(w, 400, "InvalidRequest",
-			      "direction must be \"inbound\" or \"outbound\"");
+	if (sg_rule_edit_parse(&e, r->arg[0], r, w))
 		goto out;
-	}
-	d = !strcmp(ds, "inbound") ? SG_DIR_IN : SG_DIR_OUT;
-	if ((del && !json_is_array(del) && !json_is_null(del)) ||
-	    (add && !json_is_array(add) && !json_is_null(add))) {
-		sg_resp_error(w, 400, "InvalidRequest",
-			      "delete and add must be arrays");
-		goto out;
-	}
-	a.ndel = json_is_array(del) ? json_array_size(del) : 0;
-	a.nadd = json_is_array(add) ? json_array_size(add) : 0;
-	if (a.ndel > EDIT_MAX_ROWS || a.nadd > EDIT_MAX_ROWS) {
-		sg_resp_error(w, 400, "InvalidRequest",
-			      "at most %d rows per save", EDIT_MAX_ROWS);
-		goto out;
-	}
 	cfg = sg_console_config(c, &rev, w);
 	if (!cfg)
 		goto out;
-	if (find_group(cfg, a.group) < 0) {
+	if (find_group(cfg, e.group) < 0) {
 		sg_resp_error(w, 404, SG_E_NOTFOUND,
-			      "security group %s does not exist in %s", a.group,
+			      "security group %s does not exist in %s", e.group,
 			      cfg->vpc);
 		goto out;
 	}
-	a.del = calloc(a.ndel + 1, sizeof(*a.del));
-	a.deleted = calloc(a.ndel + 1, sizeof(*a.deleted));
-	a.add = calloc(a.nadd + 1, sizeof(*a.add));
-	if (!a.del || !a.deleted || !a.add) {
-		oom(w);
-		goto out;
-	}
-	for (size_t i = 0; i < a.ndel; i++) {
-		a.del[i] = json_string_value(json_array_get(del, i));
-		if (!a.del[i]) {
-			sg_error(&diag, nowhere, SG_E_MALFORMED,
-				 "delete: rule ids are strings (sgr-...)");
-			sg_resp_diag(w, &diag, -1);
+	/* Nothing changed in the editor: nothing to save. */
+	if (e.ndel || e.nadd) {
+		rc = sg_console_edit(c, sg_rule_edit_fn, &e, &diag, &rev);
+		if (rc) {
+			edit_failed(w, rc, &diag, e.row);
 			goto out;
 		}
-	}
-	for (size_t i = 0; i < a.nadd; i++)
-		if (row_spec(json_array_get(add, i), d, &a.add[i], &diag)) {
-			sg_resp_diag(w, &diag, (int)i);
-			goto out;
-		}
-	if (!a.ndel && !a.nadd) {
-		/* Nothing changed in the editor: nothing to save. */
-		j = sg_resp_json(w);
-		sg_json_begin_object(j);
-		sg_json_kv_int(j, "revision", rev);
-		sg_json_key(j, "added");
-		sg_json_begin_array(j);
-		sg_json_end_array(j);
-		sg_json_key(j, "deleted");
-		sg_json_begin_array(j);
-		sg_json_end_array(j);
-		sg_json_end_object(j);
-		goto out;
-	}
-	rc = sg_console_edit(c, rules_fn, &a, &diag, &rev);
-	if (rc) {
-		edit_failed(w, rc, &diag, a.fail_row);
-		goto out;
 	}
 	j = sg_resp_json(w);
 	sg_json_begin_object(j);
 	sg_json_kv_int(j, "revision", rev);
 	sg_json_key(j, "added");
 	sg_json_begin_array(j);
-	for (size_t i = 0; i < a.nadd; i++)
-		sg_json_string(j, a.add[i].id);
+	for (size_t i = 0; i < e.nadd; i++)
+		sg_json_string(j, e.added[i]);
 	sg_json_end_array(j);
 	sg_json_key(j, "deleted");
 	sg_json_begin_array(j);
-	for (size_t i = 0; i < a.ndel; i++)
-		sg_json_string(j, a.deleted[i]);
+	for (size_t i = 0; i < e.ndel; i++)
+		sg_json_string(j, e.deleted[i]);
 	sg_json_end_array(j);
 	sg_json_end_object(j);
 out:
-	free(a.del);
-	free(a.deleted);
-	free(a.add);
+	sg_rule_edit_free(&e);
 	sg_diag_free(&diag);
-	json_decref(o);
 	return 0;
 }
 

@@ -593,6 +593,266 @@ out:
 	return rc;
 }
 
+/* ---- a batch of rule edits, judged once ---- */
+
+/*
+ * The deletes marked in del[] (g's rules, placed by refs) removed from
+ * gobj as one delete after another would: an entry loses the peers
+ * marked, or goes when all of them are; the default egress pair becomes
+ * an outbound list of the ones left. Walks backwards so the indices
+ * still to come stay valid.
+ */
+static int remove_marked(json_t *gobj, const struct sg_group *g,
+			 const struct rref *refs, const bool *del)
+{
+	bool egress = false;
+	size_t r = g->nrules;
+
+	while (r > 0) {
+		const struct rref *ref = &refs[r - 1];
+		size_t first = r - 1, marked = 0;
+		json_t *list, *peers;
+
+		if (ref->egress) {
+			egress |= del[r - 1];
+			r--;
+			continue;
+		}
+		while (first > 0 && !refs[first - 1].egress &&
+		       refs[first - 1].dir == ref->dir &&
+		       refs[first - 1].entry == ref->entry)
+			first--;
+		for (size_t k = first; k < r; k++)
+			marked += del[k];
+		list = json_object_get(gobj, dir_key(ref->dir));
+		if (marked && marked == r - first) {
+			if (json_array_remove(list, ref->entry))
+				return -EUCLEAN;
+		} else if (marked) {
+			peers = json_object_get(json_array_get(list,
+							       ref->entry),
+						peer_key(ref->dir));
+			for (size_t k = r; k-- > first;)
+				if (del[k] && (refs[k].peer < 0 ||
+					       json_array_remove(
+						       peers,
+						       (size_t)refs[k].peer)))
+					return -EUCLEAN;
+		}
+		r = first;
+	}
+	if (egress) {
+		json_t *list = json_array();
+
+		if (!list || json_object_set_new(gobj, "outbound", list))
+			return -ENOMEM;
+		for (r = 0; r < g->nrules; r++)
+			if (refs[r].egress && !del[r] &&
+			    json_array_append_new(
+				    list, all_traffic(SG_DIR_OUT,
+						      egress_peers[refs[r].egress])))
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A group of the document's own (an object or null under
+ * security_groups, not the VPC's implicit default), like every sg- peer
+ * of the adds, and every add has a peer. */
+static bool written_out(json_t *doc, const char *group,
+			const struct sg_rule_spec *add, size_t nadd)
+{
+	json_t *sec = section(doc, "security_groups", false), *o;
+
+	o = json_object_get(sec, group);
+	if (!o || (!json_is_object(o) && !json_is_null(o)))
+		return false;
+	for (size_t i = 0; i < nadd; i++) {
+		if (!add[i].peer)
+			return false;
+		o = json_object_get(sec, add[i].peer);
+		if (!strncmp(add[i].peer, "sg-", 3) &&
+		    (!o || (!json_is_object(o) && !json_is_null(o))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The batch without a judgement on the way: the edits made on a copy of
+ * the document, the copy judged once. Anything but success (an error of
+ * any row, a state that was invalid already) returns non-zero with d
+ * untouched and nothing in diag: the caller then makes the edits one by
+ * one, which names the error and the row exactly as they always have.
+ */
+static int batch_fast(struct sg_desired *d, const char *group,
+		      const struct sg_config *given, const char *const *del,
+		      size_t ndel, char (*deleted)[SG_RULE_ID_SIZE],
+		      const struct sg_rule_spec *add, size_t nadd,
+		      char (*added)[SG_RULE_ID_SIZE], struct sg_config *next)
+{
+	struct sg_config own = {0}, nx = {0};
+	const struct sg_config *cur = given;
+	const struct sg_group *g;
+	struct rref *refs = NULL;
+	struct sg_desired t = {NULL};
+	struct sg_diag quiet;
+	size_t *index = NULL;
+	bool *mark = NULL;
+	json_t *gobj;
+	int gi, rc = -EINVAL;
+
+	sg_diag_init(&quiet);
+	if (!d->doc || !json_is_object(d->doc))
+		goto out;
+	index = calloc(nadd + 1, sizeof(*index));
+	if (!index)
+		goto out;
+	if (!cur && !ndel && written_out(d->doc, group, add, nadd)) {
+		/*
+		 * Adds only, to a group written in the document, with peers
+		 * that are: there is nothing to read from the config before
+		 * the edit. An add never mends a state that was invalid, so
+		 * the judgement at the end is the only one needed.
+		 */
+		t.doc = json_deep_copy(d->doc);
+		gobj = t.doc ? group_obj(t.doc, &(struct sg_group){
+							.id = (char *)group})
+			     : NULL;
+		if (!gobj)
+			goto out;
+		goto adds;
+	}
+	if (!cur) {
+		if (sg_desired_validate(d, &own, &quiet))
+			goto out;
+		cur = &own;
+	}
+	gi = sg_config_find_group(cur, group);
+	if (gi < 0 || cur->groups[gi].undefined)
+		goto out;
+	g = &cur->groups[gi];
+	mark = calloc(g->nrules + 1, sizeof(*mark));
+	t.doc = json_deep_copy(d->doc);
+	gobj = t.doc ? group_obj(t.doc, g) : NULL;
+	if (!mark || !gobj || map_rules(gobj, g, &refs))
+		goto out;
+
+	for (size_t i = 0; i < ndel; i++) {
+		size_t r;
+
+		for (r = 0; r < g->nrules; r++)
+			if (!strcmp(g->rules[r].id, del[i]))
+				break;
+		if (r == g->nrules || mark[r])
+			goto out; /* InvalidPermission.NotFound */
+		mark[r] = true;
+		if (deleted)
+			snprintf(deleted[i], SG_RULE_ID_SIZE, "%s",
+				 g->rules[r].id);
+	}
+	if (ndel && remove_marked(gobj, g, refs, mark))
+		goto out;
+adds:
+	for (size_t i = 0; i < nadd; i++) {
+		const struct sg_rule_spec *s = &add[i];
+		json_t *list, *entry;
+		bool had_out;
+
+		if (!s->peer)
+			goto out;
+		if (cur && !strncmp(s->peer, "sg-", 3)) {
+			int pi = sg_config_find_group(cur, s->peer);
+
+			if (pi < 0 || cur->groups[pi].undefined)
+				goto out;
+		}
+		had_out = json_object_get(gobj, "outbound") != NULL;
+		list = rule_list(gobj, s->dir);
+		if (!list)
+			goto out;
+		if (s->dir == SG_DIR_OUT && !had_out &&
+		    (json_array_append_new(
+			     list, all_traffic(SG_DIR_OUT, "0.0.0.0/0")) ||
+		     json_array_append_new(list,
+					   all_traffic(SG_DIR_OUT, "::/0"))))
+			goto out;
+		entry = rule_entry(s, true);
+		if (!entry || json_array_append_new(list, entry))
+			goto out;
+		index[i] = json_array_size(list) - 1;
+	}
+
+	/* The one judgement of the whole edit. */
+	if (sg_desired_validate(&t, &nx, &quiet))
+		goto out;
+	free(refs);
+	refs = NULL;
+	gi = sg_config_find_group(&nx, group);
+	if (gi < 0 || map_rules(gobj, &nx.groups[gi], &refs))
+		goto out;
+	for (size_t i = 0; added && i < nadd; i++) {
+		added[i][0] = '\0';
+		for (size_t r = 0; r < nx.groups[gi].nrules; r++)
+			if (refs[r].dir == add[i].dir && !refs[r].egress &&
+			    refs[r].entry == index[i])
+				snprintf(added[i], SG_RULE_ID_SIZE, "%s",
+					 nx.groups[gi].rules[r].id);
+	}
+	json_decref(d->doc);
+	d->doc = t.doc;
+	t.doc = NULL;
+	if (next) {
+		*next = nx;
+		memset(&nx, 0, sizeof(nx));
+	}
+	rc = 0;
+out:
+	json_decref(t.doc);
+	free(refs);
+	free(mark);
+	free(index);
+	sg_config_free(&nx);
+	sg_config_free(&own);
+	sg_diag_free(&quiet);
+	return rc;
+}
+
+int sg_edit_rule_batch(struct sg_desired *d, const char *group,
+		       const struct sg_config *cur, const char *const *del,
+		       size_t ndel, char (*deleted)[SG_RULE_ID_SIZE],
+		       const struct sg_rule_spec *add, size_t nadd,
+		       char (*added)[SG_RULE_ID_SIZE], int *row,
+		       struct sg_config *next, struct sg_diag *diag)
+{
+	int rc;
+
+	*row = -1;
+	if (next)
+		memset(next, 0, sizeof(*next));
+	if (!ndel && !nadd)
+		return next ? sg_desired_validate(d, next, diag) : 0;
+	if (!batch_fast(d, group, cur, del, ndel, deleted, add, nadd, added,
+			next))
+		return 0;
+	/* Something is wrong: one edit after another tells what, and where. */
+	for (size_t i = 0; i < ndel; i++) {
+		rc = sg_edit_rule_delete(d, group, del[i], NULL,
+					 deleted ? deleted[i] : NULL, diag);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < nadd; i++) {
+		rc = sg_edit_rule_add(d, group, &add[i],
+				      added ? added[i] : NULL, diag);
+		if (rc) {
+			*row = (int)i;
+			return rc;
+		}
+	}
+	return next ? sg_desired_validate(d, next, diag) : 0;
+}
+
 int sg_edit_group_create(struct sg_desired *d, const char *id, const char *name,
 			 const char *description, struct sg_diag *diag)
 {

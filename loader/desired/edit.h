@@ -58,6 +58,24 @@ int sg_edit_rule_delete(struct sg_desired *d, const char *group,
 			const char *rule_id, const struct sg_rule_spec *s,
 			char *deleted, struct sg_diag *diag);
 
+/*
+ * Several rule edits of one group as one edit: the deletes (by rule id),
+ * then the adds, the whole state judged once at the end rather than twice
+ * per edit (what makes a save fast on a big config). The result, the
+ * errors, their codes and *row (the add at fault, -1: none or a delete)
+ * are those of sg_edit_rule_delete / sg_edit_rule_add called in that
+ * order: when the batch fails, it is made again one edit at a time to
+ * tell which. cur: d validated (NULL: the batch validates it). deleted,
+ * added: the ids per delete / add (or NULL). With next, the edited config
+ * is left there (free with sg_config_free).
+ */
+int sg_edit_rule_batch(struct sg_desired *d, const char *group,
+		       const struct sg_config *cur, const char *const *del,
+		       size_t ndel, char (*deleted)[SG_RULE_ID_SIZE],
+		       const struct sg_rule_spec *add, size_t nadd,
+		       char (*added)[SG_RULE_ID_SIZE], int *row,
+		       struct sg_config *next, struct sg_diag *diag);
+
 /* A new group (InvalidGroup.Duplicate when the id exists). name and
  * description may be NULL. */
 int sg_edit_group_create(struct sg_desired *d, const char *id, const char *name,

@@ -534,3 +534,192 @@ Test(edit, rules_with_written_ids)
 	ok(sg_edit_rule_delete(&d, "sg-a", NULL, &s, NULL, &diag));
 	cr_assert_eq(group("sg-a")->nrules, 2);
 }
+
+/* ---- a batch of rule edits (judged once) ---- */
+
+/* The batch on d makes the state and ids that one edit after another
+ * makes on a copy. */
+static void batch_like_one_by_one(const char *gid, const char *const *del,
+				  size_t ndel, const struct sg_rule_spec *add,
+				  size_t nadd)
+{
+	struct sg_desired seq = {json_deep_copy(d.doc)};
+	char sdel[8][SG_RULE_ID_SIZE], sadd[8][SG_RULE_ID_SIZE];
+	char bdel[8][SG_RULE_ID_SIZE], badd[8][SG_RULE_ID_SIZE];
+	char *a, *b;
+	int row = 7;
+
+	cr_assert(ndel <= 8 && nadd <= 8);
+	for (size_t i = 0; i < ndel; i++)
+		cr_assert_eq(sg_edit_rule_delete(&seq, gid, del[i], NULL,
+						 sdel[i], &diag),
+			     0, "%s", print_diag());
+	for (size_t i = 0; i < nadd; i++)
+		cr_assert_eq(sg_edit_rule_add(&seq, gid, &add[i], sadd[i],
+					      &diag),
+			     0, "%s", print_diag());
+	sg_config_free(&cfg);
+	cr_assert_eq(sg_edit_rule_batch(&d, gid, NULL, del, ndel, bdel, add,
+					nadd, badd, &row, &cfg, &diag),
+		     0, "%s", print_diag());
+	cr_assert_eq(row, -1);
+	cr_assert_geq(sg_config_find_group(&cfg, gid), 0, "next is left");
+	a = sg_desired_text(&seq, NULL);
+	b = sg_desired_text(&d, NULL);
+	cr_assert_str_eq(b, a);
+	for (size_t i = 0; i < ndel; i++)
+		cr_assert_str_eq(bdel[i], sdel[i]);
+	for (size_t i = 0; i < nadd; i++) {
+		cr_assert(sadd[i][0], "add %zu has an id", i);
+		cr_assert_str_eq(badd[i], sadd[i]);
+	}
+	free(a);
+	free(b);
+	sg_desired_free(&seq);
+}
+
+static void rule_id(char id[SG_RULE_ID_SIZE], const char *gid, const char *text)
+{
+	const struct sg_rule *r = rule_text(gid, text);
+
+	cr_assert_not_null(r, "no rule '%s' in %s", text, gid);
+	snprintf(id, SG_RULE_ID_SIZE, "%s", r->id);
+}
+
+Test(edit, batch_deletes_a_whole_peer_list_and_default_egress)
+{
+	char h4[SG_RULE_ID_SIZE], h6[SG_RULE_ID_SIZE], e4[SG_RULE_ID_SIZE];
+	const char *del[3] = {h6, e4, h4};
+	struct sg_rule_spec add[3] = {
+		tcp(SG_DIR_IN, "443", "0.0.0.0/0"),
+		tcp(SG_DIR_OUT, "5432", "sg-db"),
+		{.dir = SG_DIR_IN, .type = "https", .peer = "::/0",
+		 .description = "web"},
+	};
+
+	ok(0);
+	rule_id(h4, "sg-web", "http (tcp/80) from 0.0.0.0/0");
+	rule_id(h6, "sg-web", "http (tcp/80) from ::/0");
+	rule_id(e4, "sg-web", "all traffic to 0.0.0.0/0 (default egress)");
+	batch_like_one_by_one("sg-web", del, 3, add, 3);
+}
+
+Test(edit, batch_one_peer_both_egress_and_the_default_group)
+{
+	char h6[SG_RULE_ID_SIZE], e4[SG_RULE_ID_SIZE], e6[SG_RULE_ID_SIZE];
+	const char *del[3] = {e6, h6, e4};
+	struct sg_rule_spec add[2] = {
+		tcp(SG_DIR_OUT, "443", "0.0.0.0/0"),
+		tcp(SG_DIR_IN, "8080-8089", "pl-office"),
+	};
+
+	ok(0);
+	rule_id(h6, "sg-web", "http (tcp/80) from ::/0");
+	rule_id(e4, "sg-web", "all traffic to 0.0.0.0/0 (default egress)");
+	rule_id(e6, "sg-web", "all traffic to ::/0 (default egress)");
+	batch_like_one_by_one("sg-web", del, 3, add, 2);
+	/* Only adds, to the VPC's implicit default group. */
+	load(base);
+	ok(0);
+	batch_like_one_by_one("sg-default", NULL, 0, add, 2);
+	/* Only deletes. */
+	load(base);
+	ok(0);
+	rule_id(e4, "sg-web", "all traffic to 0.0.0.0/0 (default egress)");
+	batch_like_one_by_one("sg-web", (const char *[]){e4}, 1, NULL, 0);
+}
+
+Test(edit, batch_errors_name_the_row)
+{
+	struct sg_rule_spec add[3] = {
+		tcp(SG_DIR_IN, "443", "0.0.0.0/0"),
+		tcp(SG_DIR_IN, "444", "sg-nope"),
+		tcp(SG_DIR_IN, "443", "0.0.0.0/0"),
+	};
+	char ssh[SG_RULE_ID_SIZE];
+	int row;
+
+	ok(0);
+	rule_id(ssh, "sg-web", "ssh (tcp/22) from 203.0.113.10/32");
+	/* A duplicate of an earlier row of the same batch. */
+	cr_assert_eq(sg_edit_rule_batch(&d, "sg-web", NULL, NULL, 0, NULL,
+					(struct sg_rule_spec[]){add[0], add[2]},
+					2, NULL, &row, NULL, &diag),
+		     -EINVAL);
+	cr_assert_eq(row, 1);
+	cr_assert_str_eq(diag.entries[0].code, "InvalidPermission.Duplicate",
+			 "%s", print_diag());
+	sg_diag_free(&diag);
+	load(base);
+	/* A peer group that does not exist. */
+	cr_assert_eq(sg_edit_rule_batch(&d, "sg-web", NULL, NULL, 0, NULL, add,
+					3, NULL, &row, NULL, &diag),
+		     -EINVAL);
+	cr_assert_eq(row, 1);
+	cr_assert_str_eq(diag.entries[0].code, "InvalidGroup.NotFound", "%s",
+			 print_diag());
+	sg_diag_free(&diag);
+	load(base);
+	/* The same rule deleted twice: the second is not found. */
+	cr_assert_eq(sg_edit_rule_batch(&d, "sg-web", NULL,
+					(const char *[]){ssh, ssh}, 2, NULL,
+					add, 1, NULL, &row, NULL, &diag),
+		     -EINVAL);
+	cr_assert_eq(row, -1);
+	cr_assert_str_eq(diag.entries[0].code, "InvalidPermission.NotFound",
+			 "%s", print_diag());
+	sg_diag_free(&diag);
+	load(base);
+	/* No such group. */
+	cr_assert_eq(sg_edit_rule_batch(&d, "sg-nope", NULL, NULL, 0, NULL,
+					add, 1, NULL, &row, NULL, &diag),
+		     -EINVAL);
+	cr_assert_eq(row, 0);
+	cr_assert_str_eq(diag.entries[0].code, "InvalidGroup.NotFound", "%s",
+			 print_diag());
+}
+
+Test(edit, batch_quota_names_the_first_row_over)
+{
+	struct sg_rule_spec add[4];
+	char ports[4][8];
+	int row;
+
+	load("quotas: {rules_per_group: 4}\n"
+	     "security_groups:\n"
+	     "  sg-a:\n"
+	     "    inbound:\n"
+	     "      - {protocol: tcp, ports: 22, source: 10.0.0.0/8}\n");
+	for (int i = 0; i < 4; i++) {
+		snprintf(ports[i], sizeof(ports[i]), "%d", 1000 + i);
+		add[i] = tcp(SG_DIR_IN, ports[i], "10.0.0.0/8");
+	}
+	cr_assert_eq(sg_edit_rule_batch(&d, "sg-a", NULL, NULL, 0, NULL, add,
+					4, NULL, &row, NULL, &diag),
+		     -EINVAL);
+	cr_assert_eq(row, 3, "%s", print_diag());
+	cr_assert_str_eq(diag.entries[0].code,
+			 "RulesPerSecurityGroupLimitExceeded", "%s",
+			 print_diag());
+}
+
+Test(edit, batch_adds_only_without_reading_the_config_first)
+{
+	struct sg_rule_spec add[3] = {
+		tcp(SG_DIR_OUT, "5432", "sg-db"),
+		tcp(SG_DIR_IN, "443", "sg-n"),
+		{.dir = SG_DIR_IN, .type = "https", .peer = "pl-office"},
+	};
+
+	load("vpc: vpc-t\n"
+	     "prefix_lists:\n"
+	     "  pl-office: {max_entries: 2, entries: [203.0.113.0/28]}\n"
+	     "security_groups:\n"
+	     "  sg-db:\n"
+	     "    inbound: []\n"
+	     "  sg-n:\n");
+	batch_like_one_by_one("sg-n", NULL, 0, add, 3);
+	/* A peer that is the VPC's implicit default group. */
+	add[1].peer = "sg-default";
+	batch_like_one_by_one("sg-db", NULL, 0, add, 2);
+}
