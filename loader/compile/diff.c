@@ -752,13 +752,23 @@ static int list_instances(const struct sg_config *old,
 int sg_diff_configs(const struct sg_config *old, const struct sg_config *new,
 		    struct sg_diff *out)
 {
+	return sg_diff_configs_for(old, new, NULL, NULL, out);
+}
+
+int sg_diff_configs_for(const struct sg_config *old,
+			const struct sg_config *new,
+			bool (*want)(const struct sg_diff_inst *inst, void *arg),
+			void *arg, struct sg_diff *out)
+{
 	struct ctx x = {.cfg = {old, new}, .out = out};
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	err = list_instances(old, new, out);
 	for (size_t i = 0; !err && i < out->ninsts; i++)
-		for (int dir = 0; !err && dir < SG_NDIR; dir++)
+		for (int dir = 0; !err && dir < SG_NDIR &&
+				  (!want || want(&out->insts[i], arg));
+		     dir++)
 			for (int f = 4; !err && f <= 6; f += 2)
 				err = diff_one(&x, i, dir, f);
 	free(x.bx.v);

@@ -69,6 +69,15 @@ struct sg_diff {
 /* Returns 0, or -ENOMEM. The configs must outlive *out (ids). */
 int sg_diff_configs(const struct sg_config *old, const struct sg_config *new,
 		    struct sg_diff *out);
+/*
+ * The same for the instances want(inst, arg) keeps (all of them are still
+ * listed in out->insts): an edit of one group's rules changes only the
+ * instances carrying it, and a big VPC's other instances cost seconds.
+ */
+int sg_diff_configs_for(const struct sg_config *old,
+			const struct sg_config *new,
+			bool (*want)(const struct sg_diff_inst *inst, void *arg),
+			void *arg, struct sg_diff *out);
 void sg_diff_free(struct sg_diff *d);
 
 /*

@@ -419,6 +419,22 @@ static void replay_one(struct sg_flowbuf *fb, const struct sg_flowbuf_rec *r,
 
 /* --------------------------------- POST /api/groups/{}/rules/preview */
 
+/* The instances an edit of one group's rules can change: those carrying
+ * it before or after. */
+struct carriers {
+	const struct sg_config *cur, *next;
+	int gc, gn; /* the group in each */
+};
+
+static bool carries_edited(const struct sg_diff_inst *in, void *arg)
+{
+	const struct carriers *w = arg;
+
+	return (in->old_index >= 0 && carries(w->cur, in->old_index, w->gc)) ||
+	       (in->new_index >= 0 && w->gn >= 0 &&
+		carries(w->next, in->new_index, w->gn));
+}
+
 static int post_preview(struct sg_console *c, const struct sg_req *r,
 			struct sg_resp *w)
 {
@@ -471,7 +487,12 @@ static int post_preview(struct sg_console *c, const struct sg_req *r,
 		goto out;
 	}
 	gn = sg_config_find_group(&next, group);
-	err = sg_diff_configs(&cur, &next, &diff);
+	{
+		struct carriers who = {&cur, &next, gc, gn};
+
+		err = sg_diff_configs_for(&cur, &next, carries_edited, &who,
+					  &diff);
+	}
 	if (err || gn < 0) {
 		sg_resp_error(w, 500, "InternalError", "diff: %s",
 			      strerror(err ? -err : ENOENT));
