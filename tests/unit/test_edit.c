@@ -682,7 +682,7 @@ Test(edit, batch_errors_name_the_row)
 Test(edit, batch_quota_names_the_first_row_over)
 {
 	struct sg_rule_spec add[4];
-	char ports[4][8];
+	char ports[4][16];
 	int row;
 
 	load("quotas: {rules_per_group: 4}\n"
