@@ -32,40 +32,7 @@
 #include "util/diag.h"
 #include "view/config_json.h"
 
-#define PAGE_DEFAULT  500
-#define PAGE_MAX      1000
-
 /* ------------------------------------------------------------- helpers */
-
-/* offset and limit of a list: 0 or the 400 written to w. */
-static int paging(const struct sg_req *r, struct sg_resp *w, size_t *offset,
-		  size_t *limit)
-{
-	const char *names[2] = {"offset", "limit"};
-	size_t *out[2] = {offset, limit};
-
-	*offset = 0;
-	*limit = PAGE_DEFAULT;
-	for (int i = 0; i < 2; i++) {
-		const char *s = sg_req_query(r, names[i]);
-		unsigned long long v;
-		char *end;
-
-		if (!s || !*s)
-			continue;
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || *end || *s == '-' || *s == '+') {
-			sg_resp_error(w, 400, "InvalidRequest",
-				      "%s: '%s' is not a number", names[i], s);
-			return -EINVAL;
-		}
-		*out[i] = v > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)v;
-	}
-	if (*limit > PAGE_MAX)
-		*limit = PAGE_MAX;
-	return 0;
-}
 
 static bool has_text(const char *s, const char *q)
 {
@@ -223,7 +190,7 @@ static int list_groups(struct sg_console *c, const struct sg_req *r,
 	struct sg_json *j;
 	int64_t rev;
 
-	if (paging(r, w, &offset, &limit))
+	if (sg_req_paging(r, w, &offset, &limit))
 		return 0;
 	cfg = sg_console_config(c, &rev, w);
 	if (!cfg)

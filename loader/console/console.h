@@ -69,6 +69,14 @@ struct sg_req {
 /* A query parameter, URL-decoded; NULL when absent. */
 const char *sg_req_query(const struct sg_req *r, const char *name);
 
+struct sg_resp;
+/* The offset and limit of a list (default 500, at most 1000): 0, or
+ * -EINVAL with the 400 written to w. */
+#define SG_CONSOLE_PAGE_DEFAULT 500
+#define SG_CONSOLE_PAGE_MAX	1000
+int sg_req_paging(const struct sg_req *r, struct sg_resp *w, size_t *offset,
+		  size_t *limit);
+
 /*
  * The answer. A handler either writes JSON through sg_resp_json (the
  * server finishes the body) or calls sg_resp_error. status 0 means 200.

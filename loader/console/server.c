@@ -80,6 +80,35 @@ struct req_ctx {
 
 /* ---- responses ---- */
 
+int sg_req_paging(const struct sg_req *r, struct sg_resp *w, size_t *offset,
+		  size_t *limit)
+{
+	const char *names[2] = {"offset", "limit"};
+	size_t *out[2] = {offset, limit};
+
+	*offset = 0;
+	*limit = SG_CONSOLE_PAGE_DEFAULT;
+	for (int i = 0; i < 2; i++) {
+		const char *s = sg_req_query(r, names[i]);
+		unsigned long long v;
+		char *end;
+
+		if (!s || !*s)
+			continue;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || *end || *s == '-' || *s == '+') {
+			sg_resp_error(w, 400, "InvalidRequest",
+				      "%s: '%s' is not a number", names[i], s);
+			return -EINVAL;
+		}
+		*out[i] = v > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)v;
+	}
+	if (*limit > SG_CONSOLE_PAGE_MAX)
+		*limit = SG_CONSOLE_PAGE_MAX;
+	return 0;
+}
+
 struct sg_json *sg_resp_json(struct sg_resp *w)
 {
 	if (w->j)
