@@ -302,15 +302,7 @@ static int accumulate(const struct sg_flows *prev, struct sg_flows *cur,
 						  sizeof(*c), sg_flow_id_cmp);
 		struct sg_flow d, *a;
 
-		sg_flow_no_less(c, p);
-		d = *c;
-		if (p && p->packets <= c->packets) {
-			d.packets = c->packets - p->packets;
-			d.bytes =
-				c->bytes >= p->bytes ? c->bytes - p->bytes : 0;
-			d.first_ns = p->last_ns;
-		}
-		if (!d.packets)
+		if (!sg_flow_delta(c, p, &d))
 			continue;
 		if (d.first_ns < win_start)
 			d.first_ns = win_start;

@@ -265,15 +265,7 @@ static int deltas(struct sg_flowbuf *fb)
 				   : NULL;
 		struct sg_flow d;
 
-		sg_flow_no_less(c, p);
-		d = *c;
-		if (p && p->packets <= c->packets) {
-			d.packets = c->packets - p->packets;
-			d.bytes =
-				c->bytes >= p->bytes ? c->bytes - p->bytes : 0;
-			d.first_ns = p->last_ns;
-		}
-		if (!d.packets)
+		if (!sg_flow_delta(c, p, &d))
 			continue;
 		if (sg_flows_push(&fb->add, &d))
 			return -ENOMEM;

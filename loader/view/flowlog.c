@@ -58,6 +58,20 @@ void sg_flow_no_less(struct sg_flow *cur, const struct sg_flow *prev)
 		cur->last_ns = prev->last_ns;
 }
 
+bool sg_flow_delta(struct sg_flow *cur, const struct sg_flow *prev,
+		   struct sg_flow *d)
+{
+	sg_flow_no_less(cur, prev);
+	*d = *cur;
+	if (prev && prev->packets <= cur->packets) {
+		d->packets = cur->packets - prev->packets;
+		d->bytes = cur->bytes >= prev->bytes ? cur->bytes - prev->bytes
+						     : 0;
+		d->first_ns = prev->last_ns;
+	}
+	return d->packets != 0;
+}
+
 int sg_flow_id_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct sg_flow *)a)->id,

@@ -81,6 +81,13 @@ int sg_flow_time_cmp(const void *a, const void *b);
  * twice: this keeps the difference to the next poll exact.
  */
 void sg_flow_no_less(struct sg_flow *cur, const struct sg_flow *prev);
+/*
+ * What a poll adds to a flow: *d is cur less prev (prev NULL: all of cur;
+ * cur first kept no lower than prev), starting where prev ended. False
+ * when it adds no packet.
+ */
+bool sg_flow_delta(struct sg_flow *cur, const struct sg_flow *prev,
+		   struct sg_flow *d);
 
 /* ---- the names that label records ---- */
 
