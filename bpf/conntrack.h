@@ -35,6 +35,41 @@ sg_ct_key_of(struct sg_ct_key *k, const struct sg_pkt *p, __u32 slot, __u32 dir)
 	}
 }
 
+/* The tracked flow of k, in sg_ct4 or sg_ct by family. */
+static __always_inline struct sg_ct_val *sg_ct_find(const struct sg_ct_key *k)
+{
+	struct sg_ct4_key k4;
+
+	if (k->family == 4) {
+		sg_ct4_key_of(k, &k4);
+		return bpf_map_lookup_elem(&sg_ct4, &k4);
+	}
+	return bpf_map_lookup_elem(&sg_ct, k);
+}
+
+static __always_inline long sg_ct_insert(const struct sg_ct_key *k,
+					 const struct sg_ct_val *v, __u64 flags)
+{
+	struct sg_ct4_key k4;
+
+	if (k->family == 4) {
+		sg_ct4_key_of(k, &k4);
+		return bpf_map_update_elem(&sg_ct4, &k4, v, flags);
+	}
+	return bpf_map_update_elem(&sg_ct, k, v, flags);
+}
+
+static __always_inline long sg_ct_remove(const struct sg_ct_key *k)
+{
+	struct sg_ct4_key k4;
+
+	if (k->family == 4) {
+		sg_ct4_key_of(k, &k4);
+		return bpf_map_delete_elem(&sg_ct4, &k4);
+	}
+	return bpf_map_delete_elem(&sg_ct, k);
+}
+
 /*
  * Where the bit of a TCP/UDP local port lives in struct sg_ct_lports; NULL
  * for another protocol or when the map has no entry (then nothing may be
@@ -227,13 +262,13 @@ __noinline int sg_ct_early_drop(__u32 slot, __u32 way, __u64 now, int dry)
 		/* Tried once: gone or grown up, it is no candidate again. */
 		if (!dry)
 			c->family = 0;
-		v = bpf_map_lookup_elem(&sg_ct, &ck);
+		v = sg_ct_find(&ck);
 		if (!v || !sg_ct_half_open(v, ck.proto, now))
 			continue;
 		if (dry)
 			return 1;
 		/* Only the deleter gives the room back (as the GC does). */
-		if (bpf_map_delete_elem(&sg_ct, &ck))
+		if (sg_ct_remove(&ck))
 			continue;
 		cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
 		if (cnt)
@@ -292,7 +327,7 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 	}
 	sg_ct_lport_mark(k);
 	/* The GC may have just taken the stale entry: then insert anew. */
-	if (stale && !bpf_map_update_elem(&sg_ct, k, &v, BPF_EXIST))
+	if (stale && !sg_ct_insert(k, &v, BPF_EXIST))
 		return SG_CNT_ACCEPT_NEW;
 
 	cnt = bpf_map_lookup_elem(&sg_ct_count, &slot);
@@ -302,7 +337,7 @@ static __always_inline int sg_ct_create(const struct sg_ct_key *k,
 	if (*cnt >= (__s64)inst->ct_max &&
 	    (!sg_ct_early_drop(slot, way, now, 0) || *cnt >= (__s64)inst->ct_max))
 		return SG_CNT_DROP_CT_FULL;
-	err = bpf_map_update_elem(&sg_ct, k, &v, BPF_NOEXIST);
+	err = sg_ct_insert(k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU tracked it first */)
 		return SG_CNT_ACCEPT_NEW;
 	if (err)

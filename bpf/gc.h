@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Conntrack expiry with no daemon: the first flow the datapath tracks arms a
- * bpf_timer; every SG_GC_INTERVAL_NS its callback walks sg_ct, deletes idle
- * entries and gives their room back to the instance, then re-arms.
+ * bpf_timer; every SG_GC_INTERVAL_NS its callback walks sg_ct4 and sg_ct,
+ * deletes idle entries and gives their room back to the instance, then
+ * re-arms.
  */
 #ifndef SG_BPF_GC_H
 #define SG_BPF_GC_H
@@ -44,25 +45,25 @@ struct sg_gc_walk {
 	__u64 now;
 };
 
-static long sg_gc_one(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
-		      struct sg_gc_walk *w)
+/* Collects one entry of map (sg_ct4 or sg_ct) when it has expired. */
+static __always_inline long sg_gc_collect(void *map, const void *key,
+					  __u32 slot, struct sg_ct_val *val,
+					  struct sg_gc_walk *w)
 {
 	__u64 rule_key, packets, bytes, created;
-	__u32 slot;
 	__s64 *cnt;
 
 	if (!sg_ct_expired(val, w->now))
 		return 0;
-	/* Only the deleter gives the room back, so a race cannot double count.
-	 */
 	/* Read before the delete: the element may be reused after it. */
 	rule_key = val->rule_key;
 	packets = val->packets[0] + val->packets[1];
 	bytes = val->bytes[0] + val->bytes[1];
 	created = val->created_ns;
-	if (bpf_map_delete_elem(&sg_ct, key))
+	/* Only the deleter gives the room back, so a race cannot double
+	 * count. */
+	if (bpf_map_delete_elem(map, key))
 		return 0;
-	slot = key->slot;
 	/* The flow joins its rule's counters (`sgctl rules`): one hit at
 	 * its creation, and its traffic. Only the deleter counts it. */
 	sg_rule_hit(slot, rule_key, packets, bytes, created);
@@ -72,11 +73,24 @@ static long sg_gc_one(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
 	return 0;
 }
 
+static long sg_gc_one4(void *map, struct sg_ct4_key *key,
+		       struct sg_ct_val *val, struct sg_gc_walk *w)
+{
+	return sg_gc_collect(&sg_ct4, key, key->slot, val, w);
+}
+
+static long sg_gc_one6(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
+		       struct sg_gc_walk *w)
+{
+	return sg_gc_collect(&sg_ct, key, key->slot, val, w);
+}
+
 static int sg_gc_fire(void *map, __u32 *key, struct sg_gc *gc)
 {
 	struct sg_gc_walk w = {.now = bpf_ktime_get_ns()};
 
-	bpf_for_each_map_elem(&sg_ct, sg_gc_one, &w, 0);
+	bpf_for_each_map_elem(&sg_ct4, sg_gc_one4, &w, 0);
+	bpf_for_each_map_elem(&sg_ct, sg_gc_one6, &w, 0);
 	bpf_timer_start(&gc->timer, SG_GC_INTERVAL_NS, 0);
 	return 0;
 }

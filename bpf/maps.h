@@ -94,7 +94,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ip SEC(".maps");
 
-/* Conntrack, all instances; per-instance capacity via sg_ct_count. */
+/* Conntrack of IPv6 flows, all instances; per-instance capacity (both
+ * families) via sg_ct_count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_CT_MAX_ENTRIES);
@@ -103,6 +104,16 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ct SEC(".maps");
+
+/* IPv4 conntrack (struct sg_ct4_key); sg_ct holds the IPv6 flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_CT_MAX_ENTRIES);
+	__type(key, struct sg_ct4_key);
+	__type(value, struct sg_ct_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ct4 SEC(".maps");
 
 /* Tracked flows in use per instance slot (atomic adds). */
 struct {

@@ -85,7 +85,7 @@ static __always_inline int sg_related(const struct sg_parsed *m, __u32 slot,
 			qdir == SG_DIR_IN ? q->daddr : q->saddr))
 		return 0;
 	sg_ct_key_of(&k, q, slot, qdir);
-	v = bpf_map_lookup_elem(&sg_ct, &k);
+	v = sg_ct_find(&k);
 	return v && !sg_ct_expired(v, now);
 }
 
@@ -138,7 +138,7 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 
 	if (sg_ct_trackable(p)) {
 		sg_ct_key_of(&k, p, slot, dir);
-		v = bpf_map_lookup_elem(&sg_ct, &k);
+		v = sg_ct_find(&k);
 		if (v) {
 			if (!sg_ct_expired(v, *now) &&
 			    sg_ct_matches(v, p, dir)) {

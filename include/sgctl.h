@@ -346,6 +346,49 @@ struct sg_ct_key {
 	__u8 raddr[16];
 };
 
+/*
+ * An IPv4 flow's key in its own map, sg_ct4: the kernel hashes and
+ * compares the whole key on every lookup, and 16 bytes cost a third of
+ * 48. struct sg_ct_key stays the one form both sides work with; these
+ * two convert at the map.
+ */
+struct sg_ct4_key {
+	__be32 laddr;
+	__be32 raddr;
+	__be16 lport;
+	__be16 rport;
+	__u16 slot;
+	__u8 proto;
+	__u8 pad;
+};
+
+_Static_assert(SG_MAX_INSTANCES <= 65536, "sg_ct4_key.slot is 16 bits");
+
+static inline void sg_ct4_key_of(const struct sg_ct_key *k,
+				 struct sg_ct4_key *k4)
+{
+	__builtin_memcpy(&k4->laddr, k->laddr, 4);
+	__builtin_memcpy(&k4->raddr, k->raddr, 4);
+	k4->lport = k->lport;
+	k4->rport = k->rport;
+	k4->slot = (__u16)k->slot;
+	k4->proto = k->proto;
+	k4->pad = 0;
+}
+
+static inline void sg_ct_key_of4(const struct sg_ct4_key *k4,
+				 struct sg_ct_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->slot = k4->slot;
+	k->proto = k4->proto;
+	k->family = 4;
+	k->lport = k4->lport;
+	k->rport = k4->rport;
+	__builtin_memcpy(k->laddr, &k4->laddr, 4);
+	__builtin_memcpy(k->raddr, &k4->raddr, 4);
+}
+
 struct sg_ct_val {
 	__u64 created_ns; /* bpf_ktime_get_ns() clock */
 	__u64 last_seen_ns;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * conntrack list | flush: the tracked flows of sg_ct, seen from each
- * instance (local = the instance's side), and forgetting them.
+ * conntrack list | flush: the tracked flows of sg_ct4 and sg_ct, seen from
+ * each instance (local = the instance's side), and forgetting them.
  *
  * An entry past its idle timeout counts as absent for the datapath and the
  * expiry timer deletes it within a second; list skips such entries.
@@ -216,12 +216,9 @@ static int do_list(struct sg_state *st, struct ct_ctx *x, const char *want)
 		sg_err("conntrack: no instance %s in the loaded config", want);
 		return -ENOENT;
 	}
-	err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct), sizeof(*keys),
-			  sizeof(*vals), (void **)&keys, (void **)&vals, &n);
-	if (err) {
-		sg_err("cannot read sg_ct: %s", strerror(-err));
+	err = sg_ct_dump(st, &keys, &vals, &n);
+	if (err)
 		return err;
-	}
 	now = mono_ns();
 	rows = calloc(n ? n : 1, sizeof(*rows));
 	if (!rows) {

@@ -48,12 +48,9 @@ static int add_live(struct sg_state *st, struct sg_rule_usage **v, size_t *n)
 	size_t nct, k = *n;
 	int err;
 
-	err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct), sizeof(*keys),
-			  sizeof(*vals), (void **)&keys, (void **)&vals, &nct);
-	if (err) {
-		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
+	err = sg_ct_dump(st, &keys, &vals, &nct);
+	if (err)
 		return err;
-	}
 	nv = realloc(*v, (*n + nct + 1) * sizeof(*nv));
 	if (!nv) {
 		err = -ENOMEM;

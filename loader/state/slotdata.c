@@ -18,6 +18,119 @@
 #include "state/state.h"
 #include "state/rulehits.h"
 
+int sg_ct_dump(struct sg_state *st, struct sg_ct_key **keys,
+	       struct sg_ct_val **vals, size_t *n)
+{
+	struct sg_ct4_key *k4 = NULL;
+	struct sg_ct_val *v4 = NULL, *nv;
+	struct sg_ct_key *nk;
+	size_t n4 = 0;
+	int err;
+
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct4), sizeof(*k4),
+			  sizeof(*v4), (void **)&k4, (void **)&v4, &n4);
+	if (!err)
+		err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct),
+				  sizeof(**keys), sizeof(**vals), (void **)keys,
+				  (void **)vals, n);
+	if (err) {
+		sg_err("cannot read the conntrack table: %s",
+		       sg_bpf_strerror(err));
+		free(k4);
+		free(v4);
+		return err;
+	}
+	nk = realloc(*keys, (*n + n4 + 1) * sizeof(*nk));
+	if (nk)
+		*keys = nk;
+	nv = realloc(*vals, (*n + n4 + 1) * sizeof(*nv));
+	if (nv)
+		*vals = nv;
+	if (!nk || !nv) {
+		free(*keys);
+		free(*vals);
+		*keys = NULL;
+		*vals = NULL;
+		*n = 0;
+		err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && i < n4; i++) {
+		sg_ct_key_of4(&k4[i], &nk[*n]);
+		nv[(*n)++] = v4[i];
+	}
+	free(k4);
+	free(v4);
+	return err;
+}
+
+int sg_ct_delete(struct sg_state *st, const struct sg_ct_key *keys, size_t n)
+{
+	struct sg_ct4_key *k4 = calloc(n + 1, sizeof(*k4));
+	struct sg_ct_key *k6 = calloc(n + 1, sizeof(*k6));
+	size_t n4 = 0, n6 = 0;
+	int err;
+
+	if (!k4 || !k6) {
+		free(k4);
+		free(k6);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].family == 4)
+			sg_ct4_key_of(&keys[i], &k4[n4++]);
+		else
+			k6[n6++] = keys[i];
+	}
+	err = sg_map_delete_keys(bpf_map__fd(st->skel->maps.sg_ct4), k4,
+				 sizeof(*k4), n4);
+	if (!err)
+		err = sg_map_delete_keys(bpf_map__fd(st->skel->maps.sg_ct), k6,
+					 sizeof(*k6), n6);
+	free(k4);
+	free(k6);
+	return err;
+}
+
+/*
+ * Deletes the tracked flows of slots (all slots when nslots is 0); gone
+ * (may be NULL) gets what was deleted.
+ */
+static int ct_delete_slots(struct sg_state *st, const __u32 *slots,
+			   size_t nslots, struct sg_ct_key **gone,
+			   struct sg_ct_val **gone_vals, size_t *ngone)
+{
+	struct sg_ct_key *keys = NULL;
+	struct sg_ct_val *vals = NULL;
+	size_t n, m = 0;
+	int err;
+
+	err = sg_ct_dump(st, &keys, &vals, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (nslots && !sg_in_slots(keys[i].slot, slots, nslots))
+			continue;
+		vals[m] = vals[i];
+		keys[m++] = keys[i];
+	}
+	err = sg_ct_delete(st, keys, m);
+	if (err)
+		sg_err("cannot delete conntrack entries: %s",
+		       sg_bpf_strerror(err));
+	if (!err && gone) {
+		*gone = keys;
+		*gone_vals = vals;
+		*ngone = m;
+		return 0;
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 {
 	struct sgctl_bpf *s = st->skel;
@@ -31,15 +144,9 @@ int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n)
 		return 0;
 	if (ncpu < 1)
 		return ncpu;
-	err = sg_map_delete_by_slot(bpf_map__fd(s->maps.sg_ct),
-				    sizeof(struct sg_ct_key),
-				    sizeof(struct sg_ct_val),
-				    offsetof(struct sg_ct_key, slot), slots, n);
-	if (err) {
-		sg_err("cannot clear conntrack entries: %s",
-		       sg_bpf_strerror(err));
+	err = ct_delete_slots(st, slots, n, NULL, NULL, NULL);
+	if (err)
 		return err;
-	}
 	err = sg_map_delete_by_slot(
 		bpf_map__fd(s->maps.sg_frag), sizeof(struct sg_frag_key),
 		sizeof(struct sg_frag_val), offsetof(struct sg_frag_key, slot),
@@ -176,8 +283,6 @@ int sg_ct_count_write(struct sg_state *st, __u32 slot, __s64 n)
 int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 		size_t *flushed)
 {
-	int fd = bpf_map__fd(st->skel->maps.sg_ct);
-	const size_t ksz = sizeof(struct sg_ct_key);
 	struct sg_ct_key *keys = NULL;
 	struct sg_ct_val *vals = NULL;
 	__s64 *left = NULL;
@@ -185,31 +290,15 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	int err;
 
 	*flushed = 0;
-	err = sg_map_dump(fd, ksz, sizeof(*vals), (void **)&keys,
-			  (void **)&vals, &n);
-	if (err) {
-		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
+	err = ct_delete_slots(st, slots, nslots, &keys, &vals, &m);
+	if (err)
 		return err;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (nslots && !sg_in_slots(keys[i].slot, slots, nslots))
-			continue;
-		vals[m] = vals[i];
-		keys[m++] = keys[i];
-	}
-	err = sg_map_delete_keys(fd, keys, ksz, m);
 	/* Flushed flows still count for their rules, as if collected. */
-	if (!err)
-		sg_rule_hits_add_flows(st, keys, vals, m);
+	sg_rule_hits_add_flows(st, keys, vals, m);
 	free(keys);
 	free(vals);
 	keys = NULL;
 	vals = NULL;
-	if (err) {
-		sg_err("cannot delete conntrack entries: %s",
-		       sg_bpf_strerror(err));
-		return err;
-	}
 	*flushed = m;
 
 	/*
@@ -220,10 +309,8 @@ int sg_ct_flush(struct sg_state *st, const __u32 *slots, size_t nslots,
 	left = calloc(SG_MAX_INSTANCES, sizeof(*left));
 	if (!left)
 		return -ENOMEM;
-	err = sg_map_dump(fd, ksz, sizeof(*vals), (void **)&keys,
-			  (void **)&vals, &n);
+	err = sg_ct_dump(st, &keys, &vals, &n);
 	if (err) {
-		sg_err("cannot read sg_ct: %s", sg_bpf_strerror(err));
 		free(left);
 		return err;
 	}

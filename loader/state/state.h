@@ -290,7 +290,7 @@ bool sg_state_is_current(struct sg_state *st, __u64 hash, size_t len);
 
 /*
  * Forgets what the datapath keeps per slot, for slots just released:
- * conntrack entries (sg_ct), sg_ct_count, fragment verdicts, rejected-flow
+ * conntrack entries (sg_ct4, sg_ct), sg_ct_count, fragment verdicts, rejected-flow
  * records (sg_reject), counters.
  */
 int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n);
@@ -336,6 +336,16 @@ int sg_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
 		size_t *n);
 /* Deletes keys; one already gone is not an error. */
 int sg_map_delete_keys(int fd, const void *keys, size_t ksz, size_t n);
+
+/*
+ * Every tracked flow, IPv4 (sg_ct4) and IPv6 (sg_ct) alike, with its key
+ * in the one wide form (struct sg_ct_key); malloc'ed arrays, like
+ * sg_map_dump(). Errors are reported.
+ */
+int sg_ct_dump(struct sg_state *st, struct sg_ct_key **keys,
+	       struct sg_ct_val **vals, size_t *n);
+/* Deletes tracked flows by wide key; one already gone is not an error. */
+int sg_ct_delete(struct sg_state *st, const struct sg_ct_key *keys, size_t n);
 
 /*
  * The flow-log records of rejects (sg_reject) as readers must see them:

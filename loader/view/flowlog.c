@@ -107,12 +107,9 @@ static int snap_accepts(struct sg_fl_src *x, struct sg_flows *out)
 	size_t n;
 	int err;
 
-	err = sg_map_dump(bpf_map__fd(x->st.skel->maps.sg_ct), sizeof(*keys),
-			  sizeof(*vals), (void **)&keys, (void **)&vals, &n);
-	if (err) {
-		sg_err("cannot read sg_ct: %s", strerror(-err));
+	err = sg_ct_dump(&x->st, &keys, &vals, &n);
+	if (err)
 		return err;
-	}
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct sg_ct_key *k = &keys[i];
 		const struct sg_ct_val *v = &vals[i];

@@ -7,8 +7,8 @@
  *
  * Where the records come from (no per-packet event ever leaves the
  * kernel, and nothing runs in the datapath for them when nobody reads):
- *   ACCEPT    the conntrack entries (sg_ct): their per-direction packet
- *             and byte counters, one record per direction that carried
+ *   ACCEPT    the conntrack entries (sg_ct4, sg_ct): their per-direction
+ *             packet and byte counters, one record per direction that carried
  *             traffic, source and destination as those packets travelled;
  *   REJECT    sg_reject, an LRU hash the datapath updates on its drop path
  *             only (no rule allowed the packet), one entry per flow (it

@@ -433,9 +433,7 @@ Test(check, dry_run_writes_nothing)
 		cr_assert_eq(sg_ct_count_read(&st, (__u32)slots[i], &used), 0);
 		cr_assert_eq(used, 0);
 	}
-	cr_assert_eq(sg_map_dump(bpf_map__fd(st.skel->maps.sg_ct),
-				 sizeof(*keys), sizeof(struct sg_ct_val),
-				 (void **)&keys, &vals, &n),
+	cr_assert_eq(sg_ct_dump(&st, &keys, (struct sg_ct_val **)&vals, &n),
 		     0);
 	free(keys);
 	free(vals);

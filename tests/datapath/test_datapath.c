@@ -24,6 +24,7 @@
 #include "sgctl.skel.h"
 #include "pkt.h"
 #include "reject_view.h"
+#include "ct_view.h"
 
 #define ME4	  "10.0.0.1"
 #define ME6	  "2001:db8::1"
@@ -297,16 +298,7 @@ static __u64 cnt_all(__u32 slot, __u32 dir)
 
 static int ct_entries(void)
 {
-	struct sg_ct_key k, next;
-	int fd = mapfd(skel->maps.sg_ct), n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
+	return ct_view_count(skel, -1);
 }
 
 static void ct_key(struct sg_ct_key *k, __u32 slot, __u8 proto,
@@ -327,7 +319,7 @@ static void ct_key(struct sg_ct_key *k, __u32 slot, __u8 proto,
 
 static bool ct_get(const struct sg_ct_key *k, struct sg_ct_val *v)
 {
-	return !bpf_map_lookup_elem(mapfd(skel->maps.sg_ct), k, v);
+	return ct_view_get(skel, k, v);
 }
 
 static __s64 ct_used(__u32 slot)
@@ -1201,9 +1193,7 @@ Test(dp, expired_entry_is_new)
 
 	v.created_ns = v.last_seen_ns = mono_ns() - 31ULL * 1000000000ULL;
 	ct_key(&k, 0, 17, ME4, 53, PEER4, 5353);
-	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_ct), &k, &v,
-					 BPF_NOEXIST),
-		     0);
+	cr_assert_eq(ct_view_put(skel, &k, &v, BPF_NOEXIST), 0);
 	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_ct_count), &slot,
 					 &one, 0),
 		     0);
@@ -1233,9 +1223,7 @@ Test(dp, not_yet_expired)
 
 	v.created_ns = v.last_seen_ns = mono_ns() - 25ULL * 1000000000ULL;
 	ct_key(&k, 0, 17, ME4, 53, PEER4, 5353);
-	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_ct), &k, &v,
-					 BPF_NOEXIST),
-		     0);
+	cr_assert_eq(ct_view_put(skel, &k, &v, BPF_NOEXIST), 0);
 	struct pkt_spec o = udp_out(PEER4, 53, 5353);
 	expect(PASS, OUT, SG_CNT_ACCEPT_ESTABLISHED, out(&o));
 }
@@ -1255,9 +1243,7 @@ Test(dp, gc_reclaims, .timeout = 20)
 
 	v.created_ns = v.last_seen_ns = mono_ns() - 40ULL * 1000000000ULL;
 	ct_key(&k, 0, 17, ME4, 53, PEER4, 1);
-	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_ct), &k, &v,
-					 BPF_NOEXIST),
-		     0);
+	cr_assert_eq(ct_view_put(skel, &k, &v, BPF_NOEXIST), 0);
 	cr_assert_eq(bpf_map_update_elem(mapfd(skel->maps.sg_ct_count), &slot,
 					 &one, 0),
 		     0);

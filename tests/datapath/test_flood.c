@@ -27,6 +27,7 @@
 #include "sgctl.skel.h"
 #include "pkt.h"
 #include "reject_view.h"
+#include "ct_view.h"
 #include "view/flowlog.h"
 
 #define ME4	"10.0.0.1"
@@ -502,7 +503,7 @@ static bool ct_has(const char *raddr, __u16 rport, __u16 lport)
 	inet_pton(AF_INET, raddr, k.raddr);
 	k.lport = htons(lport);
 	k.rport = htons(rport);
-	return !bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_ct), &k, &v);
+	return ct_view_get(skel, &k, &v);
 }
 
 Test(flood, full_table_gives_way_to_new_flows)

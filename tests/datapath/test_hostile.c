@@ -32,6 +32,7 @@
 #include "sgctl.h"
 #include "compile/refmodel.h"
 #include "sgctl.skel.h"
+#include "ct_view.h"
 
 #define POLICY	       7
 #define CLASS_PEER     1
@@ -352,7 +353,7 @@ static void reset_state(void)
 	__s64 zero = 0;
 	__u32 slot;
 
-	clear_hash(nic->maps.sg_ct, sizeof(struct sg_ct_key));
+	ct_view_clear(nic);
 	clear_hash(nic->maps.sg_frag, sizeof(struct sg_frag_key));
 	for (slot = 0; slot < 2; slot++)
 		put(nic->maps.sg_ct_count, &slot, &zero);
@@ -360,16 +361,7 @@ static void reset_state(void)
 
 static int ct_entries(__u32 slot)
 {
-	struct sg_ct_key k, next;
-	int fd = fd_of(nic->maps.sg_ct), n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		n += k.slot == slot;
-	}
-	return n;
+	return ct_view_count(nic, slot);
 }
 
 static void counters(__u32 slot, __u32 dir, __u64 out[SG_NCOUNTERS])

@@ -23,6 +23,7 @@
 #include "sgctl.skel.h"
 #include "pkt.h"
 #include "reject_view.h"
+#include "ct_view.h"
 
 #define ME4		"10.0.0.1"
 #define PEER4		"192.0.2.10"
@@ -223,7 +224,7 @@ Test(hits, new_flow_remembers_its_rule)
 	inet_pton(AF_INET, PEER4, k.raddr);
 	k.lport = htons(22);
 	k.rport = htons(40000);
-	cr_assert_eq(bpf_map_lookup_elem(fd(skel->maps.sg_ct), &k, &v), 0);
+	cr_assert_eq(ct_view_get(skel, &k, &v), true);
 	cr_assert_eq(v.rule_key, KEY_SSH);
 	cr_assert_eq(v.tcp_flags, 0x1a, "SYN|ACK|PSH, got %#x", v.tcp_flags);
 	/* Coarse clock: within a few ticks of now. */
