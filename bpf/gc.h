@@ -11,6 +11,7 @@
 #include "maps.h"
 #include "consts.h"
 #include "counters.h"
+#include "flowcache.h"
 
 /*
  * bpf_ktime_get_coarse_ns(), which changes only when jiffies does: the
@@ -48,7 +49,7 @@ struct sg_gc_walk {
 /* Collects one entry of map (sg_ct4 or sg_ct) when it has expired. */
 static __always_inline long sg_gc_collect(void *map, const void *key,
 					  __u32 slot, struct sg_ct_val *val,
-					  struct sg_gc_walk *w)
+					  struct sg_gc_walk *w, int v4)
 {
 	__u64 rule_key, packets, bytes, created;
 	__s64 *cnt;
@@ -60,6 +61,9 @@ static __always_inline long sg_gc_collect(void *map, const void *key,
 	packets = val->packets[0] + val->packets[1];
 	bytes = val->bytes[0] + val->bytes[1];
 	created = val->created_ns;
+	/* What the flow caches counted since the last hand-over. */
+	if (v4)
+		sg_fc_pending(key, created, &packets, &bytes);
 	/* Only the deleter gives the room back, so a race cannot double
 	 * count. */
 	if (bpf_map_delete_elem(map, key))
@@ -73,16 +77,16 @@ static __always_inline long sg_gc_collect(void *map, const void *key,
 	return 0;
 }
 
-static long sg_gc_one4(void *map, struct sg_ct4_key *key,
-		       struct sg_ct_val *val, struct sg_gc_walk *w)
+static long sg_gc_one4(void *map, struct sg_ct4_key *key, struct sg_ct_val *val,
+		       struct sg_gc_walk *w)
 {
-	return sg_gc_collect(&sg_ct4, key, key->slot, val, w);
+	return sg_gc_collect(&sg_ct4, key, key->slot, val, w, 1);
 }
 
 static long sg_gc_one6(void *map, struct sg_ct_key *key, struct sg_ct_val *val,
 		       struct sg_gc_walk *w)
 {
-	return sg_gc_collect(&sg_ct, key, key->slot, val, w);
+	return sg_gc_collect(&sg_ct, key, key->slot, val, w, 0);
 }
 
 static int sg_gc_fire(void *map, __u32 *key, struct sg_gc *gc)

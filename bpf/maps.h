@@ -115,6 +115,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ct4 SEC(".maps");
 
+/* The established fast path's per-CPU cache (struct sg_flow_cache). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_FLOW_CACHE_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct sg_flow_cache);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_flow_cache SEC(".maps");
+
 /* Tracked flows in use per instance slot (atomic adds). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

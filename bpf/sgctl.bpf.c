@@ -16,6 +16,7 @@
 #include "counters.h"
 #include "policy.h"
 #include "conntrack.h"
+#include "flowcache.h"
 #include "flowlog.h"
 #include "gc.h"
 
@@ -119,6 +120,10 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 	    (inst->flags & SG_INST_SOURCE_CHECK) && !sg_source_ok(gen, slot, p))
 		return SG_CNT_DROP_SPOOFED;
 
+	/* A steady IPv4 flow checked this jiffy: no hash lookup at all. */
+	if (!sg_dry_run && sg_fc_hit(p, slot, dir, act->ct_epoch, m->pkt_len))
+		return SG_CNT_ACCEPT_ESTABLISHED;
+
 	*now = sg_now();
 	if (p->frag == SG_FRAG_LATER)
 		return sg_frag_follow(p, slot, dir, *now);
@@ -142,9 +147,11 @@ static __always_inline int sg_judge(const struct sg_parsed *m, __u32 dir,
 		if (v) {
 			if (!sg_ct_expired(v, *now) &&
 			    sg_ct_matches(v, p, dir)) {
-				if (!sg_dry_run)
+				if (!sg_dry_run) {
 					sg_ct_refresh(v, p, dir, inst, *now,
 						      m->pkt_len);
+					sg_fc_sync(&k, v, act->ct_epoch);
+				}
 				return SG_CNT_ACCEPT_ESTABLISHED;
 			}
 			/* Dead or superseded: a new flow may take it over. */

@@ -90,7 +90,9 @@ static inline const char *sg_proto_name(int proto)
 
 struct sg_active {
 	__u32 gen; /* 0 or 1 */
-	__u32 pad;
+	/* Bumped when the loader deletes tracked flows: the per-CPU flow
+	 * caches (struct sg_flow_cache) stop vouching for them. */
+	__u32 ct_epoch;
 };
 
 /*
@@ -360,7 +362,7 @@ struct sg_ct4_key {
 	__u16 slot;
 	__u8 proto;
 	__u8 pad;
-};
+} __attribute__((aligned(8))); /* compared as two 64-bit words */
 
 _Static_assert(SG_MAX_INSTANCES <= 65536, "sg_ct4_key.slot is 16 bits");
 
@@ -387,6 +389,51 @@ static inline void sg_ct_key_of4(const struct sg_ct4_key *k4,
 	k->rport = k4->rport;
 	__builtin_memcpy(k->laddr, &k4->laddr, 4);
 	__builtin_memcpy(k->raddr, &k4->raddr, 4);
+}
+
+/*
+ * The established fast path: a per-CPU, direct-mapped cache of IPv4
+ * TCP/UDP flows in a steady state (TCP established, UDP stream). A packet
+ * whose flow the cache checked against sg_ct4 in the current jiffy, with
+ * no TCP flag the entry has not seen and no SYN/FIN/RST, is accepted with
+ * no hash lookup: the array lookup is inlined by the verifier. Its packets
+ * and bytes wait in pend[] until the flow's next long-path packet (the
+ * first of the next jiffy) adds them to the entry; readers add them too
+ * (sg_ct_dump), and so does the GC when it collects the entry, so counts
+ * stay exact. An entry vouches only for the conntrack entry it was checked
+ * against (created_ns) and only in the epoch it was made (sg_active).
+ */
+#define SG_FLOW_CACHE_BITS 12
+#define SG_FLOW_CACHE_ENTRIES (1u << SG_FLOW_CACHE_BITS)
+#define SG_FLOW_CACHE_MAX_CPUS 256 /* CPUs the GC looks at */
+
+struct sg_flow_cache {
+	struct sg_ct4_key key;
+	__u64 jiffies;	  /* when it was last checked; 0: vouches for nothing */
+	__u64 created_ns; /* of the conntrack entry it was checked against */
+	__u64 pend_packets[2]; /* per enum sg_dir, not yet in the entry */
+	__u64 pend_bytes[2];
+	__u32 epoch;	/* sg_active.ct_epoch when made */
+	__u8 tcp_flags; /* the entry's flags: a new one takes the long path */
+	__u8 pad[3];
+};
+
+/* The cache line of an IPv4 flow (both sides use it). */
+static inline __u32 sg_flow_cache_index(const struct sg_ct4_key *k)
+{
+	__u32 h = k->laddr ^ (k->raddr * 0x9e3779b1u) ^
+		  ((__u32)k->lport << 16 | k->rport) ^
+		  ((__u32)k->slot << 8 | k->proto);
+
+	return (h * 0x85ebca6bu) >> (32 - SG_FLOW_CACHE_BITS);
+}
+
+static inline int sg_ct4_key_eq(const struct sg_ct4_key *a,
+				const struct sg_ct4_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
 }
 
 struct sg_ct_val {

@@ -7,8 +7,8 @@
  * same run, and so is the reference stateful program (bpf/refstate.bpf.c:
  * parse, one hash lookup of the flow, one per-CPU counter) on the
  * established frame, the least any stateful filter pays. Cases:
- *   established  a tracked TCP flow's packet, the live program (one
- *                conntrack lookup, its refresh, a counter)
+ *   established  an ACK of a TCP flow past its handshake (SYN in, SYN-ACK
+ *                out through sg_tc, one ACK), the live program
  *   new-accept   a SYN a rule allows, the program in dry-run mode
  *   new-reject   a SYN no rule allows (the source is in a class, the port
  *                is not), dry-run mode
@@ -99,7 +99,8 @@ static __u64 est_count(struct sg_state *st)
 /* Checks each case decides as intended, once, before timing it. */
 static int micro_check(struct sg_state *st, struct sgctl_bpf *dry,
 		       const __u8 (*frames)[BENCH_FRAME_MAX],
-		       const size_t *lens, const __u8 *syn, size_t syn_len)
+		       const size_t *lens, const __u8 *syn, size_t syn_len,
+		       const __u8 *synack, size_t synack_len)
 {
 	int live = bpf_program__fd(st->skel->progs.sg_xdp);
 	int dfd = bpf_program__fd(dry->progs.sg_xdp);
@@ -117,6 +118,16 @@ static int micro_check(struct sg_state *st, struct sgctl_bpf *dry,
 		return err;
 	if (rv != XDP_PASS_RC) {
 		sg_err("bench: the flow's SYN was dropped (verdict %u)", rv);
+		return -EPROTO;
+	}
+	/* The instance's SYN-ACK, out through sg_tc: now it is established. */
+	err = test_run(bpf_program__fd(st->skel->progs.sg_tc), synack,
+		       synack_len, 1, &rv, NULL);
+	if (err)
+		return err;
+	if (rv != 0 /* TC_ACT_OK */) {
+		sg_err("bench: the flow's SYN-ACK was dropped (verdict %u)",
+		       rv);
 		return -EPROTO;
 	}
 	before = est_count(st);
@@ -182,7 +193,8 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 	struct sg_config cfg;
 	struct sg_compiled c;
 	__u8 frames[BENCH_NCASES][BENCH_FRAME_MAX], syn[BENCH_FRAME_MAX];
-	size_t lens[BENCH_NCASES], syn_len;
+	__u8 synack[BENCH_FRAME_MAX];
+	size_t lens[BENCH_NCASES], syn_len, synack_len;
 	double *v = calloc((size_t)runs * BENCH_NCASES, sizeof(*v));
 	char *text = NULL;
 	size_t len;
@@ -216,6 +228,16 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 	fs.dport = t.accept_port;
 	fs.tcp_flags = 0x02; /* SYN */
 	syn_len = bench_frame_build(&fs, syn);
+	{
+		struct bench_frame_spec back = fs;
+
+		back.saddr = fs.daddr;
+		back.daddr = fs.saddr;
+		back.sport = fs.dport;
+		back.dport = fs.sport;
+		back.tcp_flags = 0x12; /* SYN|ACK */
+		synack_len = bench_frame_build(&back, synack);
+	}
 	fs.tcp_flags = 0x10; /* ACK */
 	lens[BENCH_CASE_EST] = bench_frame_build(&fs, frames[BENCH_CASE_EST]);
 	fs.sport = 40001;
@@ -226,7 +248,7 @@ static int micro_one(struct sg_state *st, struct sgctl_bpf *dry, int floor_fd,
 	lens[BENCH_CASE_REJ] = bench_frame_build(&fs, frames[BENCH_CASE_REJ]);
 
 	err = micro_check(st, dry, (const __u8(*)[BENCH_FRAME_MAX])frames, lens,
-			  syn, syn_len);
+			  syn, syn_len, synack, synack_len);
 	if (err) {
 		free(v);
 		return err;

@@ -21,8 +21,8 @@
 
 int sg_meta_get(struct sg_state *st, __u32 key, struct sg_meta *m)
 {
-	int err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_meta),
-				      &key, m);
+	int err = bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_meta), &key,
+				      m);
 
 	if (err)
 		sg_err("cannot read sg_meta: %s", sg_bpf_strerror(err));
@@ -31,8 +31,8 @@ int sg_meta_get(struct sg_state *st, __u32 key, struct sg_meta *m)
 
 int sg_meta_put(struct sg_state *st, __u32 key, const struct sg_meta *m)
 {
-	int err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_meta),
-				      &key, m, BPF_ANY);
+	int err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_meta), &key,
+				      m, BPF_ANY);
 
 	if (err)
 		sg_err("cannot write sg_meta: %s", sg_bpf_strerror(err));
@@ -97,10 +97,13 @@ int sg_state_apply_opts(struct sg_state *st, const struct sg_compiled *c,
 
 int sg_generation_flip(struct sg_state *st, __u32 ng)
 {
-	struct sg_active act = {.gen = ng & 1};
+	struct sg_active act = {0};
 	__u32 zero = 0;
 	int err;
 
+	/* The conntrack epoch stays (the state lock is held). */
+	bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.sg_active), &zero, &act);
+	act.gen = ng & 1;
 	/* One store: new flows see generation ng from here on. */
 	err = bpf_map_update_elem(bpf_map__fd(st->skel->maps.sg_active), &zero,
 				  &act, BPF_ANY);

@@ -252,8 +252,8 @@ static bool of_generation(__u32 w, const void *arg)
 int sg_map_purge_generation(int fd, size_t ksz, size_t vsz, size_t gen_off,
 			    __u32 gen, size_t *kept, size_t *deleted)
 {
-	return delete_matching(fd, ksz, vsz, gen_off, of_generation, &gen,
-			       kept, deleted);
+	return delete_matching(fd, ksz, vsz, gen_off, of_generation, &gen, kept,
+			       deleted);
 }
 
 /* ------------------------------------------------------------ by slot */
@@ -405,4 +405,77 @@ int sg_reject_dump(int reject_fd, int budget_fd, const __u32 *slots,
 		*n = 0;
 	}
 	return err;
+}
+
+/* ------------------------------------------------------ flow caches */
+
+/* Adds the lines of one cache index (every CPU's) to the entry they match. */
+static void fc_add(const struct sg_flow_cache *line, int ncpu,
+		   const struct sg_ct4_key *k, struct sg_ct_val *v)
+{
+	for (int c = 0; c < ncpu; c++) {
+		const struct sg_flow_cache *e = &line[c];
+
+		if (e->created_ns != v->created_ns ||
+		    !sg_ct4_key_eq(&e->key, k))
+			continue;
+		for (int d = 0; d < 2; d++) {
+			v->packets[d] += e->pend_packets[d];
+			v->bytes[d] += e->pend_bytes[d];
+		}
+	}
+}
+
+int sg_flow_cache_merge(int cache_fd, const struct sg_ct4_key *keys,
+			struct sg_ct_val *vals, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sg_flow_cache *all;
+	size_t per = (size_t)(ncpu > 0 ? ncpu : 1);
+	int err = 0;
+
+	if (ncpu < 1)
+		return ncpu;
+	_Static_assert(sizeof(struct sg_flow_cache) % 8 == 0,
+		       "per-CPU values are read in 8-byte steps");
+	/* A few entries: their lines only; many: every line once. */
+	if (n <= 64) {
+		all = calloc(per, sizeof(*all));
+		if (!all)
+			return -ENOMEM;
+		for (size_t i = 0; i < n && !err; i++) {
+			__u32 idx = sg_flow_cache_index(&keys[i]);
+
+			if (bpf_map_lookup_elem(cache_fd, &idx, all))
+				err = -errno;
+			else
+				fc_add(all, ncpu, &keys[i], &vals[i]);
+		}
+		free(all);
+		return err;
+	}
+	all = calloc(SG_FLOW_CACHE_ENTRIES * per, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (__u32 idx = 0; idx < SG_FLOW_CACHE_ENTRIES && !err; idx++)
+		if (bpf_map_lookup_elem(cache_fd, &idx, &all[idx * per]))
+			err = -errno;
+	for (size_t i = 0; i < n && !err; i++)
+		fc_add(&all[sg_flow_cache_index(&keys[i]) * per], ncpu,
+		       &keys[i], &vals[i]);
+	free(all);
+	return err;
+}
+
+int sg_ct_epoch_bump(int active_fd)
+{
+	struct sg_active a;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(active_fd, &zero, &a))
+		return -errno;
+	a.ct_epoch++;
+	if (bpf_map_update_elem(active_fd, &zero, &a, BPF_ANY))
+		return -errno;
+	return 0;
 }

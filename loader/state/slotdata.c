@@ -43,6 +43,20 @@ int sg_ct_dump(struct sg_state *st, struct sg_ct_key **keys,
 		free(v4);
 		return err;
 	}
+	if (n4)
+		err = sg_flow_cache_merge(
+			bpf_map__fd(st->skel->maps.sg_flow_cache), k4, v4, n4);
+	if (err) {
+		sg_err("cannot read the flow caches: %s", sg_bpf_strerror(err));
+		free(k4);
+		free(v4);
+		free(*keys);
+		free(*vals);
+		*keys = NULL;
+		*vals = NULL;
+		*n = 0;
+		return err;
+	}
 	nk = realloc(*keys, (*n + n4 + 1) * sizeof(*nk));
 	if (nk)
 		*keys = nk;
@@ -89,6 +103,8 @@ int sg_ct_delete(struct sg_state *st, const struct sg_ct_key *keys, size_t n)
 	if (!err)
 		err = sg_map_delete_keys(bpf_map__fd(st->skel->maps.sg_ct), k6,
 					 sizeof(*k6), n6);
+	if (!err && n)
+		err = sg_ct_epoch_bump(bpf_map__fd(st->skel->maps.sg_active));
 	free(k4);
 	free(k6);
 	return err;

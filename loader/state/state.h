@@ -162,11 +162,11 @@ int sg_slot_list(struct sg_state *st, char **ids, __u32 **slots, size_t *n);
  */
 struct sg_slot_plan {
 	size_t n;
-	char *ids;	   /* n * SG_ID_LEN: the plan's ids, in order */
-	int *slots;	   /* [n]: slot in the new generation, -1: none */
-	bool *fresh;	   /* [n]: a slot the id does not hold now */
-	int *held;	   /* [n]: the slot it holds now, -1: none */
-	__u32 *released;   /* slots of live ids not in the plan */
+	char *ids;	 /* n * SG_ID_LEN: the plan's ids, in order */
+	int *slots;	 /* [n]: slot in the new generation, -1: none */
+	bool *fresh;	 /* [n]: a slot the id does not hold now */
+	int *held;	 /* [n]: the slot it holds now, -1: none */
+	__u32 *released; /* slots of live ids not in the plan */
 	size_t nreleased;
 	unsigned long used[SG_MAX_INSTANCES / (8 * sizeof(unsigned long))];
 };
@@ -290,8 +290,8 @@ bool sg_state_is_current(struct sg_state *st, __u64 hash, size_t len);
 
 /*
  * Forgets what the datapath keeps per slot, for slots just released:
- * conntrack entries (sg_ct4, sg_ct), sg_ct_count, fragment verdicts, rejected-flow
- * records (sg_reject), counters.
+ * conntrack entries (sg_ct4, sg_ct), sg_ct_count, fragment verdicts,
+ * rejected-flow records (sg_reject), counters.
  */
 int sg_state_forget_slots(struct sg_state *st, const __u32 *slots, size_t n);
 
@@ -344,8 +344,21 @@ int sg_map_delete_keys(int fd, const void *keys, size_t ksz, size_t n);
  */
 int sg_ct_dump(struct sg_state *st, struct sg_ct_key **keys,
 	       struct sg_ct_val **vals, size_t *n);
-/* Deletes tracked flows by wide key; one already gone is not an error. */
+/*
+ * Deletes tracked flows by wide key (one already gone is not an error),
+ * then bumps the conntrack epoch so that no flow cache vouches for them.
+ */
 int sg_ct_delete(struct sg_state *st, const struct sg_ct_key *keys, size_t n);
+
+/*
+ * Adds to IPv4 entries what the per-CPU flow caches (cache_fd:
+ * sg_flow_cache) counted for them and have not handed over yet, as the
+ * datapath would at the flow's next long-path packet.
+ */
+int sg_flow_cache_merge(int cache_fd, const struct sg_ct4_key *keys,
+			struct sg_ct_val *vals, size_t n);
+/* Bumps sg_active.ct_epoch (active_fd: sg_active). */
+int sg_ct_epoch_bump(int active_fd);
 
 /*
  * The flow-log records of rejects (sg_reject) as readers must see them:

@@ -13,6 +13,7 @@
 
 #include "sgctl.h"
 #include "sgctl.skel.h"
+#include "state/state.h"
 
 static inline bool ct_view_get(struct sgctl_bpf *sk, const struct sg_ct_key *k,
 			       struct sg_ct_val *v)
@@ -21,8 +22,11 @@ static inline bool ct_view_get(struct sgctl_bpf *sk, const struct sg_ct_key *k,
 
 	if (k->family == 4) {
 		sg_ct4_key_of(k, &k4);
+		/* With what the flow caches counted, as readers see it. */
 		return !bpf_map_lookup_elem(bpf_map__fd(sk->maps.sg_ct4), &k4,
-					    v);
+					    v) &&
+		       !sg_flow_cache_merge(bpf_map__fd(sk->maps.sg_flow_cache),
+					    &k4, v, 1);
 	}
 	return !bpf_map_lookup_elem(bpf_map__fd(sk->maps.sg_ct), k, v);
 }
@@ -34,8 +38,8 @@ static inline int ct_view_put(struct sgctl_bpf *sk, const struct sg_ct_key *k,
 
 	if (k->family == 4) {
 		sg_ct4_key_of(k, &k4);
-		return bpf_map_update_elem(bpf_map__fd(sk->maps.sg_ct4), &k4,
-					   v, flags);
+		return bpf_map_update_elem(bpf_map__fd(sk->maps.sg_ct4), &k4, v,
+					   flags);
 	}
 	return bpf_map_update_elem(bpf_map__fd(sk->maps.sg_ct), k, v, flags);
 }
@@ -45,7 +49,8 @@ static inline int ct_view_count(struct sgctl_bpf *sk, long slot)
 {
 	struct sg_ct4_key k4, n4;
 	struct sg_ct_key k, n;
-	int fd4 = bpf_map__fd(sk->maps.sg_ct4), fd = bpf_map__fd(sk->maps.sg_ct);
+	int fd4 = bpf_map__fd(sk->maps.sg_ct4),
+	    fd = bpf_map__fd(sk->maps.sg_ct);
 	void *prev = NULL;
 	int count = 0;
 
@@ -63,7 +68,7 @@ static inline int ct_view_count(struct sgctl_bpf *sk, long slot)
 	return count;
 }
 
-/* Deletes every entry of both maps. */
+/* Deletes every entry of both maps, as the loader does (epoch too). */
 static inline void ct_view_clear(struct sgctl_bpf *sk)
 {
 	struct bpf_map *maps[] = {sk->maps.sg_ct4, sk->maps.sg_ct};
@@ -76,6 +81,7 @@ static inline void ct_view_clear(struct sgctl_bpf *sk)
 			if (bpf_map_delete_elem(fd, key))
 				break;
 	}
+	sg_ct_epoch_bump(bpf_map__fd(sk->maps.sg_active));
 }
 
 #endif /* SG_TEST_CT_VIEW_H */

@@ -8,7 +8,10 @@
  *   - a run of one flow's rejects only adds to per-CPU pending counts, and
  *     the records as flowlog reads them (sg_reject_dump) stay exact;
  *   - a full conntrack table gives the room of half-open TCP entries to
- *     new flows, never that of a flow whose opener went on.
+ *     new flows, never that of a flow whose opener went on;
+ *   - the established fast path (sg_flow_cache) keeps counts exact for
+ *     readers and the GC, stops vouching for flushed flows, and lets no
+ *     FIN or new flag skip the table.
  * The process is pinned to one CPU so that "per CPU" is one budget.
  */
 #define _GNU_SOURCE
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
@@ -662,8 +666,8 @@ static void open_ports_only(void)
 	struct sg_rule_key uk = rk;
 	__u32 b;
 
-	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_inst),
-					 &zero, &in),
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_inst), &zero,
+					 &in),
 		     0);
 	in.flags |= SG_INST_PORTS;
 	b = SG_PORT_BIT(0, 22);
@@ -766,4 +770,151 @@ Test(flood, udp_to_closed_port_skips_conntrack)
 	a.src = "192.0.2.54";
 	cr_assert_eq(in(&a), 0);
 	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_DROP_NO_RULE), 2);
+}
+
+/* ---- the established fast path (struct sg_flow_cache) ---- */
+
+/* repeat copies of s through prog in one run; returns the frame length. */
+static size_t run_many(struct bpf_program *prog, const struct pkt_spec *s,
+		       __u32 repeat, int want)
+{
+	__u8 buf[PKT_MAX];
+	size_t len = pkt_build(s, buf);
+
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf,
+		    .data_size_in = (__u32)len, .repeat = repeat);
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(prog), &o), 0);
+	cr_assert_eq((int)o.retval, want);
+	return len;
+}
+
+/* 192.0.2.7:50000 -> ME4:22, through its handshake. */
+static void handshake(struct pkt_spec *c, struct pkt_spec *r)
+{
+	*c = tcp("192.0.2.7", 50000, 22, SYN);
+	*r = tcp_back("192.0.2.7", 22, 50000, SYN | ACK);
+	cr_assert_eq(in(c), 1);
+	cr_assert_eq(out(r), 1);
+	c->tcp_flags = ACK;
+	r->tcp_flags = ACK;
+	cr_assert_eq(in(c), 1);
+}
+
+static struct sg_ct_key flow_key(void)
+{
+	struct sg_ct_key k = {.slot = 0, .proto = 6, .family = 4};
+
+	inet_pton(AF_INET, ME4, k.laddr);
+	inet_pton(AF_INET, "192.0.2.7", k.raddr);
+	k.lport = htons(22);
+	k.rport = htons(50000);
+	return k;
+}
+
+Test(fastpath, counts_stay_exact)
+{
+	struct pkt_spec c, r;
+	struct sg_ct_key k = flow_key();
+	struct sg_ct_val v;
+	size_t lc, lr;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 64);
+	handshake(&c, &r);
+	lc = run_many(skel->progs.sg_xdp, &c, 1000, XDP_PASS);
+	lr = run_many(skel->progs.sg_tc, &r, 300, 0);
+	/* What the cache counted is part of the flow as readers see it. */
+	cr_assert(ct_view_get(skel, &k, &v));
+	cr_assert_eq(v.packets[SG_DIR_IN], 2 + 1000);
+	cr_assert_eq(v.packets[SG_DIR_OUT], 1 + 300);
+	cr_assert_eq(v.bytes[SG_DIR_OUT], (1 + 300) * lr);
+	cr_assert_geq(v.bytes[SG_DIR_IN], 1000 * lc);
+	cr_assert_eq(v.state, SG_CT_TCP_ESTABLISHED);
+	cr_assert_eq(counter(SG_DIR_IN, SG_CNT_ACCEPT_ESTABLISHED), 1 + 1000);
+	cr_assert_eq(counter(SG_DIR_OUT, SG_CNT_ACCEPT_ESTABLISHED), 1 + 300);
+}
+
+Test(fastpath, a_flushed_flow_is_not_vouched_for)
+{
+	struct pkt_spec c, r;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 64);
+	handshake(&c, &r);
+	run_many(skel->progs.sg_tc, &r, 10, 0);
+	/* The loader forgets the flow: the next reply has no rule. */
+	ct_view_clear(skel);
+	cr_assert_eq(out(&r), 0);
+	cr_assert_eq(counter(SG_DIR_OUT, SG_CNT_DROP_NO_RULE), 1);
+}
+
+Test(fastpath, fin_and_new_flags_take_the_long_path)
+{
+	struct pkt_spec c, r;
+	struct sg_ct_key k = flow_key();
+	struct sg_ct_val v;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 64);
+	handshake(&c, &r);
+	run_many(skel->progs.sg_xdp, &c, 5, XDP_PASS);
+	c.tcp_flags = ACK | 0x08; /* PSH: new to the flow */
+	cr_assert_eq(in(&c), 1);
+	cr_assert(ct_view_get(skel, &k, &v));
+	cr_assert(v.tcp_flags & 0x08, "flags %#x", v.tcp_flags);
+	c.tcp_flags = ACK | 0x01; /* FIN */
+	r.tcp_flags = ACK | 0x01;
+	cr_assert_eq(in(&c), 1);
+	cr_assert_eq(out(&r), 1);
+	cr_assert(ct_view_get(skel, &k, &v));
+	cr_assert_eq(v.state, SG_CT_TCP_CLOSING);
+	/* A fresh SYN on the closed connection is a new flow. */
+	c.tcp_flags = SYN;
+	cr_assert_eq(in(&c), 1);
+	cr_assert(ct_view_get(skel, &k, &v));
+	cr_assert_eq(v.state, SG_CT_TCP_OPENING);
+	cr_assert_eq(v.packets[SG_DIR_IN], 1);
+}
+
+Test(fastpath, the_gc_counts_what_the_cache_counted, .timeout = 20)
+{
+	struct sg_rule_hit_key hk = {.rule_key = 0x5151, .slot = 0};
+	struct sg_rule_key rk = {.prefixlen = SG_RULE_PLEN_PROTO + 16,
+				 .class_id = CLASS_P,
+				 .proto = 6,
+				 .port = htons(22)};
+	struct sg_rule_val rv = {.rule_ref = 1};
+	struct sg_ct_key k = flow_key();
+	struct sg_ct4_key k4;
+	struct pkt_spec c, r;
+	struct sg_ct_val v;
+	__u64 packets = 0;
+	int i;
+
+	setup(SG_REJECT_BUDGET_DEFAULT, 64);
+	rv.rule_key = hk.rule_key;
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_rule), &rk,
+					 &rv, 0),
+		     0);
+	handshake(&c, &r);
+	run_many(skel->progs.sg_xdp, &c, 500, XDP_PASS);
+	/* Make the flow idle past its timeout, in place (the entry it is). */
+	sg_ct4_key_of(&k, &k4);
+	cr_assert_eq(
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_ct4), &k4, &v),
+		0);
+	v.timeout_s = 1;
+	v.last_seen_ns -= 10ULL * 1000000000ULL;
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.sg_ct4), &k4,
+					 &v, BPF_EXIST),
+		     0);
+	for (i = 0; i < 50 && ct_view_get(skel, &k, &v); i++)
+		usleep(100000);
+	cr_assert_lt(i, 50, "the GC did not collect the flow");
+	struct sg_rule_hit h[ncpus];
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sg_rule_hits),
+					 &hk, h),
+		     0);
+	for (int j = 0; j < ncpus; j++)
+		packets += h[j].packets;
+	cr_assert_eq(packets, 3 + 500, "the rule counted %llu packets",
+		     (unsigned long long)packets);
 }
