@@ -75,11 +75,14 @@ if micro:
       "`sgctl bench gen micro --rules R --members M`, applied to a temporary pin "
       "directory that is removed at the end." % micro[0]["cmd"])
     w("")
-    w("* **established**: a TCP ACK of a tracked flow, the live program: one "
-      "conntrack lookup, its refresh, a per-CPU counter.")
+    w("* **established**: a TCP ACK of an established flow (its SYN in, the "
+      "SYN-ACK out through `sg_tc`, one ACK), the live program: the per-CPU "
+      "flow cache vouches for it (one inlined array lookup, a compare, two "
+      "adds) and a per-CPU counter; its first packet of each jiffy takes the "
+      "long path (the `sg_ct4` lookup and refresh).")
     w("* **new-accept** / **new-reject**: a SYN a rule allows / a SYN from a "
-      "source inside a rule's prefix to a port no rule allows (both LPM "
-      "lookups, the second misses). Run in **dry-run mode** (`.rodata "
+      "source inside a rule's prefix to a port no rule allows (the instance's "
+      "port summary proves \"no rule\" before any lookup). Run in **dry-run mode** (`.rodata "
       "sg_dry_run = 1`): the program decides without writing any map, so every "
       "repetition is really a new flow (no conntrack hit after the first). "
       "This is the policy path alone: parse, conntrack miss, the two LPM "
