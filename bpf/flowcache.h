@@ -55,6 +55,12 @@ static __always_inline int sg_fc_hit(const struct sg_pkt *p, __u32 slot,
 	return 1;
 }
 
+static __always_inline void sg_fc_clear(struct sg_flow_cache *e)
+{
+	e->pend_packets[0] = e->pend_packets[1] = 0;
+	e->pend_bytes[0] = e->pend_bytes[1] = 0;
+}
+
 /* Adds what e counted to v; then e holds nothing. */
 static __always_inline void sg_fc_hand_over(struct sg_flow_cache *e,
 					    struct sg_ct_val *v)
@@ -63,14 +69,14 @@ static __always_inline void sg_fc_hand_over(struct sg_flow_cache *e,
 	v->packets[1] += e->pend_packets[1];
 	v->bytes[0] += e->pend_bytes[0];
 	v->bytes[1] += e->pend_bytes[1];
-	e->pend_packets[0] = e->pend_packets[1] = 0;
-	e->pend_bytes[0] = e->pend_bytes[1] = 0;
+	sg_fc_clear(e);
 }
 
 /*
- * A cache line taken by another flow: what it counted goes to that flow's
- * entry if it is still the one the line was checked against. Only on a
- * collision, so a function of its own.
+ * The line is to count for another flow (or another entry of its own):
+ * what it counted goes to the entry it was checked against if that entry
+ * is still there, else nowhere. Not on the hit path, so a function of its
+ * own.
  */
 static __noinline void sg_fc_evict(struct sg_flow_cache *e)
 {
@@ -82,11 +88,12 @@ static __noinline void sg_fc_evict(struct sg_flow_cache *e)
 	if (e->pend_packets[0] | e->pend_packets[1]) {
 		__builtin_memcpy(&k, &e->key, sizeof(k));
 		v = bpf_map_lookup_elem(&sg_ct4, &k);
-		if (v && v->created_ns == e->created_ns)
+		if (v && v->created_ns == e->created_ns) {
 			sg_fc_hand_over(e, v);
+			return;
+		}
 	}
-	e->pend_packets[0] = e->pend_packets[1] = 0;
-	e->pend_bytes[0] = e->pend_bytes[1] = 0;
+	sg_fc_clear(e);
 }
 
 /*
@@ -111,14 +118,10 @@ static __always_inline void sg_fc_sync(const struct sg_ct_key *wk,
 	e = bpf_map_lookup_elem(&sg_flow_cache, &idx);
 	if (!e)
 		return;
-	if (!sg_ct4_key_eq(&e->key, &k)) {
-		sg_fc_evict(e);
-	} else if (e->created_ns == v->created_ns) {
+	if (sg_ct4_key_eq(&e->key, &k) && e->created_ns == v->created_ns)
 		sg_fc_hand_over(e, v);
-	} else { /* counted for an entry that is gone */
-		e->pend_packets[0] = e->pend_packets[1] = 0;
-		e->pend_bytes[0] = e->pend_bytes[1] = 0;
-	}
+	else
+		sg_fc_evict(e);
 	__builtin_memcpy(&e->key, &k, sizeof(k));
 	e->created_ns = v->created_ns;
 	e->epoch = epoch;

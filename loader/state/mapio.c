@@ -454,17 +454,37 @@ int sg_flow_cache_merge(int cache_fd, const struct sg_ct4_key *keys,
 		free(all);
 		return err;
 	}
-	all = calloc(SG_FLOW_CACHE_ENTRIES * per, sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (__u32 idx = 0; idx < SG_FLOW_CACHE_ENTRIES && !err; idx++)
-		if (bpf_map_lookup_elem(cache_fd, &idx, &all[idx * per]))
-			err = -errno;
-	for (size_t i = 0; i < n && !err; i++)
-		fc_add(&all[sg_flow_cache_index(&keys[i]) * per], ncpu,
-		       &keys[i], &vals[i]);
-	free(all);
-	return err;
+	{
+		struct sg_flow_cache **line;
+		__u32 *idx = NULL;
+		size_t nlines = 0;
+
+		/* Every line of every CPU, in batches like any dump. */
+		err = sg_map_dump(cache_fd, sizeof(*idx), per * sizeof(*all),
+				  (void **)&idx, (void **)&all, &nlines);
+		if (err)
+			return err;
+		line = calloc(SG_FLOW_CACHE_ENTRIES, sizeof(*line));
+		if (!line) {
+			free(idx);
+			free(all);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < nlines; i++)
+			if (idx[i] < SG_FLOW_CACHE_ENTRIES)
+				line[idx[i]] = &all[i * per];
+		for (size_t i = 0; i < n; i++) {
+			struct sg_flow_cache *l =
+				line[sg_flow_cache_index(&keys[i])];
+
+			if (l)
+				fc_add(l, ncpu, &keys[i], &vals[i]);
+		}
+		free(line);
+		free(idx);
+		free(all);
+		return 0;
+	}
 }
 
 int sg_ct_epoch_bump(int active_fd)

@@ -36,27 +36,15 @@ int sg_ct_dump(struct sg_state *st, struct sg_ct_key **keys,
 		err = sg_map_dump(bpf_map__fd(st->skel->maps.sg_ct),
 				  sizeof(**keys), sizeof(**vals), (void **)keys,
 				  (void **)vals, n);
-	if (err) {
-		sg_err("cannot read the conntrack table: %s",
-		       sg_bpf_strerror(err));
-		free(k4);
-		free(v4);
-		return err;
-	}
-	if (n4)
+	if (!err && n4)
 		err = sg_flow_cache_merge(
 			bpf_map__fd(st->skel->maps.sg_flow_cache), k4, v4, n4);
 	if (err) {
-		sg_err("cannot read the flow caches: %s", sg_bpf_strerror(err));
-		free(k4);
-		free(v4);
-		free(*keys);
-		free(*vals);
-		*keys = NULL;
-		*vals = NULL;
-		*n = 0;
-		return err;
+		sg_err("cannot read the conntrack table: %s",
+		       sg_bpf_strerror(err));
+		goto fail;
 	}
+	/* The IPv4 entries after the IPv6 ones, widened. */
 	nk = realloc(*keys, (*n + n4 + 1) * sizeof(*nk));
 	if (nk)
 		*keys = nk;
@@ -64,19 +52,24 @@ int sg_ct_dump(struct sg_state *st, struct sg_ct_key **keys,
 	if (nv)
 		*vals = nv;
 	if (!nk || !nv) {
-		free(*keys);
-		free(*vals);
-		*keys = NULL;
-		*vals = NULL;
-		*n = 0;
 		err = -ENOMEM;
+		goto fail;
 	}
-	for (size_t i = 0; !err && i < n4; i++) {
+	for (size_t i = 0; i < n4; i++) {
 		sg_ct_key_of4(&k4[i], &nk[*n]);
 		nv[(*n)++] = v4[i];
 	}
 	free(k4);
 	free(v4);
+	return 0;
+fail:
+	free(k4);
+	free(v4);
+	free(*keys);
+	free(*vals);
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
 	return err;
 }
 
